@@ -1,0 +1,238 @@
+"""The ``hpo`` command line.
+
+Only the standard library is imported at start; Optuna, SQLAlchemy and TensorFlow are imported
+inside the commands that need them, so ``hpo --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from hpo.errors import HpoError, SetupError, TooManyFailuresError
+
+EXIT_OK, EXIT_STUDY_FAILED, EXIT_SETUP, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _add_storage(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--storage", metavar="URL",
+        help="SQLAlchemy URL (default: $HPO_STORAGE, else the study script's, "
+             "else sqlite:///hpo-runs/hpo.db)",
+    )
+
+
+def _add_overrides(parser: argparse.ArgumentParser, *, with_name: bool) -> None:
+    from hpo.strategies import PRUNER_NAMES, SAMPLER_NAMES
+
+    group = parser.add_argument_group("overrides of the study's settings")
+    if with_name:
+        group.add_argument("--study-name", metavar="NAME", help="store the study under this name")
+    _add_storage(group)
+    group.add_argument("--n-trials", type=int, metavar="N",
+                       help="budget: total number of finished trials the study should have")
+    group.add_argument("--max-epochs", type=int, metavar="N", help="epochs per trial at most")
+    group.add_argument("--sampler", metavar="NAME", help=f"one of: {', '.join(SAMPLER_NAMES)}")
+    group.add_argument("--pruner", metavar="NAME", help=f"one of: {', '.join(PRUNER_NAMES)}")
+    group.add_argument("--seed", type=int, metavar="N", help="seed for sampler, Keras and splits")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hpo",
+        description="Run, resume and inspect Optuna hyperparameter studies of Keras models.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = commands.add_parser("run", help="create or resume the study a script describes")
+    run.add_argument("script", help="a study script, e.g. studies/digits_mlp.py")
+    _add_overrides(run, with_name=True)
+
+    resume = commands.add_parser("resume", help="continue a stored study with its stored settings")
+    resume.add_argument("name", help="study name (see `hpo ls`)")
+    _add_overrides(resume, with_name=False)
+
+    ls = commands.add_parser("ls", help="list studies with trial counts and best values")
+    _add_storage(ls)
+    ls.add_argument("--json", action="store_true", help="machine-readable output")
+
+    show = commands.add_parser("show", help="best trial, parameters and counts of one study")
+    show.add_argument("name")
+    _add_storage(show)
+    show.add_argument("--json", action="store_true", help="machine-readable output")
+
+    best = commands.add_parser(
+        "best", help="retrain the best configuration, score it once on the test set, save it"
+    )
+    best.add_argument("name")
+    _add_storage(best)
+    best.add_argument("--out", metavar="PATH", type=Path,
+                      help="where to save the .keras model (default hpo-runs/models/NAME/best.keras)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except TooManyFailuresError as error:
+        _error(str(error))
+        return EXIT_STUDY_FAILED
+    except HpoError as error:
+        _error(str(error))
+        return EXIT_SETUP
+    except KeyboardInterrupt:
+        name = getattr(args, "study_name", None) or getattr(args, "name", None) or getattr(args, "_spec_name", None)
+        hint = f"; resume with: hpo resume {name}" if name else ""
+        _error(f"interrupted; finished trials are stored{hint}")
+        return EXIT_INTERRUPTED
+
+
+def _error(message: str) -> None:
+    print(f"hpo: error: {message}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------------------------
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "name": getattr(args, "study_name", None),
+        "n_trials": args.n_trials,
+        "max_epochs": args.max_epochs,
+        "sampler": args.sampler,
+        "pruner": args.pruner,
+        "seed": args.seed,
+    }
+
+
+def _prepare_training_runtime() -> None:
+    # TensorFlow's start-up chatter (CUDA probing, oneDNN notices) is noise for a CPU study.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from hpo import driver
+    from hpo.study_script import load_study_script
+
+    spec = load_study_script(args.script).with_overrides(**_overrides(args))
+    args._spec_name = spec.name
+    _prepare_training_runtime()
+    outcome = driver.run(spec, storage_url=args.storage, script_dir=Path(args.script).resolve().parent)
+    _print_outcome(outcome)
+    return EXIT_OK
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from hpo import driver
+
+    _prepare_training_runtime()
+    outcome = driver.resume(args.name, storage_url=args.storage, overrides=_overrides(args))
+    _print_outcome(outcome)
+    return EXIT_OK
+
+
+def _print_outcome(outcome: Any) -> None:
+    print(f"finished trials: {outcome.n_finished}/{outcome.budget} ({outcome.trials_run} run now)")
+    if outcome.best_value is None:
+        print("best: no complete trial yet")
+    else:
+        print(f"best {outcome.metric}: {outcome.best_value:.4f} (trial {outcome.best_number})")
+        print(f"best params: {_format_params(outcome.best_params)}")
+    print(f"stored in {outcome.storage} as study {outcome.study_name!r}")
+
+
+def _format_params(params: dict[str, Any]) -> str:
+    def fmt(value: Any) -> str:
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+    return ", ".join(f"{key}={fmt(value)}" for key, value in params.items())
+
+
+def _open_readonly(args: argparse.Namespace):
+    from hpo.storage import open_storage, resolve_url
+
+    return open_storage(resolve_url(args.storage), create=False)
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    from hpo.summary import list_studies
+
+    rows = list_studies(_open_readonly(args))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    if not rows:
+        print("no studies")
+        return EXIT_OK
+    width = max(len("STUDY"), *(len(row["name"]) for row in rows))
+    print(f"{'STUDY':<{width}}  {'DIRECTION':<9}  COMPLETE  PRUNED  FAIL  RUNNING  WAITING  BEST")
+    for row in rows:
+        s = row["states"]
+        best = "-" if row["best_value"] is None else f"{row['best_value']:.4f} (#{row['best_trial']})"
+        print(f"{row['name']:<{width}}  {row['direction']:<9}  {s['COMPLETE']:>8}  {s['PRUNED']:>6}  "
+              f"{s['FAIL']:>4}  {s['RUNNING']:>7}  {s['WAITING']:>7}  {best}")
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from hpo.summary import describe_study
+
+    info = describe_study(_open_readonly(args), args.name)
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+        return EXIT_OK
+    s = info["states"]
+    print(f"study {info['name']} ({info['direction']}): {info['n_trials']} trials - "
+          + ", ".join(f"{count} {state.lower()}" for state, count in s.items() if count))
+    settings = info["settings"]
+    if settings:
+        print(f"objective {settings['objective']} on {settings['dataset']}, metric {settings['metric']}, "
+              f"sampler {settings['sampler']}, pruner {settings['pruner']}, budget {settings['n_trials']}, "
+              f"max epochs {settings['max_epochs']}, patience {settings['patience']}, seed {settings['seed']}")
+    best = info["best"]
+    if best is None:
+        print("best: no complete trial yet")
+    else:
+        print(f"best trial {best['number']}: value {best['value']:.4f}")
+        print(f"  params: {_format_params(best['params'])}")
+        attrs = {k: v for k, v in best["user_attrs"].items() if k in ("n_params", "best_epoch", "epochs_trained")}
+        if attrs:
+            print("  " + ", ".join(f"{k}={v}" for k, v in attrs.items()))
+    print(f"total trial time: {info['total_trial_seconds']:.1f}s")
+    for failure in info["failures"]:
+        print(f"  trial {failure['number']} failed: {failure['reason']}")
+    return EXIT_OK
+
+
+def cmd_best(args: argparse.Namespace) -> int:
+    from hpo.best import train_best
+
+    _prepare_training_runtime()
+    result = train_best(args.name, storage_url=args.storage, model_path=args.out)
+    accuracy = result.test_metrics.get("test_accuracy")
+    print(f"best trial {result.trial_number}: {_format_params(result.params)}")
+    print(f"validation (search): {result.validation_value:.4f}, validation (retrained): "
+          f"{result.retrained_validation_value:.4f}")
+    metrics = ", ".join(f"{k}={v:.4f}" for k, v in result.test_metrics.items() if math.isfinite(v))
+    print(f"test set (used once): {metrics}")
+    if accuracy is not None:
+        print(f"test accuracy: {accuracy:.4f}")
+    print(f"model saved to {result.model_path}")
+    return EXIT_OK
+
+
+_COMMANDS = {
+    "run": cmd_run,
+    "resume": cmd_resume,
+    "ls": cmd_ls,
+    "show": cmd_show,
+    "best": cmd_best,
+}
+
+
+if __name__ == "__main__":  # python -m hpo.cli
+    sys.exit(main())

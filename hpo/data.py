@@ -1,0 +1,137 @@
+"""Datasets as stratified, seeded train / validation / test splits.
+
+Images are kept as ``(N, height, width, channels)`` float32 in [0, 1] so the MLP (which
+flattens) and a CNN share loaders. The search only ever sees validation scores; the test split
+is used once, by ``hpo best``. Loading is cached per process: trials never reload data.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from hpo.errors import DatasetUnavailableError, SetupError
+
+# Seed 000 holds out 10% of MNIST's training images for validation (validation_split=0.1).
+VALIDATION_FRACTION = 0.1
+DOWNLOAD_TIMEOUT_S = 20
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    n_classes: int
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x_train.shape[1:])
+
+    def describe(self) -> str:
+        return (
+            f"{self.name}: {len(self.x_train)} train / {len(self.x_val)} validation / "
+            f"{len(self.x_test)} test, input {self.input_shape}, {self.n_classes} classes"
+        )
+
+
+def keras_cache_dir() -> Path:
+    """Where ``keras.datasets`` files are looked for (``HPO_DATA_DIR`` overrides)."""
+    return Path(os.environ.get("HPO_DATA_DIR", Path.home() / ".keras" / "datasets"))
+
+
+def load_dataset(name: str, *, seed: int = 0) -> Dataset:
+    """The named dataset split with ``seed``; cached, so repeated calls cost nothing."""
+    if name not in _LOADERS:
+        raise SetupError(f"unknown dataset {name!r}; choose one of: {', '.join(sorted(_LOADERS))}")
+    return _load_cached(name, seed, str(keras_cache_dir()))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(name: str, seed: int, cache_dir: str) -> Dataset:
+    return _LOADERS[name](seed, Path(cache_dir))
+
+
+def _split(
+    name: str, x_trainval, y_trainval, x_test, y_test, seed: int, validation_fraction: float
+) -> Dataset:
+    """Split a stratified, seeded validation set off the training data."""
+    from sklearn.model_selection import train_test_split
+
+    x_train, x_val, y_train, y_val = train_test_split(
+        x_trainval, y_trainval, test_size=validation_fraction, stratify=y_trainval, random_state=seed
+    )
+    n_classes = int(max(y_trainval.max(), y_test.max())) + 1
+    return Dataset(name, x_train, y_train, x_val, y_val, x_test, y_test, n_classes)
+
+
+def _digits(seed: int, _cache_dir: Path) -> Dataset:
+    """scikit-learn's bundled 8x8 digits (1,797 images): works offline, trains in seconds."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    bunch = load_digits()
+    images = (bunch.images / 16.0).astype("float32")[..., np.newaxis]
+    labels = bunch.target.astype("int64")
+    # The test set (20%) is split off with a fixed seed: it must not move when the study's
+    # seed does. Validation is then as large as the test set: 360 images, 0.25 of the rest.
+    x_trainval, x_test, y_trainval, y_test = train_test_split(
+        images, labels, test_size=0.2, stratify=labels, random_state=0
+    )
+    return _split("digits", x_trainval, y_trainval, x_test, y_test, seed, validation_fraction=0.25)
+
+
+def _keras_npz(filename: str, download: Callable[[str], object], cache_dir: Path) -> Path:
+    """The cached file, downloaded through ``keras.datasets`` if it is not there yet."""
+    path = cache_dir / filename
+    if path.exists():
+        return path
+    previous_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        download(str(path))
+    except Exception as error:  # any network or file error means the same thing to the user
+        raise DatasetUnavailableError(
+            f"dataset file {path} is not cached and could not be downloaded "
+            f"({type(error).__name__}); copy it there or set HPO_DATA_DIR to its folder"
+        ) from error
+    finally:
+        socket.setdefaulttimeout(previous_timeout)
+    return path
+
+
+def _mnist(seed: int, cache_dir: Path) -> Dataset:
+    """MNIST (seed 000's dataset) from ``keras.datasets``' cached ``mnist.npz``."""
+
+    def download(path: str) -> None:
+        import keras
+
+        keras.datasets.mnist.load_data(path=path)
+
+    path = _keras_npz("mnist.npz", download, cache_dir)
+    with np.load(path) as npz:
+        x_train, y_train, x_test, y_test = (npz[k] for k in ("x_train", "y_train", "x_test", "y_test"))
+    scale = lambda x: (x.astype("float32") / 255.0)[..., np.newaxis]  # noqa: E731
+    return _split(
+        "mnist", scale(x_train), y_train.astype("int64"), scale(x_test), y_test.astype("int64"),
+        seed, validation_fraction=VALIDATION_FRACTION,
+    )
+
+
+_LOADERS: dict[str, Callable[[int, Path], Dataset]] = {
+    "digits": _digits,
+    "mnist": _mnist,
+}
+
+DATASET_NAMES = tuple(sorted(_LOADERS))

@@ -1,0 +1,134 @@
+"""The study specification: everything a study script states, validated on construction.
+
+A spec is stored with the study (as a study user attribute) so that ``hpo resume NAME`` can
+continue a study without its script, and so that a re-run with other settings can say what
+changed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from typing import Any, Mapping
+
+from hpo.errors import SetupError
+from hpo.strategies import check_pruner_name, check_sampler_name
+
+_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
+DIRECTIONS = ("maximize", "minimize")
+
+# Settings that define *what* is being optimised. Changing one of them on an existing study
+# would mix incomparable trials, so it is an error; every other setting may change on resume.
+IDENTITY_FIELDS = ("objective", "dataset", "metric", "direction")
+
+
+def infer_direction(metric: str) -> str:
+    """Losses and errors are minimised; accuracies, AUCs and the like are maximised."""
+    lowered = metric.lower()
+    return "minimize" if ("loss" in lowered or "error" in lowered) else "maximize"
+
+
+@dataclasses.dataclass(frozen=True)
+class StudySpec:
+    """What a study script states.
+
+    Args:
+        name: study name in storage; letters, digits, ``_``, ``-``, ``.``.
+        objective: a built-in objective (``"mlp"``), a dotted module path, or a ``.py`` file
+            (relative to the study script) defining ``suggest(trial)`` and
+            ``build(params, input_shape, n_classes)``.
+        dataset: a built-in dataset name (``"digits"``, ``"mnist"``).
+        metric: the Keras log key that is monitored (``val_accuracy``, ``val_loss``, ...).
+            It drives the study direction, early stopping, pruning and the trial's value.
+        direction: ``"maximize"`` or ``"minimize"``; inferred from ``metric`` when omitted.
+        sampler: a name from :data:`hpo.strategies.SAMPLER_NAMES`.
+        pruner: a name from :data:`hpo.strategies.PRUNER_NAMES`.
+        n_trials: the budget: how many *finished* (complete or pruned) trials the study should
+            have in total. Re-running tops up to it.
+        max_epochs: epochs per trial at most.
+        patience: early-stopping patience in epochs.
+        seed: seeds the sampler, Keras and the data splits.
+        enqueue: parameter sets tried first in a new study.
+        enqueue_defaults: also enqueue the objective's recommended defaults first.
+        max_consecutive_failures: stop the study after this many failed trials in a row.
+        storage: storage URL; ``--storage`` and ``HPO_STORAGE`` take precedence.
+    """
+
+    name: str
+    objective: str = "mlp"
+    dataset: str = "digits"
+    metric: str = "val_accuracy"
+    direction: str | None = None
+    sampler: str = "tpe"
+    pruner: str = "median"
+    n_trials: int = 30
+    max_epochs: int = 30
+    patience: int = 5
+    seed: int = 0
+    enqueue: tuple[Mapping[str, Any], ...] = ()
+    enqueue_defaults: bool = True
+    max_consecutive_failures: int = 5
+    storage: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _NAME_PATTERN.match(self.name):
+            raise SetupError(
+                f"invalid study name {self.name!r}: use letters, digits, '_', '-' or '.'"
+            )
+        for field in ("objective", "dataset", "metric"):
+            value = getattr(self, field)
+            if not isinstance(value, str) or not value:
+                raise SetupError(f"{field} must be a non-empty string, got {value!r}")
+        direction = self.direction or infer_direction(self.metric)
+        if direction not in DIRECTIONS:
+            raise SetupError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
+        object.__setattr__(self, "direction", direction)
+        check_sampler_name(self.sampler)
+        check_pruner_name(self.pruner)
+        for field in ("n_trials", "max_epochs", "patience", "max_consecutive_failures"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise SetupError(f"{field} must be a positive integer, got {value!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise SetupError(f"seed must be a non-negative integer, got {self.seed!r}")
+        enqueue = tuple(dict(params) for params in self.enqueue)
+        for params in enqueue:
+            for key, value in params.items():
+                if not isinstance(key, str) or not _is_param_value(value):
+                    raise SetupError(f"enqueued parameter {key!r}={value!r} is not a number/string")
+        object.__setattr__(self, "enqueue", enqueue)
+
+    # Storage round trip ---------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The settings stored with the study (JSON-serialisable; the storage URL is not)."""
+        data = dataclasses.asdict(self)
+        data.pop("storage")
+        data["enqueue"] = [dict(params) for params in self.enqueue]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "StudySpec":
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise SetupError(f"unknown study settings: {', '.join(unknown)}")
+        values = dict(data)
+        values["enqueue"] = tuple(values.get("enqueue", ()))
+        return cls(**values)
+
+    def with_overrides(self, **overrides: Any) -> "StudySpec":
+        """A copy with the given settings replaced; ``None`` means "not overridden"."""
+        given = {key: value for key, value in overrides.items() if value is not None}
+        return dataclasses.replace(self, **given)
+
+    def differences(self, stored: "StudySpec") -> list[tuple[str, Any, Any]]:
+        """``(setting, stored value, this value)`` for every stored setting that differs."""
+        mine, theirs = self.to_dict(), stored.to_dict()
+        return [(key, theirs[key], mine[key]) for key in mine if mine[key] != theirs[key]]
+
+
+def _is_param_value(value: Any) -> bool:
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return True
+    return isinstance(value, (int, float)) and math.isfinite(value)

@@ -1,0 +1,190 @@
+"""Storage URLs: where a study lives, how it is opened, and how its URL is shown.
+
+Optuna's ``RDBStorage`` accepts any SQLAlchemy URL; this module adds what it lacks for
+unattended runs:
+
+* a default: one SQLite file under the runtime directory (``HPO_HOME``, default ``hpo-runs``);
+* SQLite settings for several processes on one file: a busy timeout (optuna/optuna#497) and
+  write-ahead logging, so a reader (a report, the dashboard) never blocks a writing worker;
+* checks *before* Optuna touches a file, so a corrupt database or a foreign SQLite file is
+  reported in one line and left exactly as it was (Optuna would create its tables in it);
+* a heartbeat, so trials of a dead worker are detected;
+* masking of passwords whenever a URL is printed.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hpo.errors import StorageError
+
+if TYPE_CHECKING:
+    import optuna
+
+HEARTBEAT_INTERVAL_S = 10
+HEARTBEAT_GRACE_S = 40
+SQLITE_BUSY_TIMEOUT_S = 60
+DEFAULT_DATABASE = "hpo.db"
+
+# DB-API packages Optuna needs per SQLAlchemy dialect, for a missing-driver message.
+_DRIVER_PACKAGES = {
+    "postgresql": "psycopg2-binary",
+    "mysql": "pymysql",
+    "mssql": "pyodbc",
+    "oracle": "oracledb",
+}
+
+
+def runtime_dir() -> Path:
+    """Where databases, checkpoints, models and reports go (git-ignored)."""
+    return Path(os.environ.get("HPO_HOME", "hpo-runs")).resolve()
+
+
+def default_url() -> str:
+    return f"sqlite:///{runtime_dir() / DEFAULT_DATABASE}"
+
+
+def resolve_url(cli_url: str | None = None, script_url: str | None = None) -> str:
+    """One precedence rule: ``--storage`` > ``HPO_STORAGE`` > the study script > default."""
+    for candidate in (cli_url, os.environ.get("HPO_STORAGE"), script_url):
+        if candidate:
+            return candidate
+    return default_url()
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password replaced by ``***``, safe to print or store."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        # Not parseable: still never echo what could be a secret after a scheme's '//user:'.
+        head, sep, tail = url.partition("@")
+        return f"{head.split(':', 1)[0]}://***@{tail}" if sep else url
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL, or None for other backends and in-memory databases."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def open_storage(url: str, *, create: bool = True) -> "optuna.storages.RDBStorage":
+    """Open ``url`` for Optuna, or raise :class:`StorageError` with one line saying why.
+
+    With ``create=False`` (commands that only read) a missing SQLite file or a database
+    without Optuna's tables is an error instead of being created.
+    """
+    from sqlalchemy import event
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    shown = mask_url(url)
+    try:
+        backend = make_url(url).get_backend_name()
+    except (ArgumentError, ValueError):
+        raise StorageError(f"invalid storage URL {shown!r} (expected e.g. sqlite:///path.db)")
+
+    engine_kwargs: dict = {}
+    path = sqlite_path(url)
+    if backend == "sqlite":
+        engine_kwargs = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}}
+        if path is not None:
+            _check_sqlite_file(path, create=create)
+
+    import optuna
+
+    try:
+        with warnings.catch_warnings():
+            # heartbeat_interval is flagged experimental by Optuna; it is what we want.
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            storage = optuna.storages.RDBStorage(
+                url,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=HEARTBEAT_INTERVAL_S,
+                grace_period=HEARTBEAT_GRACE_S,
+                skip_table_creation=not create,
+            )
+    except ImportError as error:
+        package = _DRIVER_PACKAGES.get(backend, "the DB-API driver for this URL")
+        raise StorageError(
+            f"cannot open storage {shown}: its database driver is not installed "
+            f"(pip install {package})"
+        ) from error
+    except SQLAlchemyError as error:
+        raise StorageError(f"cannot open storage {shown}: {_first_line(error)}") from error
+    except RuntimeError as error:  # Optuna's schema-version check
+        raise StorageError(f"cannot use storage {shown}: {_first_line(error)}") from error
+
+    if backend == "sqlite" and path is not None:
+        @event.listens_for(storage.engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001
+            cursor = dbapi_connection.cursor()
+            # WAL lets readers and one writer work at once; NORMAL sync in WAL mode loses
+            # nothing when a process is killed (only an OS crash can lose the last commits).
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        storage.engine.dispose()  # later connections get the pragmas
+
+    if not create:
+        _check_has_optuna_tables(storage, shown)
+    return storage
+
+
+def _check_sqlite_file(path: Path, *, create: bool) -> None:
+    if not path.exists():
+        if not create:
+            raise StorageError(f"no study storage at {path} (run a study first, or pass --storage)")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StorageError(f"cannot create storage directory {path.parent}: {error.strerror}")
+        return
+    if path.is_dir():
+        raise StorageError(f"storage path {path} is a directory, not a SQLite file")
+    if path.stat().st_size == 0:
+        return
+    try:
+        # Read-only, so a broken file is inspected without being changed.
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=SQLITE_BUSY_TIMEOUT_S)
+        try:
+            check = connection.execute("PRAGMA quick_check").fetchone()
+            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as error:
+        raise StorageError(f"corrupt or non-SQLite database file {path}: {error}") from error
+    if check is None or check[0] != "ok":
+        raise StorageError(f"corrupt database file {path}: integrity check says {check[0] if check else 'nothing'}")
+    if tables and not {"studies", "trials", "version_info"} <= tables:
+        raise StorageError(f"{path} is a SQLite database but not an Optuna storage; refusing to modify it")
+
+
+def _check_has_optuna_tables(storage: "optuna.storages.RDBStorage", shown: str) -> None:
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        tables = set(inspect(storage.engine).get_table_names())
+    except SQLAlchemyError as error:
+        raise StorageError(f"cannot read storage {shown}: {_first_line(error)}") from error
+    if "studies" not in tables:
+        raise StorageError(f"storage {shown} holds no Optuna studies")
+
+
+def _first_line(error: BaseException) -> str:
+    orig = getattr(error, "orig", None)  # SQLAlchemy wraps the driver's error
+    text = str(orig if orig is not None else error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

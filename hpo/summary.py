@@ -1,0 +1,82 @@
+"""Read-only views of stored studies for ``hpo ls`` and ``hpo show``."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from hpo.errors import SetupError
+
+if TYPE_CHECKING:
+    import optuna
+
+STATES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
+
+
+def _counts(trials: list["optuna.trial.FrozenTrial"]) -> dict[str, int]:
+    counted = Counter(trial.state.name for trial in trials)
+    return {state: counted.get(state, 0) for state in STATES}
+
+
+def _best(study: "optuna.Study") -> "optuna.trial.FrozenTrial | None":
+    if len(study.directions) > 1:
+        return None
+    try:
+        return study.best_trial
+    except ValueError:
+        return None
+
+
+def list_studies(storage: "optuna.storages.BaseStorage") -> list[dict[str, Any]]:
+    """One row per study: name, direction, trial counts per state, best value."""
+    import optuna
+
+    rows = []
+    for name in optuna.get_all_study_names(storage):
+        study = optuna.load_study(study_name=name, storage=storage)
+        trials = study.get_trials(deepcopy=False)
+        best = _best(study)
+        rows.append({
+            "name": name,
+            "direction": "/".join(d.name.lower() for d in study.directions),
+            "n_trials": len(trials),
+            "states": _counts(trials),
+            "best_value": best.value if best else None,
+            "best_trial": best.number if best else None,
+        })
+    return rows
+
+
+def describe_study(storage: "optuna.storages.BaseStorage", name: str) -> dict[str, Any]:
+    """Counts, the best trial and its parameters, the stored hpo settings, recent failures."""
+    import optuna
+
+    from hpo.driver import FAIL_REASON_ATTR, SPEC_ATTR
+
+    try:
+        study = optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        raise SetupError(f"no study named {name!r} in this storage (see `hpo ls`)") from None
+    trials = study.get_trials(deepcopy=False)
+    best = _best(study)
+    failures = [
+        {"number": t.number, "reason": t.user_attrs.get(FAIL_REASON_ATTR, "no reason recorded")}
+        for t in trials if t.state.name == "FAIL"
+    ]
+    durations = [t.duration.total_seconds() for t in trials if t.duration is not None]
+    return {
+        "name": name,
+        "direction": "/".join(d.name.lower() for d in study.directions),
+        "n_trials": len(trials),
+        "states": _counts(trials),
+        "settings": study.user_attrs.get(SPEC_ATTR),
+        "best": None if best is None else {
+            "number": best.number,
+            "value": best.value,
+            "params": best.params,
+            "user_attrs": {k: v for k, v in best.user_attrs.items() if k != "fail_traceback"},
+            "intermediate_values": {str(k): v for k, v in sorted(best.intermediate_values.items())},
+        },
+        "total_trial_seconds": sum(durations),
+        "failures": failures[-10:],
+    }

@@ -1,0 +1,93 @@
+"""The one place that trains and scores a Keras model."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+from hpo.callbacks import FailOnNonFiniteLoss, ReportAndPrune
+
+if TYPE_CHECKING:
+    import keras
+    import optuna
+
+    from hpo.data import Dataset
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """How a trial trains: the monitored metric and direction are declared once, here."""
+
+    monitor: str
+    direction: str  # "maximize" | "minimize"
+    max_epochs: int
+    patience: int
+    batch_size: int = 64
+    seed: int = 0
+
+    @property
+    def mode(self) -> str:
+        return "max" if self.direction == "maximize" else "min"
+
+
+@dataclass(frozen=True)
+class FitResult:
+    value: float  # the best epoch's monitored value, not the last epoch's
+    best_epoch: int  # 1-based
+    epochs_trained: int
+    n_params: int
+    model: "keras.Model"  # holds the best epoch's weights
+
+
+def fit_and_score(
+    trial: "optuna.trial.BaseTrial | None",
+    make_model: Callable[[], "keras.Model"],
+    data: "Dataset",
+    settings: FitSettings,
+) -> FitResult:
+    """Build a fresh model, train it with pruning and early stopping, score its best epoch.
+
+    ``make_model`` is called after ``clear_session()`` so every trial starts from an empty
+    graph. With ``trial=None`` nothing is reported (the final training of ``hpo best``).
+    The best epoch's weights are restored, so ``result.model`` is the model that scored.
+    """
+    import keras
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(settings.seed)
+    model = make_model()
+    n_params = int(model.count_params())
+    if trial is not None:
+        trial.set_user_attr("n_params", n_params)
+
+    callbacks: list[keras.callbacks.Callback] = [FailOnNonFiniteLoss(settings.monitor)]
+    if trial is not None:
+        callbacks.append(ReportAndPrune(trial, settings.monitor))
+    callbacks.append(
+        keras.callbacks.EarlyStopping(
+            monitor=settings.monitor,
+            mode=settings.mode,
+            patience=settings.patience,
+            restore_best_weights=True,
+        )
+    )
+    history = model.fit(
+        data.x_train,
+        data.y_train,
+        validation_data=(data.x_val, data.y_val),
+        epochs=settings.max_epochs,
+        batch_size=settings.batch_size,
+        callbacks=callbacks,
+        verbose=0,
+    )
+    curve = history.history[settings.monitor]
+    pick = max if settings.direction == "maximize" else min
+    best = pick(range(len(curve)), key=lambda i: curve[i])
+    value = float(curve[best])
+    if not math.isfinite(value):  # guarded per epoch already; this keeps the contract local
+        raise ValueError(f"{settings.monitor} is not finite: {value}")
+    if trial is not None:
+        trial.set_user_attr("best_epoch", best + 1)
+        trial.set_user_attr("epochs_trained", len(curve))
+    return FitResult(value, best + 1, len(curve), n_params, model)
