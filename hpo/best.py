@@ -29,6 +29,9 @@ class BestModelResult:
 def train_best(name: str, *, storage_url: str | None = None, model_path: Path | None = None) -> BestModelResult:
     import optuna
 
+    from hpo.keras_runtime import prepare_keras
+
+    prepare_keras()
     from hpo.data import load_dataset
     from hpo.driver import stored_spec
     from hpo.objectives import check_param_count, load_objective

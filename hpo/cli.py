@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -109,18 +108,12 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _prepare_training_runtime() -> None:
-    # TensorFlow's start-up chatter (CUDA probing, oneDNN notices) is noise for a CPU study.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     from hpo import driver
     from hpo.study_script import load_study_script
 
     spec = load_study_script(args.script).with_overrides(**_overrides(args))
     args._spec_name = spec.name
-    _prepare_training_runtime()
     outcome = driver.run(spec, storage_url=args.storage, script_dir=Path(args.script).resolve().parent)
     _print_outcome(outcome)
     return EXIT_OK
@@ -129,7 +122,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_resume(args: argparse.Namespace) -> int:
     from hpo import driver
 
-    _prepare_training_runtime()
     outcome = driver.resume(args.name, storage_url=args.storage, overrides=_overrides(args))
     _print_outcome(outcome)
     return EXIT_OK
@@ -211,7 +203,6 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_best(args: argparse.Namespace) -> int:
     from hpo.best import train_best
 
-    _prepare_training_runtime()
     result = train_best(args.name, storage_url=args.storage, model_path=args.out)
     accuracy = result.test_metrics.get("test_accuracy")
     print(f"best trial {result.trial_number}: {_format_params(result.params)}")

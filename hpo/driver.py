@@ -260,6 +260,9 @@ def _recover_dead_trials(study: "optuna.Study", out: Printer) -> None:
 # --------------------------------------------------------------------------------------------
 def _keras_objective(module: ModuleType, spec: StudySpec, out: Printer) -> Objective:
     from hpo.data import load_dataset
+    from hpo.keras_runtime import prepare_keras
+
+    prepare_keras()
     from hpo.objectives import make_objective
 
     data = load_dataset(spec.dataset, seed=spec.seed)  # once per process, never per trial

@@ -58,6 +58,8 @@ def check_sampler_available(name: str) -> None:
 
 def make_sampler(name: str, *, seed: int | None) -> "optuna.samplers.BaseSampler":
     check_sampler_available(name)
+    import warnings
+
     import optuna
 
     factories: dict[str, Callable[[], optuna.samplers.BaseSampler]] = {
@@ -72,7 +74,10 @@ def make_sampler(name: str, *, seed: int | None) -> "optuna.samplers.BaseSampler
         "gp": lambda: optuna.samplers.GPSampler(seed=seed),
         "nsga2": lambda: optuna.samplers.NSGAIISampler(seed=seed),
     }
-    return factories[name]()
+    with warnings.catch_warnings():
+        # TPE's `group` is flagged experimental; it is what a conditional space needs.
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return factories[name]()
 
 
 def make_pruner(name: str, *, max_epochs: int) -> "optuna.pruners.BasePruner":
@@ -80,8 +85,9 @@ def make_pruner(name: str, *, max_epochs: int) -> "optuna.pruners.BasePruner":
     import optuna
 
     # Epoch 1 is reported as step 1; the first epochs of any network are noisy, so the pruners
-    # that compare against other trials wait a couple of epochs.
-    warmup = min(2, max(0, max_epochs - 1))
+    # that compare against other trials never prune before epoch 3 (Optuna's warm-up skips
+    # steps below n_warmup_steps).
+    warmup = min(3, max(0, max_epochs - 1))
     factories: dict[str, Callable[[], Any]] = {
         "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=warmup),
         "percentile": lambda: optuna.pruners.PercentilePruner(
