@@ -82,6 +82,8 @@ def make_sampler(name: str, *, seed: int | None) -> "optuna.samplers.BaseSampler
 
 def make_pruner(name: str, *, max_epochs: int) -> "optuna.pruners.BasePruner":
     check_pruner_name(name)
+    import warnings
+
     import optuna
 
     # Epoch 1 is reported as step 1; the first epochs of any network are noisy, so the pruners
@@ -101,4 +103,7 @@ def make_pruner(name: str, *, max_epochs: int) -> "optuna.pruners.BasePruner":
         "wilcoxon": lambda: optuna.pruners.WilcoxonPruner(p_threshold=0.1),
         "none": lambda: optuna.pruners.NopPruner(),
     }
-    return factories[name]()
+    with warnings.catch_warnings():
+        # PatientPruner and WilcoxonPruner are flagged experimental; both are stable in use.
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return factories[name]()

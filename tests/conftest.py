@@ -1,0 +1,43 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(autouse=True)
+def isolated_runtime(tmp_path, monkeypatch):
+    """Every test gets its own runtime directory and no inherited storage URL."""
+    monkeypatch.setenv("HPO_HOME", str(tmp_path / "hpo-runs"))
+    monkeypatch.delenv("HPO_STORAGE", raising=False)
+    return tmp_path / "hpo-runs"
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'studies.db'}"
+
+
+def write_study_script(directory: Path, name: str = "tiny", **settings) -> Path:
+    """A study script for a tiny, fast study on the digits data."""
+    values = {
+        "name": name, "objective": "mlp", "dataset": "digits", "n_trials": 3,
+        "max_epochs": 3, "patience": 2, "seed": 0, **settings,
+    }
+    body = ",\n    ".join(f"{key}={value!r}" for key, value in values.items())
+    path = directory / f"{name}.py"
+    path.write_text(
+        "import sys\nfrom hpo import StudySpec\n\n"
+        f"STUDY = StudySpec(\n    {body},\n)\n\n"
+        "if __name__ == '__main__':\n"
+        "    from hpo.cli import main\n"
+        "    sys.exit(main(['run', __file__, *sys.argv[1:]]))\n"
+    )
+    return path
+
+
+def hpo_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "hpo", *args]

@@ -1,0 +1,61 @@
+import socket
+
+import numpy as np
+import pytest
+
+from hpo import data as data_module
+from hpo.data import load_dataset
+from hpo.errors import DatasetUnavailableError, SetupError
+
+
+def test_digits_splits_are_stratified_and_disjoint():
+    data = load_dataset("digits", seed=0)
+    assert (len(data.x_train), len(data.x_val), len(data.x_test)) == (1077, 360, 360)
+    assert data.input_shape == (8, 8, 1) and data.n_classes == 10
+    assert data.x_train.dtype == np.float32 and 0.0 <= data.x_train.min() and data.x_train.max() <= 1.0
+    assert np.bincount(data.y_val).min() >= 35  # every class represented about equally
+    rows = lambda x: {r.tobytes() for r in x.reshape(len(x), -1)}  # noqa: E731
+    assert not rows(data.x_val) & rows(data.x_test)
+
+
+def test_the_seed_moves_the_validation_split_but_never_the_test_set():
+    first, second = load_dataset("digits", seed=0), load_dataset("digits", seed=1)
+    np.testing.assert_array_equal(first.x_test, second.x_test)
+    assert not np.array_equal(first.y_val, second.y_val)
+
+
+def test_loading_is_cached_per_process():
+    assert load_dataset("digits", seed=3) is load_dataset("digits", seed=3)
+
+
+def test_unknown_dataset_lists_the_known_ones():
+    with pytest.raises(SetupError, match="unknown dataset 'imagenet'; choose one of: digits, mnist"):
+        load_dataset("imagenet")
+
+
+def test_mnist_without_cache_or_network_names_the_expected_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("HPO_DATA_DIR", str(tmp_path))
+
+    def no_network(*args, **kwargs):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    with pytest.raises(DatasetUnavailableError) as caught:
+        load_dataset("mnist")
+    message = str(caught.value)
+    assert str(tmp_path / "mnist.npz") in message and "\n" not in message
+
+
+def test_mnist_loads_from_the_keras_cache_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("HPO_DATA_DIR", str(tmp_path))
+    rng = np.random.default_rng(0)
+    np.savez(
+        tmp_path / "mnist.npz",
+        x_train=rng.integers(0, 256, (200, 28, 28), dtype=np.uint8), y_train=np.repeat(np.arange(10), 20),
+        x_test=rng.integers(0, 256, (50, 28, 28), dtype=np.uint8), y_test=np.repeat(np.arange(10), 5),
+    )
+    data = load_dataset("mnist")
+    assert data.input_shape == (28, 28, 1) and data.n_classes == 10
+    assert len(data.x_val) == 20 and len(data.x_train) == 180 and len(data.x_test) == 50
+    assert data.x_train.max() <= 1.0
+    data_module._load_cached.cache_clear()

@@ -1,0 +1,54 @@
+import importlib.util
+
+import optuna
+import pytest
+
+from hpo import strategies
+from hpo.errors import SetupError
+
+
+@pytest.mark.parametrize("name", strategies.SAMPLER_NAMES)
+def test_every_sampler_name_builds_an_optuna_sampler_or_names_its_install_command(name):
+    requirement = strategies._SAMPLER_REQUIREMENTS[name]
+    if requirement is None or importlib.util.find_spec(requirement[0]) is not None:
+        assert isinstance(strategies.make_sampler(name, seed=1), optuna.samplers.BaseSampler)
+    else:
+        with pytest.raises(SetupError, match=f"run `{requirement[1]}`"):
+            strategies.make_sampler(name, seed=1)
+
+
+@pytest.mark.parametrize("name", strategies.PRUNER_NAMES)
+def test_every_pruner_name_builds_an_optuna_pruner(name):
+    assert isinstance(strategies.make_pruner(name, max_epochs=10), optuna.pruners.BasePruner)
+
+
+def test_unknown_names_list_the_choices():
+    with pytest.raises(SetupError, match="unknown sampler 'bayes'; choose one of: tpe, random"):
+        strategies.make_sampler("bayes", seed=0)
+    with pytest.raises(SetupError, match="unknown pruner 'x'; choose one of: median"):
+        strategies.make_pruner("x", max_epochs=3)
+
+
+def test_missing_optional_package_fails_at_start_with_the_install_command(monkeypatch):
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "cmaes" else real_find_spec(name, *a)
+    )
+    with pytest.raises(SetupError, match=r"sampler 'cmaes' needs the package 'cmaes': run `pip install cmaes`"):
+        strategies.check_sampler_available("cmaes")
+
+
+def test_pruners_never_prune_before_epoch_three():
+    study = optuna.create_study(direction="maximize", pruner=strategies.make_pruner("median", max_epochs=20))
+    for value in (0.9, 0.9, 0.9, 0.9, 0.9):
+        trial = study.ask()
+        for step in range(1, 6):
+            trial.report(value, step)
+        study.tell(trial, value)
+    loser = study.ask()
+    loser.report(0.1, 1)
+    assert not loser.should_prune()
+    loser.report(0.1, 2)
+    assert not loser.should_prune()
+    loser.report(0.1, 3)
+    assert loser.should_prune()

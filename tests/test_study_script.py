@@ -1,0 +1,37 @@
+import pytest
+
+from hpo.errors import StudyScriptError
+from hpo.study_script import load_study_script
+from tests.conftest import REPO, write_study_script
+
+
+def test_shipped_study_scripts_load():
+    assert load_study_script(REPO / "studies" / "digits_mlp.py").name == "digits_mlp"
+    assert load_study_script(REPO / "studies" / "mnist_mlp.py").dataset == "mnist"
+
+
+def test_a_valid_script_gives_its_spec(tmp_path):
+    spec = load_study_script(write_study_script(tmp_path, n_trials=4))
+    assert spec.name == "tiny" and spec.n_trials == 4
+
+
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        ("STUDY = (", "has a syntax error at line 1"),
+        ("import nonexistent_module_xyz", "failed at line 1: ModuleNotFoundError"),
+        ("x = 1", "must define STUDY = hpo.StudySpec"),
+        ("from hpo import StudySpec\nSTUDY = StudySpec(name='a', sampler='nope')", "unknown sampler 'nope'"),
+    ],
+)
+def test_broken_scripts_are_one_clear_line(tmp_path, source, message):
+    path = tmp_path / "broken.py"
+    path.write_text(source)
+    with pytest.raises(StudyScriptError, match=message) as caught:
+        load_study_script(path)
+    assert str(path) in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_missing_script_is_named(tmp_path):
+    with pytest.raises(StudyScriptError, match="does not exist"):
+        load_study_script(tmp_path / "nope.py")
