@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 SPEC_ATTR = "hpo_spec"
 FAIL_REASON_ATTR = "fail_reason"
 FAIL_TRACEBACK_ATTR = "fail_traceback"
-WORKER_ATTR = "worker"
 MAX_REASON_CHARS = 500
 MAX_TRACEBACK_CHARS = 4000
 
@@ -89,7 +88,8 @@ def run(
         module = load_objective(spec.objective, base_dir=Path(script_dir) if script_dir else None)
 
     study, is_new = _create_or_load(spec, storage, out)
-    _recover_dead_trials(study, out)
+    markers = RunningMarkers(url, spec.name)
+    _recover_dead_trials(study, markers, out)
     if is_new:
         _enqueue_first_trials(study, spec, module)
 
@@ -106,7 +106,7 @@ def run(
         assert module is not None
         objective = _keras_objective(module, spec, out)
 
-    trials_run = _optimize_until_budget(study, spec, objective, finished, out,
+    trials_run = _optimize_until_budget(study, spec, objective, finished, markers, out,
                                         gc_after_trial=module is not None)
     return _outcome(study, spec, shown, trials_run=trials_run)
 
@@ -229,30 +229,72 @@ def _process_is_dead(worker: str) -> bool:
     return False
 
 
-def _recover_dead_trials(study: "optuna.Study", out: Printer) -> None:
+class RunningMarkers:
+    """Which local process runs which trial, as one small file per running trial.
+
+    A file rather than a trial attribute: a database write per trial costs milliseconds on
+    SQLite, a file microseconds. A file left behind by a dead process on this host proves its
+    trial an orphan at once, where the heartbeat would take its grace period.
+    """
+
+    def __init__(self, storage_url: str, study_name: str) -> None:
+        import hashlib
+
+        from hpo.storage import runtime_dir
+
+        key = hashlib.sha1(f"{storage_url}\0{study_name}".encode()).hexdigest()[:16]
+        self.directory = runtime_dir() / "running" / key
+        self.worker = _worker_id()
+
+    def mark(self, trial_id: int) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        (self.directory / str(trial_id)).write_text(self.worker)
+
+    def clear(self, trial_id: int) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            (self.directory / str(trial_id)).unlink()
+
+    def workers(self) -> dict[int, str]:
+        if not self.directory.is_dir():
+            return {}
+        found = {}
+        for path in self.directory.iterdir():
+            with contextlib.suppress(OSError, ValueError):
+                found[int(path.name)] = path.read_text().strip()
+        return found
+
+
+def _recover_dead_trials(study: "optuna.Study", markers: RunningMarkers, out: Printer) -> None:
     """Fail RUNNING trials whose worker is gone, with the reason stored on them.
 
     Optuna's heartbeat also fails stale trials, but only after its grace period and without
     a reason (a finished trial's attributes can no longer be written). A worker on this host
-    whose process is gone is provably dead, so it is recovered at once; a trial of another
-    host is failed here once its heartbeat is stale.
+    whose process is gone is provably dead, so its trial is recovered at once; a trial of
+    another host is failed here once its heartbeat is stale.
     """
     from optuna.trial import TrialState
 
     storage = study._storage
+    # Optuna's own fail_stale_trials() reads the same private helper.
     stale_ids = set(storage._get_stale_trial_ids(study._study_id)) if hasattr(storage, "_get_stale_trial_ids") else set()
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        worker = trial.user_attrs.get(WORKER_ATTR, "")
+    local_workers = markers.workers()
+    running = {t._trial_id: t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
+    for trial_id, worker in local_workers.items():
+        if trial_id not in running and _process_is_dead(worker):
+            markers.clear(trial_id)  # its trial ended (e.g. Ctrl-C) or was recovered elsewhere
+    for trial_id, trial in running.items():
+        worker = local_workers.get(trial_id, "")
         if worker and _process_is_dead(worker):
             reason = f"worker {worker} died while running this trial"
-        elif trial._trial_id in stale_ids:
-            reason = f"worker {worker or '?'} stopped sending heartbeats"
+        elif trial_id in stale_ids:
+            reason = f"worker {worker or 'on another host'} stopped sending heartbeats"
         else:
             continue
         with contextlib.suppress(Exception):  # another process may be recovering it too
-            storage.set_trial_user_attr(trial._trial_id, FAIL_REASON_ATTR, reason)
-            storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+            storage.set_trial_user_attr(trial_id, FAIL_REASON_ATTR, reason)
+            storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
             out(f"[trial {trial.number:>4}] FAIL      {reason}")
+        markers.clear(trial_id)
 
 
 # --------------------------------------------------------------------------------------------
@@ -271,19 +313,26 @@ def _keras_objective(module: ModuleType, spec: StudySpec, out: Printer) -> Objec
 
 
 def _optimize_until_budget(
-    study: "optuna.Study", spec: StudySpec, objective: Objective, finished: int, out: Printer,
-    *, gc_after_trial: bool,
+    study: "optuna.Study", spec: StudySpec, objective: Objective, finished: int,
+    markers: RunningMarkers, out: Printer, *, gc_after_trial: bool,
 ) -> int:
     progress = ProgressPrinter(study, spec.n_trials, finished, out)
     guard = ConsecutiveFailureGuard(spec.max_consecutive_failures)
+
+    def after_trial(study: "optuna.Study", trial: "optuna.trial.FrozenTrial") -> None:
+        # One callback, not three: Optuna deep-copies the trial for each callback.
+        markers.clear(trial._trial_id)
+        progress(study, trial)
+        guard(study, trial)
+
     trials_run = 0
     with _sigterm_as_interrupt():
         while finished < spec.n_trials:
             study.optimize(
-                _recording_failures(objective),
+                _recording_failures(objective, markers),
                 n_trials=spec.n_trials - finished,
                 catch=(TrialFailure,),
-                callbacks=[progress, guard],
+                callbacks=[after_trial],
                 gc_after_trial=gc_after_trial,
             )
             trials_run = progress.trials_seen
@@ -296,7 +345,7 @@ def _optimize_until_budget(
     return trials_run
 
 
-def _recording_failures(objective: Objective) -> Objective:
+def _recording_failures(objective: Objective, markers: RunningMarkers) -> Objective:
     """Store why a trial failed on the trial itself, then let Optuna mark it FAIL.
 
     Exceptions from one trial become :class:`TrialFailure` (the study goes on); a
@@ -304,10 +353,8 @@ def _recording_failures(objective: Objective) -> Objective:
     """
     import optuna
 
-    worker = _worker_id()
-
     def recorded(trial: "optuna.trial.Trial") -> float:
-        trial.set_user_attr(WORKER_ATTR, worker)
+        markers.mark(trial._trial_id)
         try:
             return objective(trial)
         except optuna.TrialPruned:

@@ -146,9 +146,12 @@ def test_trials_of_a_dead_process_on_this_host_are_failed_with_a_reason(sqlite_u
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     orphan = study.ask()
     orphan.suggest_float("x", -1, 1)
-    orphan.set_user_attr(driver.WORKER_ATTR, f"{socket.gethostname()}:{int(dead.stdout)}")
     alive = study.ask()
-    alive.set_user_attr(driver.WORKER_ATTR, f"{socket.gethostname()}:{os.getpid()}")
+    # What a killed worker leaves behind: a marker naming its (now dead) process.
+    markers = driver.RunningMarkers(sqlite_url, "q")
+    markers.mark(orphan._trial_id)
+    markers.directory.joinpath(str(orphan._trial_id)).write_text(f"{socket.gethostname()}:{int(dead.stdout)}")
+    markers.mark(alive._trial_id)  # this (live) process
 
     outcome, lines = _run(_spec(n_trials=2), sqlite_url)
     trials = optuna.load_study(study_name="q", storage=sqlite_url).trials
@@ -156,3 +159,4 @@ def test_trials_of_a_dead_process_on_this_host_are_failed_with_a_reason(sqlite_u
     assert "died while running this trial" in trials[0].user_attrs["fail_reason"]
     assert trials[1].state.name == "RUNNING"  # its worker (this process) is alive: left alone
     assert outcome.n_finished == 2
+    assert sorted(markers.workers()) == [alive._trial_id]  # the orphan's marker is gone
