@@ -114,7 +114,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     spec = load_study_script(args.script).with_overrides(**_overrides(args))
     args._spec_name = spec.name
-    outcome = driver.run(spec, storage_url=args.storage, script_dir=Path(args.script).resolve().parent)
+    outcome = driver.run(spec, storage_url=args.storage)
     _print_outcome(outcome)
     return EXIT_OK
 

@@ -28,6 +28,8 @@ from hpo.strategies import check_sampler_available, make_pruner, make_sampler
 if TYPE_CHECKING:
     import optuna
 
+    from hpo.data import Dataset
+
 SPEC_ATTR = "hpo_spec"
 FAIL_REASON_ATTR = "fail_reason"
 FAIL_TRACEBACK_ATTR = "fail_traceback"
@@ -63,7 +65,6 @@ def run(
     *,
     storage_url: str | None = None,
     objective: Objective | None = None,
-    script_dir: "os.PathLike[str] | None" = None,
     out: Printer = _print,
 ) -> RunOutcome:
     """Create the study (or resume it) and run trials until the budget is met.
@@ -75,18 +76,19 @@ def run(
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # we print our own line per trial
     check_sampler_available(spec.sampler)
+    module: ModuleType | None = None
+    data: "Dataset | None" = None
+    if objective is None:
+        # Objective and data first: a missing file must stop the run before a study exists.
+        from hpo.data import load_dataset
+        from hpo.objectives import load_objective
+
+        module = load_objective(spec.objective)
+        data = load_dataset(spec.dataset, seed=spec.seed)  # once per process, never per trial
+
     url = resolve_url(storage_url, spec.storage)
     storage = open_storage(url, create=True)
     shown = mask_url(url)
-
-    module: ModuleType | None = None
-    if objective is None:
-        from pathlib import Path
-
-        from hpo.objectives import load_objective
-
-        module = load_objective(spec.objective, base_dir=Path(script_dir) if script_dir else None)
-
     study, is_new = _create_or_load(spec, storage, out)
     markers = RunningMarkers(url, spec.name)
     _recover_dead_trials(study, markers, out)
@@ -103,8 +105,8 @@ def run(
         f"sampler {spec.sampler}, pruner {spec.pruner}, {spec.metric} ({spec.direction})")
 
     if objective is None:
-        assert module is not None
-        objective = _keras_objective(module, spec, out)
+        assert module is not None and data is not None
+        objective = _keras_objective(module, data, spec, out)
 
     trials_run = _optimize_until_budget(study, spec, objective, finished, markers, out,
                                         gc_after_trial=module is not None)
@@ -300,14 +302,12 @@ def _recover_dead_trials(study: "optuna.Study", markers: RunningMarkers, out: Pr
 # --------------------------------------------------------------------------------------------
 # The optimisation loop
 # --------------------------------------------------------------------------------------------
-def _keras_objective(module: ModuleType, spec: StudySpec, out: Printer) -> Objective:
-    from hpo.data import load_dataset
+def _keras_objective(module: ModuleType, data: "Dataset", spec: StudySpec, out: Printer) -> Objective:
     from hpo.keras_runtime import prepare_keras
 
     prepare_keras()
     from hpo.objectives import make_objective
 
-    data = load_dataset(spec.dataset, seed=spec.seed)  # once per process, never per trial
     out(f"data {data.describe()}")
     return make_objective(module, data, spec)
 

@@ -29,6 +29,7 @@ HEARTBEAT_INTERVAL_S = 10
 HEARTBEAT_GRACE_S = 40
 SQLITE_BUSY_TIMEOUT_S = 60
 DEFAULT_DATABASE = "hpo.db"
+_OPTUNA_TABLES = {"studies", "trials", "version_info", "alembic_version"}
 
 # DB-API packages Optuna needs per SQLAlchemy dialect, for a missing-driver message.
 _DRIVER_PACKAGES = {
@@ -168,7 +169,8 @@ def _check_sqlite_file(path: Path, *, create: bool) -> None:
         raise StorageError(f"corrupt or non-SQLite database file {path}: {error}") from error
     if check is None or check[0] != "ok":
         raise StorageError(f"corrupt database file {path}: integrity check says {check[0] if check else 'nothing'}")
-    if tables and not {"studies", "trials", "version_info"} <= tables:
+    # Any Optuna table means Optuna's file: another process may be creating the rest right now.
+    if tables and not tables & _OPTUNA_TABLES:
         raise StorageError(f"{path} is a SQLite database but not an Optuna storage; refusing to modify it")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import sys
 from pathlib import Path
@@ -40,6 +41,9 @@ def load_study_script(path: str | Path) -> StudySpec:
         raise StudyScriptError(
             f"study script {path} must define STUDY = hpo.StudySpec(...), found {type(study).__name__}"
         )
+    if study.objective.endswith(".py"):
+        # Stored with the study, so `hpo resume` (which has no script) finds it too.
+        study = dataclasses.replace(study, objective=str((path.parent / study.objective).resolve()))
     return study
 
 

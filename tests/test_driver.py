@@ -160,3 +160,11 @@ def test_trials_of_a_dead_process_on_this_host_are_failed_with_a_reason(sqlite_u
     assert trials[1].state.name == "RUNNING"  # its worker (this process) is alive: left alone
     assert outcome.n_finished == 2
     assert sorted(markers.workers()) == [alive._trial_id]  # the orphan's marker is gone
+
+
+def test_a_missing_dataset_stops_before_any_study_is_stored(tmp_path, monkeypatch, sqlite_url):
+    monkeypatch.setenv("HPO_DATA_DIR", str(tmp_path / "empty-cache"))
+    monkeypatch.setattr(socket.socket, "connect", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
+    with pytest.raises(SetupError, match="mnist.npz is not cached"):
+        driver.run(StudySpec(name="m", dataset="mnist"), storage_url=sqlite_url, out=lambda line: None)
+    assert not os.path.exists(sqlite_url.removeprefix("sqlite:///"))

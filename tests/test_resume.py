@@ -18,14 +18,18 @@ def _start(script, env):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _wait_until_mid_trial(url, name, *, finished_at_least, timeout=180):
+def _wait_until_mid_trial(process, url, name, *, finished_at_least, timeout=180):
     """Until `finished_at_least` trials are done and another has reported an epoch."""
+    # Read the database only after hpo printed its first trial: opening it earlier from here
+    # would race hpo's own creation of the file.
+    for line in process.stdout:
+        if line.startswith("[trial"):
+            break
+    else:
+        raise AssertionError(f"hpo exited early: {process.communicate()[1]}")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            trials = optuna.load_study(study_name=name, storage=url).trials
-        except (KeyError, Exception):
-            trials = []
+        trials = optuna.load_study(study_name=name, storage=url).trials
         done = [t for t in trials if t.state.name in ("COMPLETE", "PRUNED")]
         running = [t for t in trials if t.state.name == "RUNNING" and t.intermediate_values]
         if len(done) >= finished_at_least and running:
@@ -44,7 +48,7 @@ def _setup(tmp_path, name):
 def test_a_study_killed_mid_trial_resumes_to_exactly_its_budget(tmp_path):
     script, env, url = _setup(tmp_path, "killed")
     process = _start(script, env)
-    _wait_until_mid_trial(url, "killed", finished_at_least=2)
+    _wait_until_mid_trial(process, url, "killed", finished_at_least=2)
     process.kill()
     process.communicate()
 
@@ -69,7 +73,7 @@ def test_a_study_killed_mid_trial_resumes_to_exactly_its_budget(tmp_path):
 def test_a_signal_stops_the_run_records_the_trial_and_says_how_to_resume(tmp_path, signal_number):
     script, env, url = _setup(tmp_path, "stopped")
     process = _start(script, env)
-    _wait_until_mid_trial(url, "stopped", finished_at_least=1)
+    _wait_until_mid_trial(process, url, "stopped", finished_at_least=1)
     process.send_signal(signal_number)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr

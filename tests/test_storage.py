@@ -64,6 +64,15 @@ def test_foreign_sqlite_database_is_refused_and_left_unchanged(tmp_path):
     assert path.read_bytes() == before
 
 
+def test_a_file_another_process_is_still_creating_counts_as_optuna(tmp_path):
+    path = tmp_path / "new.db"
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE studies (study_id INTEGER PRIMARY KEY, study_name VARCHAR(512))")
+    connection.commit()
+    connection.close()
+    optuna.create_study(storage=open_storage(f"sqlite:///{path}"), study_name="s")
+
+
 def test_reading_a_missing_storage_does_not_create_it(tmp_path):
     path = tmp_path / "nothing.db"
     with pytest.raises(StorageError, match="no study storage at"):

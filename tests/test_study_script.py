@@ -35,3 +35,9 @@ def test_broken_scripts_are_one_clear_line(tmp_path, source, message):
 def test_missing_script_is_named(tmp_path):
     with pytest.raises(StudyScriptError, match="does not exist"):
         load_study_script(tmp_path / "nope.py")
+
+
+def test_an_objective_file_is_stored_absolute_so_resume_finds_it(tmp_path):
+    (tmp_path / "my_objective.py").write_text("def suggest(trial): return {}\ndef build(p, s, n): return None\n")
+    spec = load_study_script(write_study_script(tmp_path, objective="my_objective.py"))
+    assert spec.objective == str(tmp_path / "my_objective.py")

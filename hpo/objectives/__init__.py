@@ -35,7 +35,8 @@ BUILTIN = ("mlp",)
 
 
 def load_objective(name: str, *, base_dir: Path | None = None) -> ModuleType:
-    """A built-in objective by name, a dotted module path, or a ``.py`` file path."""
+    """A built-in objective by name, a dotted module path, or a ``.py`` file path (relative
+    to ``base_dir`` or the working directory; study scripts store it absolute)."""
     try:
         if name in BUILTIN:
             module = importlib.import_module(f"hpo.objectives.{name}")
