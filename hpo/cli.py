@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from hpo.errors import HpoError, SetupError, TooManyFailuresError
+from hpo.errors import HpoError, TooManyFailuresError
 
 EXIT_OK, EXIT_STUDY_FAILED, EXIT_SETUP, EXIT_INTERRUPTED = 0, 1, 2, 130
 
