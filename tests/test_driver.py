@@ -168,3 +168,22 @@ def test_a_missing_dataset_stops_before_any_study_is_stored(tmp_path, monkeypatc
     with pytest.raises(SetupError, match="mnist.npz is not cached"):
         driver.run(StudySpec(name="m", dataset="mnist"), storage_url=sqlite_url, out=lambda line: None)
     assert not os.path.exists(sqlite_url.removeprefix("sqlite:///"))
+
+
+def test_out_of_memory_fails_only_that_trial_with_a_clear_reason(sqlite_url):
+    def memory_hungry(trial):
+        if trial.number == 0:
+            raise MemoryError("Unable to allocate 40.0 GiB for an array")
+        return quadratic(trial)
+
+    outcome, _ = _run(_spec(n_trials=2), sqlite_url, memory_hungry)
+    first = optuna.load_study(study_name="q", storage=sqlite_url).trials[0]
+    assert first.state.name == "FAIL" and outcome.n_finished == 2
+    assert first.user_attrs["fail_reason"] == "out of memory: MemoryError: Unable to allocate 40.0 GiB for an array"
+
+
+def test_tensorflow_resource_exhaustion_reads_as_out_of_memory():
+    class ResourceExhaustedError(Exception):  # the name TensorFlow's OOM error carries
+        pass
+
+    assert driver.describe_failure(ResourceExhaustedError("OOM when allocating tensor")).startswith("out of memory: ")
