@@ -27,19 +27,15 @@ class BestModelResult:
 
 
 def train_best(name: str, *, storage_url: str | None = None, model_path: Path | None = None) -> BestModelResult:
-    import optuna
-
     from hpo.keras_runtime import prepare_keras
 
     prepare_keras()
     from hpo.data import load_dataset
-    from hpo.driver import stored_spec
+    from hpo.driver import load_hpo_study
     from hpo.objectives import check_param_count, load_objective
-    from hpo.storage import open_storage, resolve_url
     from hpo.training import FitSettings, fit_and_score
 
-    spec = stored_spec(name, storage_url=storage_url)
-    study = optuna.load_study(study_name=name, storage=open_storage(resolve_url(storage_url), create=False))
+    study, spec = load_hpo_study(name, storage_url=storage_url)
     try:
         best = study.best_trial
     except ValueError:

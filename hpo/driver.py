@@ -124,6 +124,11 @@ def resume(
 
 def stored_spec(name: str, *, storage_url: str | None = None) -> StudySpec:
     """The settings saved with study ``name`` by ``hpo run``."""
+    return load_hpo_study(name, storage_url=storage_url)[1]
+
+
+def load_hpo_study(name: str, *, storage_url: str | None = None) -> tuple["optuna.Study", StudySpec]:
+    """Study ``name`` (opened read-only: nothing is created) and the settings stored with it."""
     import optuna
 
     url = resolve_url(storage_url)
@@ -135,7 +140,7 @@ def stored_spec(name: str, *, storage_url: str | None = None) -> StudySpec:
     data = study.user_attrs.get(SPEC_ATTR)
     if data is None:
         raise SetupError(f"study {name!r} was not created by hpo run; run it with a study script")
-    return StudySpec.from_dict(data)
+    return study, StudySpec.from_dict(data)
 
 
 def count_finished(study: "optuna.Study") -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
@@ -87,9 +86,7 @@ def fit_and_score(
     curve = history.history[settings.monitor]
     pick = max if settings.direction == "maximize" else min
     best = pick(range(len(curve)), key=lambda i: curve[i])
-    value = float(curve[best])
-    if not math.isfinite(value):  # guarded per epoch already; this keeps the contract local
-        raise ValueError(f"{settings.monitor} is not finite: {value}")
+    value = float(curve[best])  # finite: FailOnNonFiniteLoss checked every epoch
     if trial is not None:
         trial.set_user_attr("best_epoch", best + 1)
         trial.set_user_attr("epochs_trained", len(curve))
