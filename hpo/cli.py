@@ -39,6 +39,10 @@ def _add_overrides(parser: argparse.ArgumentParser, *, with_name: bool) -> None:
     group.add_argument("--sampler", metavar="NAME", help=f"one of: {', '.join(SAMPLER_NAMES)}")
     group.add_argument("--pruner", metavar="NAME", help=f"one of: {', '.join(PRUNER_NAMES)}")
     group.add_argument("--seed", type=int, metavar="N", help="seed for sampler, Keras and splits")
+    group.add_argument("--workers", type=int, metavar="N",
+                       help="run trials in N worker processes at once (each gets cores/N threads)")
+    group.add_argument("--recycle-after", type=int, metavar="N",
+                       help="replace a worker process by a fresh one after N trials (0: never)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_storage(best)
     best.add_argument("--out", metavar="PATH", type=Path,
                       help="where to save the .keras model (default hpo-runs/models/NAME/best.keras)")
+    # Internal: one worker process of `hpo run --workers N`, started by that command.
+    worker = commands.add_parser("worker")
+    worker.add_argument("name")
+    worker.add_argument("--storage", required=True)
+    worker.add_argument("--max-trials", type=int, default=0)
+    worker.add_argument("--label", default="w1")
     return parser
 
 
@@ -105,6 +115,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         "sampler": args.sampler,
         "pruner": args.pruner,
         "seed": args.seed,
+        "workers": args.workers,
+        "recycle_after": args.recycle_after,
     }
 
 
@@ -124,6 +136,16 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     outcome = driver.resume(args.name, storage_url=args.storage, overrides=_overrides(args))
     _print_outcome(outcome)
+    return EXIT_OK
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from hpo import driver
+
+    def out(line: str) -> None:
+        print(f"{args.label} {line}", flush=True)
+
+    driver.work(args.name, storage_url=args.storage, max_trials=args.max_trials or None, out=out)
     return EXIT_OK
 
 
@@ -222,6 +244,7 @@ _COMMANDS = {
     "ls": cmd_ls,
     "show": cmd_show,
     "best": cmd_best,
+    "worker": cmd_worker,
 }
 
 

@@ -11,9 +11,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import signal
-import socket
-import sys
 import time
 import traceback
 from dataclasses import dataclass
@@ -21,9 +18,11 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from hpo.errors import SetupError, TooManyFailuresError, TrialFailure
+from hpo.interrupts import TrialInterrupted, graceful_stop, stop_requested
 from hpo.spec import IDENTITY_FIELDS, StudySpec
 from hpo.storage import mask_url, open_storage, resolve_url
 from hpo.strategies import check_sampler_available, make_pruner, make_sampler
+from hpo.study_files import StudyFiles, process_is_dead, storage_lock
 
 if TYPE_CHECKING:
     import optuna
@@ -60,6 +59,18 @@ def _print(line: str) -> None:
 # --------------------------------------------------------------------------------------------
 # Entry points
 # --------------------------------------------------------------------------------------------
+@dataclass
+class _Prepared:
+    spec: StudySpec
+    url: str
+    shown: str  # the URL, masked
+    study: "optuna.Study"
+    files: StudyFiles
+    is_new: bool
+    module: ModuleType | None
+    data: "Dataset | None"
+
+
 def run(
     spec: StudySpec,
     *,
@@ -69,48 +80,59 @@ def run(
 ) -> RunOutcome:
     """Create the study (or resume it) and run trials until the budget is met.
 
-    ``objective`` replaces the spec's Keras objective with any ``(trial) -> float`` callable
-    (used by benchmarks and tests); the spec still supplies name, direction, sampler and budget.
+    With ``spec.workers`` above 1, trials run in that many worker processes (see
+    :mod:`hpo.workers`); otherwise in this process. ``objective`` replaces the spec's Keras
+    objective with any ``(trial) -> float`` callable (used by benchmarks and tests); the spec
+    still supplies name, direction, sampler and budget.
     """
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.ERROR)  # we print our own line per trial
-    check_sampler_available(spec.sampler)
-    module: ModuleType | None = None
-    data: "Dataset | None" = None
-    if objective is None:
-        # Objective and data first: a missing file must stop the run before a study exists.
-        from hpo.data import load_dataset
-        from hpo.objectives import load_objective
-
-        module = load_objective(spec.objective)
-        data = load_dataset(spec.dataset, seed=spec.seed)  # once per process, never per trial
-
-    url = resolve_url(storage_url, spec.storage)
-    storage = open_storage(url, create=True)
-    shown = mask_url(url)
-    study, is_new = _create_or_load(spec, storage, out)
-    markers = RunningMarkers(url, spec.name)
-    _recover_dead_trials(study, markers, out)
-    if is_new:
-        _enqueue_first_trials(study, spec, module)
-
+    prepared = _prepare(spec, storage_url, load_objective=objective is None, out=out)
+    study, files = prepared.study, prepared.files
     finished = count_finished(study)
     if finished >= spec.n_trials:
         out(f"study {spec.name!r} already has {finished}/{spec.n_trials} finished trials; nothing to run")
-        return _outcome(study, spec, shown, trials_run=0)
+        return _outcome(study, spec, prepared.shown, trials_run=0)
 
-    verb = "created" if is_new else "resumed"
-    out(f"{verb} study {spec.name!r} in {shown}: {finished}/{spec.n_trials} finished, "
-        f"sampler {spec.sampler}, pruner {spec.pruner}, {spec.metric} ({spec.direction})")
+    verb = "created" if prepared.is_new else "resumed"
+    workers = f", {spec.workers} workers" if spec.workers > 1 else ""
+    out(f"{verb} study {spec.name!r} in {prepared.shown}: {finished}/{spec.n_trials} finished, "
+        f"sampler {spec.sampler}, pruner {spec.pruner}, {spec.metric} ({spec.direction}){workers}")
 
-    if objective is None:
-        assert module is not None and data is not None
-        objective = _keras_objective(module, data, spec, out)
+    if spec.workers > 1 or spec.recycle_after:  # recycling needs worker processes
+        if objective is not None:
+            raise SetupError("several workers need the study's own objective, not a callable")
+        from hpo.workers import supervise
 
-    trials_run = _optimize_until_budget(study, spec, objective, finished, markers, out,
-                                        gc_after_trial=module is not None)
-    return _outcome(study, spec, shown, trials_run=trials_run)
+        trials_run = supervise(prepared.url, spec, files, study, out)
+    else:
+        if objective is None:
+            assert prepared.module is not None and prepared.data is not None
+            objective = _keras_objective(prepared.module, prepared.data, spec, files, out)
+        trials_run = work_loop(study, spec, objective, files, out,
+                               gc_after_trial=prepared.module is not None)
+    return _outcome(study, spec, prepared.shown, trials_run=trials_run)
+
+
+def work(
+    name: str, *, storage_url: str, max_trials: int | None = None, out: Printer = _print,
+) -> int:
+    """One worker process of ``hpo run --workers N``: run trials of a study its parent created
+    until the budget is met, a stop is requested, or ``max_trials`` trials ran (recycling).
+    Returns the number of trials run."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study, spec = load_hpo_study(name, storage_url=storage_url)
+    files = StudyFiles(storage_url, name)
+    _install_heartbeat_retries(study, spec, files, out)
+    from hpo.data import load_dataset
+    from hpo.objectives import load_objective
+
+    module = load_objective(spec.objective)
+    data = load_dataset(spec.dataset, seed=spec.seed)
+    objective = _keras_objective(module, data, spec, files, out, describe_data=False)
+    recycling = f", replaced after {max_trials} trials" if max_trials else ""
+    out(f"worker pid {os.getpid()} ready{recycling}")
+    return work_loop(study, spec, objective, files, out, gc_after_trial=True, max_trials=max_trials)
 
 
 def resume(
@@ -141,6 +163,37 @@ def load_hpo_study(name: str, *, storage_url: str | None = None) -> tuple["optun
     if data is None:
         raise SetupError(f"study {name!r} was not created by hpo run; run it with a study script")
     return study, StudySpec.from_dict(data)
+
+
+def _prepare(spec: StudySpec, storage_url: str | None, *, load_objective: bool, out: Printer) -> _Prepared:
+    """Everything before the first trial, in an order that loses nothing when it fails:
+    objective and data first (a missing file stops the run before a study exists), then the
+    study, created once under a lock so that processes starting at the same moment do not
+    race on a new database's schema (optuna/optuna#1092)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # we print our own line per trial
+    check_sampler_available(spec.sampler)
+    module: ModuleType | None = None
+    data: "Dataset | None" = None
+    if load_objective:
+        from hpo.data import load_dataset
+        from hpo.objectives import load_objective as load_module
+
+        module = load_module(spec.objective)
+        data = load_dataset(spec.dataset, seed=spec.seed)  # once per process, never per trial
+
+    url = resolve_url(storage_url, spec.storage)
+    files = StudyFiles(url, spec.name)
+    with storage_lock(url):
+        storage = open_storage(url, create=True)
+        study, is_new = _create_or_load(spec, storage, out)
+        _install_heartbeat_retries(study, spec, files, out)
+        _recover_dead_trials(study, spec, files, out)
+        _sweep_checkpoints(study, files)
+        if is_new:
+            _enqueue_first_trials(study, spec, module)
+    return _Prepared(spec, url, mask_url(url), study, files, is_new, module, data)
 
 
 def count_finished(study: "optuna.Study") -> int:
@@ -219,152 +272,256 @@ def _enqueue_first_trials(study: "optuna.Study", spec: StudySpec, module: Module
 # --------------------------------------------------------------------------------------------
 # Trials left RUNNING by a dead process
 # --------------------------------------------------------------------------------------------
-def _worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+def recover_dead_trials(study: "optuna.Study", spec: StudySpec, files: StudyFiles, out: Printer) -> None:
+    """:func:`_recover_dead_trials` under the storage's lock (one process recovers a trial)."""
+    with storage_lock_for(study):
+        _recover_dead_trials(study, spec, files, out)
 
 
-def _process_is_dead(worker: str) -> bool:
-    host, _, pid_text = worker.rpartition(":")
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False  # another machine: only its heartbeat can tell
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False  # exists, owned by someone else
-    return False
+def _recover_dead_trials(study: "optuna.Study", spec: StudySpec, files: StudyFiles, out: Printer) -> None:
+    """Fail RUNNING trials whose worker is gone, with the reason stored, and queue retries.
 
-
-class RunningMarkers:
-    """Which local process runs which trial, as one small file per running trial.
-
-    A file rather than a trial attribute: a database write per trial costs milliseconds on
-    SQLite, a file microseconds. A file left behind by a dead process on this host proves its
-    trial an orphan at once, where the heartbeat would take its grace period.
-    """
-
-    def __init__(self, storage_url: str, study_name: str) -> None:
-        import hashlib
-
-        from hpo.storage import runtime_dir
-
-        key = hashlib.sha1(f"{storage_url}\0{study_name}".encode()).hexdigest()[:16]
-        self.directory = runtime_dir() / "running" / key
-        self.worker = _worker_id()
-
-    def mark(self, trial_id: int) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        (self.directory / str(trial_id)).write_text(self.worker)
-
-    def clear(self, trial_id: int) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            (self.directory / str(trial_id)).unlink()
-
-    def workers(self) -> dict[int, str]:
-        if not self.directory.is_dir():
-            return {}
-        found = {}
-        for path in self.directory.iterdir():
-            with contextlib.suppress(OSError, ValueError):
-                found[int(path.name)] = path.read_text().strip()
-        return found
-
-
-def _recover_dead_trials(study: "optuna.Study", markers: RunningMarkers, out: Printer) -> None:
-    """Fail RUNNING trials whose worker is gone, with the reason stored on them.
-
-    Optuna's heartbeat also fails stale trials, but only after its grace period and without
-    a reason (a finished trial's attributes can no longer be written). A worker on this host
+    Optuna's heartbeat also fails stale trials, but only after its grace period and without a
+    reason (a finished trial's attributes can no longer be written). A worker of this host
     whose process is gone is provably dead, so its trial is recovered at once; a trial of
-    another host is failed here once its heartbeat is stale.
+    another host is recovered here once its heartbeat is stale.
     """
     from optuna.trial import TrialState
 
     storage = study._storage
     # Optuna's own fail_stale_trials() reads the same private helper.
     stale_ids = set(storage._get_stale_trial_ids(study._study_id)) if hasattr(storage, "_get_stale_trial_ids") else set()
-    local_workers = markers.workers()
+    local_workers = files.running_workers()
     running = {t._trial_id: t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
     for trial_id, worker in local_workers.items():
-        if trial_id not in running and _process_is_dead(worker):
-            markers.clear(trial_id)  # its trial ended (e.g. Ctrl-C) or was recovered elsewhere
+        if trial_id not in running and process_is_dead(worker):
+            files.clear_running(trial_id)  # its trial ended (e.g. Ctrl-C) or was recovered elsewhere
     for trial_id, trial in running.items():
         worker = local_workers.get(trial_id, "")
-        if worker and _process_is_dead(worker):
+        if worker and process_is_dead(worker):
             reason = f"worker {worker} died while running this trial"
         elif trial_id in stale_ids:
             reason = f"worker {worker or 'on another host'} stopped sending heartbeats"
         else:
             continue
-        with contextlib.suppress(Exception):  # another process may be recovering it too
+        try:
             storage.set_trial_user_attr(trial_id, FAIL_REASON_ATTR, reason)
             storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
-            out(f"[trial {trial.number:>4}] FAIL      {reason}")
-        markers.clear(trial_id)
+        except Exception:  # noqa: BLE001 - another process recovered it first; it queued the retry
+            files.clear_running(trial_id)
+            continue
+        files.clear_running(trial_id)
+        retry = _queue_retry(study, spec, files, trial.number, trial.params, trial.user_attrs)
+        out(f"[trial {trial.number:>4}] FAIL      {reason}; {retry}")
+
+
+def _queue_retry(
+    study: "optuna.Study", spec: StudySpec, files: StudyFiles, number: int,
+    params: dict[str, Any], user_attrs: dict[str, Any],
+) -> str:
+    from hpo.retries import queue_retry
+
+    return queue_retry(study, number=number, params=params, user_attrs=user_attrs,
+                       study_seed=spec.seed, max_retries=spec.max_retries, files=files)
+
+
+def _install_heartbeat_retries(study: "optuna.Study", spec: StudySpec, files: StudyFiles, out: Printer) -> None:
+    """Retry the trials Optuna's heartbeat check fails (trials of workers on other hosts)."""
+    storage = study._storage
+    if not hasattr(storage, "heartbeat_stale_trial_callback"):
+        return
+
+    def retry_stale(study: "optuna.Study", trial: "optuna.trial.FrozenTrial") -> None:
+        retry = _queue_retry(study, spec, files, trial.number, trial.params, trial.user_attrs)
+        out(f"[trial {trial.number:>4}] FAIL      its worker stopped sending heartbeats; {retry}")
+
+    storage.heartbeat_stale_trial_callback = retry_stale
+
+
+def _sweep_checkpoints(study: "optuna.Study", files: StudyFiles) -> None:
+    """Remove checkpoints no trial will resume from, so disk use stays bounded.
+
+    A checkpoint is kept while its trial runs, and while a waiting or running retry refers
+    to it (a retry that has just started may not have taken it over yet).
+    """
+    from optuna.trial import TrialState
+
+    numbers = files.checkpointed_trials()
+    if not numbers:
+        return
+    from hpo.retries import RETRY_OF_ATTR
+
+    live = study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING))
+    needed = {t.number for t in live if t.state == TrialState.RUNNING}
+    needed |= {int(t.user_attrs[RETRY_OF_ATTR]) for t in live if RETRY_OF_ATTR in t.user_attrs}
+    for number in numbers:
+        if number not in needed:
+            files.checkpoint(number).remove()
 
 
 # --------------------------------------------------------------------------------------------
 # The optimisation loop
 # --------------------------------------------------------------------------------------------
-def _keras_objective(module: ModuleType, data: "Dataset", spec: StudySpec, out: Printer) -> Objective:
+def _keras_objective(
+    module: ModuleType, data: "Dataset", spec: StudySpec, files: StudyFiles, out: Printer,
+    *, describe_data: bool = True,
+) -> Objective:
     from hpo.keras_runtime import prepare_keras
 
     prepare_keras()
     from hpo.objectives import make_objective
 
-    out(f"data {data.describe()}")
-    return make_objective(module, data, spec)
+    if describe_data:
+        out(f"data {data.describe()}")
+    return make_objective(module, data, spec, files, warn=out)
 
 
-def _optimize_until_budget(
-    study: "optuna.Study", spec: StudySpec, objective: Objective, finished: int,
-    markers: RunningMarkers, out: Printer, *, gc_after_trial: bool,
+def work_loop(
+    study: "optuna.Study", spec: StudySpec, objective: Objective, files: StudyFiles, out: Printer,
+    *, gc_after_trial: bool, max_trials: int | None = None,
 ) -> int:
-    progress = ProgressPrinter(study, spec.n_trials, finished, out)
+    """Run trials one at a time until the budget is met; returns how many ran here.
+
+    Each trial first claims a slot of the budget (see :func:`_claim_slot`), so several
+    processes on one study end with exactly ``n_trials`` finished trials.
+    """
+    progress = ProgressPrinter(study, spec.n_trials, count_finished(study), out)
     guard = ConsecutiveFailureGuard(spec.max_consecutive_failures)
 
     def after_trial(study: "optuna.Study", trial: "optuna.trial.FrozenTrial") -> None:
         # One callback, not three: Optuna deep-copies the trial for each callback.
-        markers.clear(trial._trial_id)
+        files.clear_running(trial._trial_id)
         progress(study, trial)
         guard(study, trial)
+        _drop_superseded_models(study, files)
 
+    recorded = _recording_failures(objective, study, spec, files)
+    parent = os.environ.get(PARENT_PID_ENV)
     trials_run = 0
-    with _sigterm_as_interrupt():
-        while finished < spec.n_trials:
-            study.optimize(
-                _recording_failures(objective, markers),
-                n_trials=spec.n_trials - finished,
-                catch=(TrialFailure,),
-                callbacks=[after_trial],
-                gc_after_trial=gc_after_trial,
-            )
-            trials_run = progress.trials_seen
-            if guard.tripped:
-                raise TooManyFailuresError(
-                    f"{guard.limit} trials failed in a row, stopping study {spec.name!r}; "
-                    f"last reason: {guard.last_reason}"
-                )
-            finished = count_finished(study)
+    try:
+        with graceful_stop():
+            while max_trials is None or trials_run < max_trials:
+                if stop_requested() or (parent and str(os.getppid()) != parent):
+                    raise KeyboardInterrupt  # stopped between trials: nothing to record
+                if not _claim_slot(study, spec, files, out):
+                    break
+                study.optimize(recorded, n_trials=1, catch=(TrialFailure,),
+                               callbacks=[after_trial], gc_after_trial=gc_after_trial)
+                trials_run += 1
+                if guard.tripped:
+                    raise TooManyFailuresError(
+                        f"{guard.limit} trials failed in a row, stopping study {spec.name!r}; "
+                        f"last reason: {guard.last_reason}"
+                    )
+    finally:
+        files.release()
     return trials_run
 
 
-def _recording_failures(objective: Objective, markers: RunningMarkers) -> Objective:
+PARENT_PID_ENV = "HPO_PARENT_PID"
+BUDGET_POLL_S = 1.0
+
+
+def _claim_slot(study: "optuna.Study", spec: StudySpec, files: StudyFiles, out: Printer) -> bool:
+    """Reserve one trial of the budget; False when the budget is met.
+
+    Finished, running and reserved trials all count, so N workers never start more trials
+    than the budget has left. While every remaining slot is taken by a running trial, wait:
+    that trial may fail (it does not count then) and need replacing. Reservations are local
+    files, so workers of several hosts can overshoot by the trials they start at the same
+    moment.
+    """
+    from optuna.trial import TrialState
+
+    announced = False
+    while True:
+        if files.has_dead_worker():
+            recover_dead_trials(study, spec, files, out)
+        with files.budget_lock():
+            counts = count_by_state(study)
+            finished = counts[TrialState.COMPLETE] + counts[TrialState.PRUNED]
+            if finished >= spec.n_trials:
+                return False
+            if finished + counts[TrialState.RUNNING] + files.live_reservations() < spec.n_trials:
+                files.reserve()
+                return True
+        if not announced:
+            out(f"waiting: the rest of the budget is taken by {counts[TrialState.RUNNING]} running trial(s)")
+            announced = True
+        if stop_requested():
+            raise KeyboardInterrupt  # stopped while waiting: no trial of ours is running
+        time.sleep(BUDGET_POLL_S)
+        recover_dead_trials(study, spec, files, out)  # stale heartbeats of other hosts
+
+
+def storage_lock_for(study: "optuna.Study") -> contextlib.AbstractContextManager[None]:
+    url = getattr(study._storage, "url", None)
+    return storage_lock(url) if url else contextlib.nullcontext()
+
+
+def count_by_state(study: "optuna.Study") -> "collections.Counter":
+    """Trials per state, counted in the database where it is one: Optuna's own counting loads
+    every trial, which costs milliseconds per trial on a study of a few thousand."""
+    import collections
+
+    from optuna.storages import RDBStorage
+
+    storage = study._storage
+    if isinstance(storage, RDBStorage):
+        from optuna.storages._rdb import models
+        from sqlalchemy import func, select
+        from sqlalchemy.orm import Session
+
+        query = (
+            select(models.TrialModel.state, func.count())
+            .where(models.TrialModel.study_id == study._study_id)
+            .group_by(models.TrialModel.state)
+        )
+        with Session(storage.engine) as session:
+            return collections.Counter(dict(session.execute(query).all()))
+    return collections.Counter(t.state for t in study.get_trials(deepcopy=False))
+
+
+def _drop_superseded_models(study: "optuna.Study", files: StudyFiles) -> None:
+    """Keep the saved models of the best trial(s) and of running trials only."""
+    kept = files.kept_models()
+    if len(kept) <= 1:
+        return
+    from optuna.trial import TrialState
+
+    if len(study.directions) == 1:
+        best = {study.best_trial.number}
+    else:
+        best = {t.number for t in study.best_trials}
+    running = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
+    files.drop_models(number for number in kept if number not in best | running)
+
+
+def _recording_failures(
+    objective: Objective, study: "optuna.Study", spec: StudySpec, files: StudyFiles,
+) -> Objective:
     """Store why a trial failed on the trial itself, then let Optuna mark it FAIL.
 
     Exceptions from one trial become :class:`TrialFailure` (the study goes on); a
     :class:`SetupError` (e.g. the monitored metric does not exist) and Ctrl-C stop the study.
+    An interrupted trial is retried from its checkpoint by the next run.
     """
     import optuna
 
     def recorded(trial: "optuna.trial.Trial") -> float:
-        markers.mark(trial._trial_id)
+        files.mark_running(trial._trial_id)
+        files.release()  # the trial is RUNNING in storage now, so it counts there
         try:
             return objective(trial)
         except optuna.TrialPruned:
             raise
-        except (SetupError, KeyboardInterrupt) as error:
+        except KeyboardInterrupt as error:
+            reason = _store_reason(trial, error)
+            retry = _queue_retry(study, spec, files, trial.number, trial.params, trial.user_attrs)
+            with contextlib.suppress(Exception):
+                trial.set_user_attr(FAIL_REASON_ATTR, f"{reason}; {retry}")
+            raise
+        except SetupError as error:
             _store_reason(trial, error)
             raise
         except Exception as error:
@@ -375,6 +532,8 @@ def _recording_failures(objective: Objective, markers: RunningMarkers) -> Object
 
 
 def describe_failure(error: BaseException) -> str:
+    if isinstance(error, TrialInterrupted):
+        return f"{error} (Ctrl-C or SIGTERM)"
     if isinstance(error, KeyboardInterrupt):
         return "interrupted (Ctrl-C or SIGTERM)"
     name = type(error).__name__
@@ -392,27 +551,6 @@ def _store_reason(trial: "optuna.trial.Trial", error: BaseException) -> str:
             trace = "".join(traceback.format_exception(error))
             trial.set_user_attr(FAIL_TRACEBACK_ATTR, trace[-MAX_TRACEBACK_CHARS:])
     return reason
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM ends a run like Ctrl-C: the running trial is recorded as failed, not left RUNNING."""
-    if sys.platform == "win32" or signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None):
-        yield
-        return
-    try:
-        previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _raise_keyboard_interrupt(signum, frame):  # noqa: ANN001
-    raise KeyboardInterrupt
 
 
 class ConsecutiveFailureGuard:
@@ -450,13 +588,11 @@ class ProgressPrinter:
             best = study.best_trial
             self.best = (best.value, best.number)
         self.started = time.monotonic()
-        self.trials_seen = 0
         self.finished_here = 0
 
     def __call__(self, study: "optuna.Study", trial: "optuna.trial.FrozenTrial") -> None:
         from optuna.trial import TrialState
 
-        self.trials_seen += 1
         if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
             self.finished += 1
             self.finished_here += 1

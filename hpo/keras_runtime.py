@@ -28,10 +28,18 @@ def _stderr_fd_silenced() -> Iterator[None]:
 
 
 def prepare_keras() -> None:
-    """Import Keras (and TensorFlow) once, quietly. A no-op when already imported."""
+    """Import Keras (and TensorFlow) once, quietly. A no-op when already imported.
+
+    ``HPO_THREADS`` (set by ``hpo run --workers N`` for its workers) sizes TensorFlow's CPU
+    thread pools, so N workers share the cores instead of each starting one thread per core.
+    """
     if "keras" in sys.modules:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    threads = os.environ.get("HPO_THREADS", "")
+    if threads.isdigit() and int(threads) > 0:
+        for variable in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+            os.environ.setdefault(variable, threads)
     if os.environ.get("HPO_TF_VERBOSE") == "1":
         import keras  # noqa: F401
         return

@@ -52,6 +52,12 @@ class StudySpec:
         enqueue: parameter sets tried first in a new study.
         enqueue_defaults: also enqueue the objective's recommended defaults first.
         max_consecutive_failures: stop the study after this many failed trials in a row.
+        max_retries: how often a trial whose process died or was stopped is retried (from its
+            last epoch checkpoint) before it stays failed.
+        workers: worker processes running trials at once on this machine (``--workers``);
+            1 runs trials in the ``hpo`` process itself.
+        recycle_after: a worker process is replaced by a fresh one after this many trials, so
+            memory cannot creep across trials; 0 never replaces it.
         storage: storage URL; ``--storage`` and ``HPO_STORAGE`` take precedence.
     """
 
@@ -69,6 +75,9 @@ class StudySpec:
     enqueue: tuple[Mapping[str, Any], ...] = ()
     enqueue_defaults: bool = True
     max_consecutive_failures: int = 5
+    max_retries: int = 2
+    workers: int = 1
+    recycle_after: int = 0
     storage: str | None = None
 
     def __post_init__(self) -> None:
@@ -86,12 +95,14 @@ class StudySpec:
         object.__setattr__(self, "direction", direction)
         check_sampler_name(self.sampler)
         check_pruner_name(self.pruner)
-        for field in ("n_trials", "max_epochs", "patience", "max_consecutive_failures"):
+        for field in ("n_trials", "max_epochs", "patience", "max_consecutive_failures", "workers"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise SetupError(f"{field} must be a positive integer, got {value!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise SetupError(f"seed must be a non-negative integer, got {self.seed!r}")
+        for field in ("seed", "max_retries", "recycle_after"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise SetupError(f"{field} must be a non-negative integer, got {value!r}")
         enqueue = tuple(dict(params) for params in self.enqueue)
         for params in enqueue:
             for key, value in params.items():

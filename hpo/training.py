@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-from hpo.callbacks import FailOnNonFiniteLoss, ReportAndPrune
+from hpo.callbacks import (
+    EpochCheckpoint,
+    FailOnNonFiniteLoss,
+    ReportAndPrune,
+    ResumableEarlyStopping,
+    StopAtEpochBoundary,
+    restore_training_state,
+)
+from hpo.checkpoints import CheckpointError, CheckpointState, TrialCheckpoint
 
 # Validation batches only run inference, so their size changes speed, not results.
 VALIDATION_BATCH_SIZE = 1024
@@ -15,6 +23,8 @@ if TYPE_CHECKING:
     import optuna
 
     from hpo.data import Dataset
+
+RESUMED_FROM_EPOCH_ATTR = "resumed_from_epoch"
 
 
 @dataclass(frozen=True)
@@ -37,9 +47,10 @@ class FitSettings:
 class FitResult:
     value: float  # the best epoch's monitored value, not the last epoch's
     best_epoch: int  # 1-based
-    epochs_trained: int
+    epochs_trained: int  # in total, with the epochs a resumed trial took over
     n_params: int
     model: "keras.Model"  # holds the best epoch's weights
+    first_epoch: int = 1  # the first epoch trained here: later than 1 when resumed
 
 
 def fit_and_score(
@@ -47,12 +58,21 @@ def fit_and_score(
     make_model: Callable[[], "keras.Model"],
     data: "Dataset",
     settings: FitSettings,
+    *,
+    checkpoint: TrialCheckpoint | None = None,
+    resuming: bool = False,
+    warn: Callable[[str], None] = print,
 ) -> FitResult:
     """Build a fresh model, train it with pruning and early stopping, score its best epoch.
 
     ``make_model`` is called after ``clear_session()`` so every trial starts from an empty
     graph. With ``trial=None`` nothing is reported (the final training of ``hpo best``).
     The best epoch's weights are restored, so ``result.model`` is the model that scored.
+
+    With a ``checkpoint`` the state is saved at every epoch boundary; when the checkpoint
+    already holds epochs (a retry of an interrupted trial), training continues after them,
+    their values are reported again so the pruner sees one curve, and ``resuming`` records
+    the first epoch trained as the trial's ``resumed_from_epoch``.
     """
     import keras
 
@@ -63,34 +83,68 @@ def fit_and_score(
     if trial is not None:
         trial.set_user_attr("n_params", n_params)
 
+    state = _load_checkpoint(checkpoint, model, warn) if checkpoint is not None else None
+    done = state.epochs_done if state is not None else 0
+    curve = list(state.curve) if state is not None else []
+    if trial is not None:
+        for step, value in enumerate(curve, start=1):
+            trial.report(value, step=step)
+        if resuming:
+            trial.set_user_attr(RESUMED_FROM_EPOCH_ATTR, done + 1)
+
+    early_stopping = ResumableEarlyStopping(
+        monitor=settings.monitor,
+        mode=settings.mode,
+        patience=settings.patience,
+        restore_best_weights=True,
+        resume_from=state,
+    )
     callbacks: list[keras.callbacks.Callback] = [FailOnNonFiniteLoss(settings.monitor)]
     if trial is not None:
         callbacks.append(ReportAndPrune(trial, settings.monitor))
-    callbacks.append(
-        keras.callbacks.EarlyStopping(
-            monitor=settings.monitor,
-            mode=settings.mode,
-            patience=settings.patience,
-            restore_best_weights=True,
+    callbacks.append(early_stopping)  # before the checkpoint, which saves its state
+    if checkpoint is not None:
+        callbacks.append(EpochCheckpoint(checkpoint, early_stopping, settings.monitor, list(curve)))
+    callbacks.append(StopAtEpochBoundary())
+
+    stopped_before = state is not None and state.best_epoch > 0 and state.wait >= settings.patience
+    if done < settings.max_epochs and not stopped_before:
+        train, validation = _pipelines(data, settings)
+        history = model.fit(
+            train,
+            validation_data=validation,
+            epochs=settings.max_epochs,
+            initial_epoch=done,
+            callbacks=callbacks,
+            shuffle=False,  # the pipeline shuffles, seeded
+            verbose=0,
         )
-    )
-    train, validation = _pipelines(data, settings)
-    history = model.fit(
-        train,
-        validation_data=validation,
-        epochs=settings.max_epochs,
-        callbacks=callbacks,
-        shuffle=False,  # the pipeline shuffles, seeded
-        verbose=0,
-    )
-    curve = history.history[settings.monitor]
+        curve.extend(float(v) for v in history.history[settings.monitor])
+    elif state is not None and state.best_weights is not None:
+        model.set_weights(state.best_weights)  # the dead trial had finished its epochs
+
     pick = max if settings.direction == "maximize" else min
     best = pick(range(len(curve)), key=lambda i: curve[i])
     value = float(curve[best])  # finite: FailOnNonFiniteLoss checked every epoch
     if trial is not None:
         trial.set_user_attr("best_epoch", best + 1)
         trial.set_user_attr("epochs_trained", len(curve))
-    return FitResult(value, best + 1, len(curve), n_params, model)
+    return FitResult(value, best + 1, len(curve), n_params, model, done + 1)
+
+
+def _load_checkpoint(
+    checkpoint: TrialCheckpoint, model: "keras.Model", warn: Callable[[str], None]
+) -> CheckpointState | None:
+    """The checkpoint's state loaded into ``model``; None (start over) when it is unusable."""
+    try:
+        state = checkpoint.load()
+        if state is not None:
+            restore_training_state(model, state)
+        return state
+    except CheckpointError as error:
+        warn(f"warning: {error}; training from epoch 1")
+        checkpoint.remove()
+        return None
 
 
 def _pipelines(data: "Dataset", settings: FitSettings):

@@ -2,11 +2,15 @@
 
 import dataclasses
 
+import keras
 import optuna
 import pytest
 
+from hpo import interrupts
+from hpo.checkpoints import TrialCheckpoint
 from hpo.data import load_dataset
 from hpo.errors import MonitorMissingError, NonFiniteLossError
+from hpo.interrupts import TrialInterrupted
 from hpo.objectives import mlp
 from hpo.training import FitSettings, fit_and_score
 
@@ -50,3 +54,78 @@ def test_a_monitor_that_keras_does_not_log_is_an_error(small_digits):
     settings = FitSettings(monitor="val_auc", direction="maximize", max_epochs=2, patience=2)
     with pytest.raises(MonitorMissingError, match="val_auc"):
         fit_and_score(optuna.trial.FixedTrial({}), _model(), small_digits, settings)
+
+
+def _curve(trial):
+    stored = trial.storage.get_trial(trial._trial_id)
+    return [value for _, value in sorted(stored.intermediate_values.items())]
+
+
+def test_a_stop_request_ends_the_trial_at_the_epoch_boundary_with_its_checkpoint(small_digits, tmp_path):
+    checkpoint = TrialCheckpoint(tmp_path / "trial-0")
+    settings = FitSettings(monitor="val_accuracy", direction="maximize", max_epochs=20, patience=20)
+
+    class StopAfterThirdEpoch(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                interrupts.request_stop()  # as Ctrl-C does, in the middle of epoch 3
+
+    trial = optuna.create_study(direction="maximize").ask()
+    make_model = _model()
+    with_stopper = lambda: _with_callback(make_model(), StopAfterThirdEpoch())  # noqa: E731
+    try:
+        with pytest.raises(TrialInterrupted, match="after epoch 3"):
+            fit_and_score(trial, with_stopper, small_digits, settings, checkpoint=checkpoint)
+    finally:
+        interrupts._requested.clear()
+    state = checkpoint.load()
+    assert state.epochs_done == 3 and state.curve == pytest.approx(_curve(trial))
+
+
+def test_a_retry_continues_the_dead_trials_curve_and_optimizer_from_its_checkpoint(small_digits, tmp_path):
+    study = optuna.create_study(direction="maximize")
+    settings = FitSettings(monitor="val_accuracy", direction="maximize", max_epochs=6, patience=6, seed=3)
+    uninterrupted = study.ask()
+    whole = fit_and_score(uninterrupted, _model(), small_digits, settings)
+
+    # The "dead" trial: three epochs, checkpointed, as if killed during epoch 4.
+    dead = study.ask()
+    checkpoint = TrialCheckpoint(tmp_path / "trial-1")
+    fit_and_score(dead, _model(), small_digits, dataclasses.replace(settings, max_epochs=3), checkpoint=checkpoint)
+    assert checkpoint.epochs_done() == 3
+
+    retry = study.ask()
+    resumed = fit_and_score(retry, _model(), small_digits, settings, checkpoint=checkpoint, resuming=True)
+    attrs = retry.storage.get_trial(retry._trial_id).user_attrs
+    assert attrs["resumed_from_epoch"] == 4 and resumed.first_epoch == 4
+    assert attrs["epochs_trained"] == 6 and resumed.epochs_trained == 6
+    curve = _curve(retry)
+    assert len(curve) == 6 and curve[:3] == pytest.approx(_curve(dead))  # one curve, not two
+    batches = -(-len(small_digits.x_train) // settings.batch_size)
+    assert int(resumed.model.optimizer.iterations) == 6 * batches  # Adam's state carried over
+    # Same seed, same weights and optimizer state: the continued curve follows the
+    # uninterrupted one closely (only the data order of epochs 4-6 differs).
+    assert curve[-1] == pytest.approx(_curve(uninterrupted)[-1], abs=0.05)
+    assert resumed.value == pytest.approx(max(curve)) and whole.epochs_trained == 6
+
+
+def test_a_checkpoint_of_another_architecture_is_ignored_with_a_warning(small_digits, tmp_path):
+    checkpoint = TrialCheckpoint(tmp_path / "trial-0")
+    settings = FitSettings(monitor="val_accuracy", direction="maximize", max_epochs=2, patience=2)
+    fit_and_score(None, _model(), small_digits, settings, checkpoint=checkpoint)
+    warnings = []
+    wider = _model(n_layers=2, units_1=16)
+    result = fit_and_score(None, wider, small_digits, settings, checkpoint=checkpoint, warn=warnings.append)
+    assert result.first_epoch == 1 and result.epochs_trained == 2
+    assert len(warnings) == 1 and "does not match the model" in warnings[0]
+
+
+def _with_callback(model, callback):
+    """Make ``fit`` also call ``callback`` (the model's own fit, wrapped)."""
+    fit = model.fit
+
+    def fit_with_callback(*args, callbacks=(), **kwargs):
+        return fit(*args, callbacks=[callback, *callbacks], **kwargs)
+
+    model.fit = fit_with_callback
+    return model

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
     from hpo.data import Dataset
     from hpo.spec import StudySpec
+    from hpo.study_files import StudyFiles
+    from hpo.training import FitResult
 
 BUILTIN = ("mlp",)
 
@@ -65,28 +67,77 @@ def load_objective(name: str, *, base_dir: Path | None = None) -> ModuleType:
 
 
 def make_objective(
-    module: ModuleType, data: "Dataset", spec: "StudySpec"
+    module: ModuleType, data: "Dataset", spec: "StudySpec", files: "StudyFiles | None" = None,
+    *, warn: Callable[[str], None] = print,
 ) -> Callable[["optuna.trial.BaseTrial"], float]:
-    """The ``(trial) -> float`` Optuna calls: suggest, build, fit and score one trial."""
+    """The ``(trial) -> float`` Optuna calls: suggest, build, fit and score one trial.
+
+    With ``files``, each trial keeps an epoch checkpoint while it trains (removed when it
+    ends, kept when it is interrupted), a retry continues from the checkpoint of the trial it
+    retries, and the best trial's best-epoch model is saved as a ``.keras`` file.
+    """
+    from hpo.retries import RETRY_OF_ATTR, trial_seed
     from hpo.training import FitSettings, fit_and_score
 
     def objective(trial: "optuna.trial.BaseTrial") -> float:
         params = module.suggest(trial)
+        user_attrs = trial.user_attrs
         settings = FitSettings(
             monitor=spec.metric,
             direction=spec.direction,
             max_epochs=spec.max_epochs,
             patience=spec.patience,
             batch_size=int(params.get("batch_size", 64)),
-            seed=spec.seed + trial.number,
+            seed=trial_seed(spec.seed, trial.number, user_attrs),
         )
-        result = fit_and_score(
-            trial, lambda: module.build(params, data.input_shape, data.n_classes), data, settings
-        )
-        check_param_count(module, params, data, result.n_params)
+        retry_of = user_attrs.get(RETRY_OF_ATTR)
+        checkpoint = files.checkpoint(trial.number) if files is not None else None
+        if checkpoint is not None and retry_of is not None:
+            files.checkpoint(int(retry_of)).move_to(checkpoint)
+        try:
+            result = fit_and_score(
+                trial, lambda: module.build(params, data.input_shape, data.n_classes), data,
+                settings, checkpoint=checkpoint, resuming=retry_of is not None, warn=warn,
+            )
+            check_param_count(module, params, data, result.n_params)
+            if files is not None:
+                _keep_if_best(trial, result, files)
+        except KeyboardInterrupt:
+            raise  # the checkpoint stays: the retry continues from it
+        except BaseException:
+            if checkpoint is not None:
+                checkpoint.remove()
+            raise
+        if checkpoint is not None:
+            checkpoint.remove()
         return result.value
 
     return objective
+
+
+def _keep_if_best(trial: "optuna.trial.BaseTrial", result: "FitResult", files: "StudyFiles") -> None:
+    """Save the trial's best-epoch model when it beats every finished trial so far.
+
+    Files of trials that stop being the best are removed by the driver after each trial, so
+    the models directory holds the best trial's model (the Pareto front's, with several
+    objectives), not one per trial.
+    """
+    import os
+
+    study = trial.study
+    if len(study.directions) == 1:
+        try:
+            best = study.best_value
+        except ValueError:
+            best = None
+        maximize = study.direction.name == "MAXIMIZE"
+        if best is not None and not (result.value > best if maximize else result.value < best):
+            return
+    path = files.model_path(trial.number)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f"partial-{path.name}")  # Keras wants the .keras suffix
+    result.model.save(temporary)
+    os.replace(temporary, path)
 
 
 def check_param_count(module: ModuleType, params: dict[str, Any], data: "Dataset", n_params: int) -> None:

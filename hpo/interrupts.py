@@ -1,0 +1,61 @@
+"""Ctrl-C and SIGTERM: the first stops at the next epoch boundary, the second at once.
+
+Stopping at an epoch boundary keeps the epoch checkpoint that was just written, so the
+interrupted trial's retry loses nothing. A second signal raises ``KeyboardInterrupt`` where
+the process is; the last checkpoint is still there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+from typing import Iterator
+
+_requested = threading.Event()
+
+
+class TrialInterrupted(KeyboardInterrupt):
+    """Raised at an epoch boundary after a stop was requested.
+
+    A ``KeyboardInterrupt`` so that Optuna records the trial as failed and re-raises it, as it
+    does for Ctrl-C, instead of catching it as an ordinary failure.
+    """
+
+
+def stop_requested() -> bool:
+    return _requested.is_set()
+
+
+def request_stop() -> None:
+    _requested.set()
+
+
+@contextlib.contextmanager
+def graceful_stop() -> Iterator[None]:
+    """Install the two-step handlers for SIGINT and SIGTERM for the duration of the block."""
+    _requested.clear()
+    if sys.platform == "win32" or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(signum: int, frame) -> None:  # noqa: ANN001
+        if _requested.is_set():
+            raise KeyboardInterrupt
+        _requested.set()
+        if os.environ.get("HPO_QUIET_STOP") == "1":
+            return  # a worker process: its parent announced the stop
+        name = signal.Signals(signum).name
+        # os.write, not print: print() from a signal handler can hit a re-entrant buffer.
+        message = f"{name}: stopping after the current epoch (press Ctrl-C again to stop now)\n"
+        with contextlib.suppress(OSError):
+            os.write(2, message.encode())
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

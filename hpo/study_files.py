@@ -1,0 +1,181 @@
+"""The files one study keeps on this machine, beside its storage.
+
+Storage holds what every worker on every host must agree on (trials, values, attributes).
+Everything here is local and disposable: which process runs which trial, budget
+reservations, per-trial epoch checkpoints and the best trial's saved model. Losing it costs at
+most the epochs of the trials that were running; nothing in storage depends on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+import socket
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from hpo.checkpoints import TrialCheckpoint
+from hpo.storage import runtime_dir, sqlite_path
+
+
+def worker_id() -> str:
+    """``host:pid`` of this process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def process_is_dead(worker: str) -> bool:
+    """True only when ``worker`` (``host:pid``) ran on this host and its process is gone."""
+    host, _, pid_text = worker.rpartition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False  # another machine: only its heartbeat can tell
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # exists, owned by someone else
+    return False
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:60]
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock between processes of this host (released when the process dies)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def storage_lock(storage_url: str) -> contextlib.AbstractContextManager[None]:
+    """Serialises creating tables and studies in one storage among this host's processes.
+
+    Several processes creating a new SQLite file at the same moment race on its schema
+    (optuna/optuna#1092). The lock sits beside a SQLite file, so every process that opens
+    that file finds the same lock whatever its working directory or ``HPO_HOME``.
+    """
+    try:
+        path = sqlite_path(storage_url)
+    except Exception:  # an invalid URL: open_storage reports it, under any lock
+        path = None
+    if path is not None:
+        lock = path.with_name(path.name + ".hpo-lock")
+    else:
+        key = hashlib.sha1(storage_url.encode()).hexdigest()[:16]
+        lock = runtime_dir() / "locks" / f"{key}.lock"
+    return file_lock(lock)
+
+
+class StudyFiles:
+    """Local files of study ``study_name`` stored at ``storage_url``."""
+
+    def __init__(self, storage_url: str, study_name: str) -> None:
+        key = hashlib.sha1(f"{storage_url}\0{study_name}".encode()).hexdigest()[:10]
+        self.root = runtime_dir() / "studies" / f"{_safe(study_name)}-{key}"
+        self.models = runtime_dir() / "models" / _safe(study_name)
+        self.worker = worker_id()
+
+    # Which process runs which trial -----------------------------------------------------------
+    # A file rather than a trial attribute: a database write per trial costs milliseconds on
+    # SQLite, a file microseconds. A file left behind by a dead process of this host proves its
+    # trial an orphan at once, where the heartbeat would take its grace period.
+    @property
+    def _running(self) -> Path:
+        return self.root / "running"
+
+    def mark_running(self, trial_id: int) -> None:
+        self._running.mkdir(parents=True, exist_ok=True)
+        (self._running / str(trial_id)).write_text(self.worker)
+
+    def clear_running(self, trial_id: int) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            (self._running / str(trial_id)).unlink()
+
+    def running_workers(self) -> dict[int, str]:
+        """``{trial id: host:pid}`` of trials started on this host and not yet ended."""
+        return {int(name): worker for name, worker in self._read_dir(self._running) if name.isdigit()}
+
+    def has_dead_worker(self) -> bool:
+        """Cheap check (no storage access) for trials orphaned by a dead local process."""
+        return any(process_is_dead(worker) for _, worker in self._read_dir(self._running))
+
+    # Budget reservations ------------------------------------------------------------------------
+    # Between deciding that the budget allows one more trial and that trial appearing as
+    # RUNNING in storage, a worker holds a reservation, so that N workers starting at once
+    # do not all take the last slot.
+    @property
+    def _reservations(self) -> Path:
+        return self.root / "reserved"
+
+    def budget_lock(self) -> contextlib.AbstractContextManager[None]:
+        return file_lock(self.root / "budget.lock")
+
+    def reserve(self) -> None:
+        self._reservations.mkdir(parents=True, exist_ok=True)
+        (self._reservations / self.worker.replace("/", "_")).write_text(self.worker)
+
+    def release(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            (self._reservations / self.worker.replace("/", "_")).unlink()
+
+    def live_reservations(self) -> int:
+        count = 0
+        for name, worker in self._read_dir(self._reservations):
+            if process_is_dead(worker):
+                with contextlib.suppress(FileNotFoundError):
+                    (self._reservations / name).unlink()
+            elif worker != self.worker:
+                count += 1
+        return count
+
+    # Epoch checkpoints and kept models ------------------------------------------------------------
+    def checkpoint(self, trial_number: int) -> TrialCheckpoint:
+        return TrialCheckpoint(self.root / "checkpoints" / f"trial-{trial_number}")
+
+    def checkpointed_trials(self) -> list[int]:
+        directory = self.root / "checkpoints"
+        if not directory.is_dir():
+            return []
+        return sorted(int(p.name[6:]) for p in directory.iterdir() if p.name[6:].isdigit())
+
+    def model_path(self, trial_number: int) -> Path:
+        """Where the best epoch's model of a best trial is kept (seed 003's save_best_only)."""
+        return self.models / f"trial-{trial_number}.keras"
+
+    def kept_models(self) -> dict[int, Path]:
+        if not self.models.is_dir():
+            return {}
+        found = {}
+        for path in self.models.glob("trial-*.keras"):
+            number = path.name[len("trial-"):-len(".keras")]
+            if number.isdigit():
+                found[int(number)] = path
+        return found
+
+    def drop_models(self, numbers: Iterable[int]) -> None:
+        for number in numbers:
+            with contextlib.suppress(FileNotFoundError):
+                self.model_path(number).unlink()
+
+    def remove_all(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    @staticmethod
+    def _read_dir(directory: Path) -> list[tuple[str, str]]:
+        if not directory.is_dir():
+            return []
+        found = []
+        for path in directory.iterdir():
+            with contextlib.suppress(OSError, UnicodeDecodeError):
+                found.append((path.name, path.read_text().strip()))
+        return found

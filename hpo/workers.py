@@ -1,0 +1,161 @@
+"""Several worker processes on one study: ``hpo run --workers N``.
+
+The parent creates the study before any worker starts (so N processes never race on a new
+database's schema), then keeps N workers running until the budget is met. Each worker is an
+``hpo worker`` process with its own TensorFlow and a CPU thread pool of ``cores / N`` threads,
+so the workers do not oversubscribe the cores. A worker exits after ``recycle_after`` trials
+and is replaced, so memory cannot creep across trials. A worker that dies (out-of-memory
+killer, kill -9) has its trial recovered at once and retried from its last epoch.
+
+Workers run in their own session so that a Ctrl-C in the terminal reaches the parent only:
+the parent forwards each signal once, and the workers stop like a single ``hpo run`` does.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+from hpo.errors import SetupError, TooManyFailuresError
+
+if TYPE_CHECKING:
+    import optuna
+
+    from hpo.spec import StudySpec
+    from hpo.study_files import StudyFiles
+
+THREADS_ENV = "HPO_THREADS"  # read by hpo.keras_runtime.prepare_keras
+QUIET_STOP_ENV = "HPO_QUIET_STOP"  # the parent announces a stop once for all workers
+POLL_S = 0.5
+EXIT_STUDY_FAILED, EXIT_SETUP, EXIT_INTERRUPTED = 1, 2, 130
+ERROR_PREFIX = "hpo: error: "
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+@dataclass
+class _Worker:
+    label: str
+    process: subprocess.Popen
+    last_error: str = ""
+    relay: threading.Thread | None = field(default=None, repr=False)
+
+
+def supervise(
+    storage_url: str, spec: "StudySpec", files: "StudyFiles", study: "optuna.Study",
+    out: Callable[[str], None],
+) -> int:
+    """Keep ``spec.workers`` worker processes running until the budget is met; returns the
+    number of trials the workers started."""
+    from hpo.driver import PARENT_PID_ENV, count_finished, recover_dead_trials
+
+    n_before = len(study.get_trials(deepcopy=False))
+    env = {
+        **os.environ,
+        PARENT_PID_ENV: str(os.getpid()),
+        THREADS_ENV: str(max(1, available_cores() // spec.workers)),
+        QUIET_STOP_ENV: "1",
+    }
+    slots: list[_Worker | None] = [None] * spec.workers
+    spawned = 0
+    crashes_in_a_row = 0
+    signals = 0
+    failure: tuple[int, str] | None = None
+
+    def on_signal(signum: int, frame) -> None:  # noqa: ANN001
+        nonlocal signals
+        signals += 1
+        if signals == 1:
+            message = f"{signal.Signals(signum).name}: workers stop after their current epoch (press Ctrl-C again to stop now)\n"
+            os.write(2, message.encode())
+        _stop_workers(slots)  # a second signal reaches them as their second: they stop now
+
+    def start(index: int) -> _Worker:
+        nonlocal spawned
+        spawned += 1
+        label = f"w{index + 1}"
+        command = [sys.executable, "-m", "hpo", "worker", spec.name, "--storage", storage_url,
+                   "--label", label]
+        if spec.recycle_after:
+            command += ["--max-trials", str(spec.recycle_after)]
+        process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True,
+                                   start_new_session=True)
+        worker = _Worker(label, process)
+        worker.relay = threading.Thread(target=_relay_stderr, args=(worker,), daemon=True)
+        worker.relay.start()
+        return worker
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while True:
+            if not signals and failure is None and count_finished(study) < spec.n_trials:
+                for index, worker in enumerate(slots):
+                    if worker is None:
+                        slots[index] = start(index)
+            if all(worker is None for worker in slots):
+                break
+            time.sleep(POLL_S)
+            for index, worker in enumerate(slots):
+                if worker is None or (code := worker.process.poll()) is None:
+                    continue
+                slots[index] = None
+                if worker.relay is not None:
+                    worker.relay.join(timeout=5)
+                if code == 0:
+                    crashes_in_a_row = 0
+                elif code == EXIT_INTERRUPTED and signals:
+                    pass
+                elif code in (EXIT_STUDY_FAILED, EXIT_SETUP):
+                    failure = failure or (code, f"worker {worker.label}: {worker.last_error or f'exit code {code}'}")
+                    _stop_workers(slots)
+                else:
+                    crashes_in_a_row += 1
+                    how = f"signal {-code}" if code < 0 else f"exit code {code}"
+                    out(f"worker {worker.label} died ({how}); recovering its trial")
+                    recover_dead_trials(study, spec, files, out)
+                    if crashes_in_a_row >= 3 * spec.workers:
+                        failure = (EXIT_STUDY_FAILED, f"{crashes_in_a_row} workers died in a row; last: {how}")
+                        _stop_workers(slots)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for worker in slots:  # only after an exception in this loop
+            if worker is not None and worker.process.poll() is None:
+                worker.process.kill()
+    recover_dead_trials(study, spec, files, out)  # workers stopped by a second Ctrl-C
+
+    if failure is not None:
+        code, message = failure
+        raise (SetupError if code == EXIT_SETUP else TooManyFailuresError)(message)
+    if signals:
+        raise KeyboardInterrupt
+    return len(study.get_trials(deepcopy=False)) - n_before
+
+
+def _stop_workers(slots: list[_Worker | None]) -> None:
+    """Ask every running worker to stop after its current epoch."""
+    for worker in slots:
+        if worker is not None and worker.process.poll() is None:
+            worker.process.send_signal(signal.SIGTERM)
+
+
+def _relay_stderr(worker: _Worker) -> None:
+    """Pass a worker's stderr through, keeping its error line for the parent's one message."""
+    assert worker.process.stderr is not None
+    for line in worker.process.stderr:
+        if line.startswith(ERROR_PREFIX):
+            worker.last_error = line[len(ERROR_PREFIX):].strip()
+            continue
+        sys.stderr.write(line)
+        sys.stderr.flush()
