@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("name")
     worker.add_argument("--storage", required=True)
     worker.add_argument("--max-trials", type=int, default=0)
-    worker.add_argument("--label", default="w1")
+    worker.add_argument("--number", type=int, default=1)
     return parser
 
 
@@ -143,9 +143,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from hpo import driver
 
     def out(line: str) -> None:
-        print(f"{args.label} {line}", flush=True)
+        print(f"w{args.number} {line}", flush=True)
 
-    driver.work(args.name, storage_url=args.storage, max_trials=args.max_trials or None, out=out)
+    driver.work(args.name, storage_url=args.storage, max_trials=args.max_trials or None,
+                worker_number=args.number, out=out)
     return EXIT_OK
 
 

@@ -22,7 +22,7 @@ from hpo.interrupts import TrialInterrupted, graceful_stop, stop_requested
 from hpo.spec import IDENTITY_FIELDS, StudySpec
 from hpo.storage import mask_url, open_storage, resolve_url
 from hpo.strategies import check_sampler_available, make_pruner, make_sampler
-from hpo.study_files import StudyFiles, process_is_dead, storage_lock
+from hpo.study_files import HeldLock, StudyFiles, process_is_dead, storage_lock
 
 if TYPE_CHECKING:
     import optuna
@@ -112,8 +112,12 @@ def run(
     return _outcome(study, spec, prepared.shown, trials_run=trials_run)
 
 
+WORKER_SEED_STRIDE = 100_003
+
+
 def work(
-    name: str, *, storage_url: str, max_trials: int | None = None, out: Printer = _print,
+    name: str, *, storage_url: str, max_trials: int | None = None, worker_number: int = 1,
+    out: Printer = _print,
 ) -> int:
     """One worker process of ``hpo run --workers N``: run trials of a study its parent created
     until the budget is met, a stop is requested, or ``max_trials`` trials ran (recycling).
@@ -121,7 +125,13 @@ def work(
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    study, spec = load_hpo_study(name, storage_url=storage_url)
+    stored, spec = load_hpo_study(name, storage_url=storage_url)
+    # Each worker seeds its sampler differently, or N workers would propose the same points.
+    seed = spec.seed + len(stored.get_trials(deepcopy=False)) + WORKER_SEED_STRIDE * worker_number
+    study = optuna.load_study(
+        study_name=name, storage=stored._storage, sampler=make_sampler(spec.sampler, seed=seed),
+        pruner=make_pruner(spec.pruner, max_epochs=spec.max_epochs),
+    )
     files = StudyFiles(storage_url, name)
     _install_heartbeat_retries(study, spec, files, out)
     from hpo.data import load_dataset
@@ -395,7 +405,8 @@ def work_loop(
         guard(study, trial)
         _drop_superseded_models(study, files)
 
-    recorded = _recording_failures(objective, study, spec, files)
+    slot = files.slot_lock()
+    recorded = _recording_failures(objective, study, spec, files, slot)
     parent = os.environ.get(PARENT_PID_ENV)
     trials_run = 0
     try:
@@ -403,10 +414,13 @@ def work_loop(
             while max_trials is None or trials_run < max_trials:
                 if stop_requested() or (parent and str(os.getppid()) != parent):
                     raise KeyboardInterrupt  # stopped between trials: nothing to record
-                if not _claim_slot(study, spec, files, out):
+                if not _claim_slot(study, spec, files, slot, out):
                     break
-                study.optimize(recorded, n_trials=1, catch=(TrialFailure,),
-                               callbacks=[after_trial], gc_after_trial=gc_after_trial)
+                try:
+                    study.optimize(recorded, n_trials=1, catch=(TrialFailure,),
+                                   callbacks=[after_trial], gc_after_trial=gc_after_trial)
+                finally:
+                    slot.release()  # when the trial never started
                 trials_run += 1
                 if guard.tripped:
                     raise TooManyFailuresError(
@@ -414,7 +428,7 @@ def work_loop(
                         f"last reason: {guard.last_reason}"
                     )
     finally:
-        files.release()
+        slot.release()
     return trials_run
 
 
@@ -422,14 +436,16 @@ PARENT_PID_ENV = "HPO_PARENT_PID"
 BUDGET_POLL_S = 1.0
 
 
-def _claim_slot(study: "optuna.Study", spec: StudySpec, files: StudyFiles, out: Printer) -> bool:
-    """Reserve one trial of the budget; False when the budget is met.
+def _claim_slot(
+    study: "optuna.Study", spec: StudySpec, files: StudyFiles, slot: HeldLock, out: Printer,
+) -> bool:
+    """Take the slot lock when the budget allows one more trial; False when it is met.
 
-    Finished, running and reserved trials all count, so N workers never start more trials
-    than the budget has left. While every remaining slot is taken by a running trial, wait:
-    that trial may fail (it does not count then) and need replacing. Reservations are local
-    files, so workers of several hosts can overshoot by the trials they start at the same
-    moment.
+    Finished and running trials both count, and the lock stays held until the new trial is
+    RUNNING in storage, so N workers of this host never start more trials than the budget
+    has left. While every remaining slot is taken by a running trial, wait: that trial may
+    fail (it does not count then) and need replacing. The lock is local, so workers of
+    several hosts can overshoot by the trials they start at the same moment.
     """
     from optuna.trial import TrialState
 
@@ -437,14 +453,14 @@ def _claim_slot(study: "optuna.Study", spec: StudySpec, files: StudyFiles, out: 
     while True:
         if files.has_dead_worker():
             recover_dead_trials(study, spec, files, out)
-        with files.budget_lock():
-            counts = count_by_state(study)
-            finished = counts[TrialState.COMPLETE] + counts[TrialState.PRUNED]
-            if finished >= spec.n_trials:
-                return False
-            if finished + counts[TrialState.RUNNING] + files.live_reservations() < spec.n_trials:
-                files.reserve()
-                return True
+        slot.acquire()
+        counts = count_by_state(study)
+        finished = counts[TrialState.COMPLETE] + counts[TrialState.PRUNED]
+        if finished < spec.n_trials and finished + counts[TrialState.RUNNING] < spec.n_trials:
+            return True  # held until the trial starts
+        slot.release()
+        if finished >= spec.n_trials:
+            return False
         if not announced:
             out(f"waiting: the rest of the budget is taken by {counts[TrialState.RUNNING]} running trial(s)")
             announced = True
@@ -498,7 +514,7 @@ def _drop_superseded_models(study: "optuna.Study", files: StudyFiles) -> None:
 
 
 def _recording_failures(
-    objective: Objective, study: "optuna.Study", spec: StudySpec, files: StudyFiles,
+    objective: Objective, study: "optuna.Study", spec: StudySpec, files: StudyFiles, slot: HeldLock,
 ) -> Objective:
     """Store why a trial failed on the trial itself, then let Optuna mark it FAIL.
 
@@ -509,8 +525,8 @@ def _recording_failures(
     import optuna
 
     def recorded(trial: "optuna.trial.Trial") -> float:
+        slot.release()  # the trial is RUNNING in storage now, so it counts there
         files.mark_running(trial._trial_id)
-        files.release()  # the trial is RUNNING in storage now, so it counts there
         try:
             return objective(trial)
         except optuna.TrialPruned:
@@ -576,31 +592,27 @@ class ConsecutiveFailureGuard:
 
 
 class ProgressPrinter:
-    """One line per finished trial: number, state, value, best so far, time, elapsed, ETA."""
+    """One line per finished trial: number, state, value, best so far, time, elapsed, ETA.
+
+    Counts and the best trial are read from storage, so with several workers every line
+    shows the whole study's progress and the ETA its combined rate.
+    """
 
     def __init__(self, study: "optuna.Study", budget: int, finished: int, out: Printer) -> None:
         self.budget = budget
-        self.finished = finished
+        self.finished = self.finished_at_start = finished
         self.out = out
-        self.maximize = study.direction.name == "MAXIMIZE"
         self.best: tuple[float, int] | None = None
-        with contextlib.suppress(ValueError):
-            best = study.best_trial
-            self.best = (best.value, best.number)
         self.started = time.monotonic()
-        self.finished_here = 0
 
     def __call__(self, study: "optuna.Study", trial: "optuna.trial.FrozenTrial") -> None:
         from optuna.trial import TrialState
 
-        if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
-            self.finished += 1
-            self.finished_here += 1
-        value = trial.value if trial.state == TrialState.COMPLETE else None
-        if value is not None and (
-            self.best is None or (value > self.best[0] if self.maximize else value < self.best[0])
-        ):
-            self.best = (value, trial.number)
+        counts = count_by_state(study)
+        self.finished = counts[TrialState.COMPLETE] + counts[TrialState.PRUNED]
+        with contextlib.suppress(ValueError):  # no complete trial yet
+            best = study.best_trial
+            self.best = (best.value, best.number)
         self.out(self.format_line(trial))
 
     def format_line(self, trial: "optuna.trial.FrozenTrial") -> str:
@@ -608,7 +620,8 @@ class ProgressPrinter:
 
         elapsed = time.monotonic() - self.started
         remaining = max(0, self.budget - self.finished)
-        eta = elapsed / self.finished_here * remaining if self.finished_here else math.nan
+        progress = self.finished - self.finished_at_start
+        eta = elapsed / progress * remaining if progress > 0 else math.nan
         duration = trial.duration.total_seconds() if trial.duration else 0.0
         if trial.state == TrialState.COMPLETE:
             detail = f"value={trial.value:.4f}"

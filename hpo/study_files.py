@@ -16,7 +16,7 @@ import re
 import shutil
 import socket
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import IO, Iterable
 
 from hpo.checkpoints import TrialCheckpoint
 from hpo.storage import runtime_dir, sqlite_path
@@ -45,19 +45,45 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:60]
 
 
-@contextlib.contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock between processes of this host (released when the process dies)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:
+class HeldLock:
+    """An exclusive lock between processes of this host, released when its holder dies.
+
+    Acquired and released by separate calls (``release`` is idempotent), for a lock that
+    spans code the caller does not own, such as Optuna's ``ask`` inside ``optimize``.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle: IO[str] | None = None
+
+    def acquire(self) -> None:
+        if self._handle is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a")
         fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
+        self._handle = handle
+
+    def release(self) -> None:
+        if self._handle is not None:
+            handle, self._handle = self._handle, None
             fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+
+    def __enter__(self) -> "HeldLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
 
 
-def storage_lock(storage_url: str) -> contextlib.AbstractContextManager[None]:
+def file_lock(path: Path) -> HeldLock:
+    """``with file_lock(path):`` holds an exclusive lock of this host for the block."""
+    return HeldLock(path)
+
+
+def storage_lock(storage_url: str) -> HeldLock:
     """Serialises creating tables and studies in one storage among this host's processes.
 
     Several processes creating a new SQLite file at the same moment race on its schema
@@ -109,34 +135,15 @@ class StudyFiles:
         """Cheap check (no storage access) for trials orphaned by a dead local process."""
         return any(process_is_dead(worker) for _, worker in self._read_dir(self._running))
 
-    # Budget reservations ------------------------------------------------------------------------
-    # Between deciding that the budget allows one more trial and that trial appearing as
-    # RUNNING in storage, a worker holds a reservation, so that N workers starting at once
-    # do not all take the last slot.
-    @property
-    def _reservations(self) -> Path:
-        return self.root / "reserved"
+    # The slot lock ------------------------------------------------------------------------------
+    def slot_lock(self) -> "HeldLock":
+        """Held by a worker from counting the budget until its new trial is RUNNING in storage.
 
-    def budget_lock(self) -> contextlib.AbstractContextManager[None]:
-        return file_lock(self.root / "budget.lock")
-
-    def reserve(self) -> None:
-        self._reservations.mkdir(parents=True, exist_ok=True)
-        (self._reservations / self.worker.replace("/", "_")).write_text(self.worker)
-
-    def release(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            (self._reservations / self.worker.replace("/", "_")).unlink()
-
-    def live_reservations(self) -> int:
-        count = 0
-        for name, worker in self._read_dir(self._reservations):
-            if process_is_dead(worker):
-                with contextlib.suppress(FileNotFoundError):
-                    (self._reservations / name).unlink()
-            elif worker != self.worker:
-                count += 1
-        return count
+        So N workers of this host never start more trials than the budget has left, and never
+        take the same enqueued trial: on SQLite, Optuna's "SELECT ... FOR UPDATE" when it pops
+        a waiting trial locks nothing, and two processes can both run it.
+        """
+        return HeldLock(self.root / "slot.lock")
 
     # Epoch checkpoints and kept models ------------------------------------------------------------
     def checkpoint(self, trial_number: int) -> TrialCheckpoint:

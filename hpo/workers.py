@@ -60,7 +60,7 @@ def supervise(
     number of trials the workers started."""
     from hpo.driver import PARENT_PID_ENV, count_finished, recover_dead_trials
 
-    n_before = len(study.get_trials(deepcopy=False))
+    n_before = _started_trials(study)
     env = {
         **os.environ,
         PARENT_PID_ENV: str(os.getpid()),
@@ -77,7 +77,7 @@ def supervise(
         nonlocal signals
         signals += 1
         if signals == 1:
-            message = f"{signal.Signals(signum).name}: workers stop after their current epoch (press Ctrl-C again to stop now)\n"
+            message = f"{signal.Signals(signum).name}: workers are stopping after their current epoch (press Ctrl-C again to stop now)\n"
             os.write(2, message.encode())
         _stop_workers(slots)  # a second signal reaches them as their second: they stop now
 
@@ -86,7 +86,7 @@ def supervise(
         spawned += 1
         label = f"w{index + 1}"
         command = [sys.executable, "-m", "hpo", "worker", spec.name, "--storage", storage_url,
-                   "--label", label]
+                   "--number", str(index + 1)]
         if spec.recycle_after:
             command += ["--max-trials", str(spec.recycle_after)]
         process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True,
@@ -119,6 +119,8 @@ def supervise(
                 elif code in (EXIT_STUDY_FAILED, EXIT_SETUP):
                     failure = failure or (code, f"worker {worker.label}: {worker.last_error or f'exit code {code}'}")
                     _stop_workers(slots)
+                elif signals or failure is not None:
+                    pass  # stopped by us before it could install its handlers
                 else:
                     crashes_in_a_row += 1
                     how = f"signal {-code}" if code < 0 else f"exit code {code}"
@@ -140,7 +142,16 @@ def supervise(
         raise (SetupError if code == EXIT_SETUP else TooManyFailuresError)(message)
     if signals:
         raise KeyboardInterrupt
-    return len(study.get_trials(deepcopy=False)) - n_before
+    return _started_trials(study) - n_before
+
+
+def _started_trials(study: "optuna.Study") -> int:
+    from optuna.trial import TrialState
+
+    from hpo.driver import count_by_state
+
+    counts = count_by_state(study)
+    return sum(counts.values()) - counts[TrialState.WAITING]
 
 
 def _stop_workers(slots: list[_Worker | None]) -> None:

@@ -32,17 +32,28 @@ def test_running_markers_name_the_worker_and_reveal_dead_ones(sqlite_url):
     assert sorted(files.running_workers()) == [8]
 
 
-def test_reservations_of_other_live_workers_count_and_dead_ones_are_dropped(sqlite_url):
-    files = StudyFiles(sqlite_url, "s")
-    files.reserve()
-    assert files.live_reservations() == 0  # our own is not another worker's
-    reservations = files.root / "reserved"
-    (reservations / "other").write_text(f"{socket.gethostname()}:1")
-    (reservations / "dead").write_text(f"{socket.gethostname()}:{_dead_pid()}")
-    assert files.live_reservations() == 1
-    assert not (reservations / "dead").exists()
-    files.release()
-    files.release()
+_TRY_LOCK = """
+import fcntl, sys
+with open(sys.argv[1], "a") as handle:
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        sys.exit(1)
+"""
+
+
+def _free_for_another_process(path):
+    return subprocess.run([sys.executable, "-c", _TRY_LOCK, str(path)]).returncode == 0
+
+
+def test_the_slot_lock_excludes_other_processes_until_released(sqlite_url):
+    slot = StudyFiles(sqlite_url, "s").slot_lock()
+    slot.acquire()
+    slot.acquire()  # held already: no deadlock with itself
+    assert not _free_for_another_process(slot.path)
+    slot.release()
+    slot.release()  # idempotent: the loop releases after the trial in any case
+    assert _free_for_another_process(slot.path)
 
 
 def test_studies_have_separate_directories_per_storage_and_name(tmp_path):

@@ -1,0 +1,86 @@
+"""`hpo run --workers N`: several worker processes on one SQLite study."""
+
+import os
+import re
+import signal
+import subprocess
+import time
+
+import optuna
+import pytest
+
+from tests.conftest import REPO, hpo_command, write_study_script
+
+pytestmark = pytest.mark.training
+
+
+def _running_trial_with_epochs(url, name, home, epochs):
+    """(trial, worker pid) of a RUNNING trial with at least `epochs` epochs reported."""
+    try:
+        trials = optuna.load_study(study_name=name, storage=url).trials
+    except KeyError:  # the file exists, the study not yet
+        return None, None
+    for trial in trials:
+        if trial.state.name == "RUNNING" and len(trial.intermediate_values) >= epochs:
+            for marker in home.glob(f"studies/*/running/{trial._trial_id}"):
+                return trial, int(marker.read_text().rpartition(":")[2])
+    return None, None
+
+
+def test_two_workers_share_the_budget_exactly_and_a_killed_worker_is_replaced_and_its_trial_retried(tmp_path):
+    home = tmp_path / "hpo-runs"
+    url = f"sqlite:///{home / 'hpo.db'}"
+    script = write_study_script(tmp_path, name="pair", n_trials=6, max_epochs=12, patience=12, pruner="none")
+    env = {**os.environ, "HPO_HOME": str(home), "HPO_STORAGE": ""}
+    process = subprocess.Popen(hpo_command("run", str(script), "--workers", "2", "--recycle-after", "3"),
+                               cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    victim = pid = None
+    while victim is None and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+        if home.joinpath("hpo.db").exists():
+            victim, pid = _running_trial_with_epochs(url, "pair", home, epochs=3)
+    assert victim is not None, "no worker reached the middle of a trial"
+    os.kill(pid, signal.SIGKILL)  # as the out-of-memory killer would
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr
+    assert "locked" not in stdout + stderr
+
+    trials = optuna.load_study(study_name="pair", storage=url).trials
+    assert sum(t.state.name in ("COMPLETE", "PRUNED") for t in trials) == 6  # exactly the budget
+    assert not [t for t in trials if t.state.name in ("RUNNING", "WAITING")]
+    assert [t.number for t in trials if t.state.name == "FAIL"] == [victim.number]
+    assert "died while running this trial" in trials[victim.number].user_attrs["fail_reason"]
+    retry = next(t for t in trials if t.user_attrs.get("retry_of") == victim.number)
+    assert retry.state.name == "COMPLETE" and retry.user_attrs["resumed_from_epoch"] >= 4
+    assert [t.number for t in trials] == list(range(len(trials)))  # one numbering
+
+    # Both slots ran trials; workers were replaced after 3 trials and after the kill.
+    assert {"w1", "w2"} <= set(re.findall(r"^(w\d) \[trial", stdout, flags=re.M))
+    ready = re.findall(r"^w\d worker pid (\d+) ready", stdout, flags=re.M)
+    assert len(set(ready)) >= 3 and str(pid) in ready
+    assert "finished trials: 6/6" in stdout
+
+
+def test_ctrl_c_reaches_every_worker_once_and_their_trials_wait_for_retry(tmp_path):
+    home = tmp_path / "hpo-runs"
+    url = f"sqlite:///{home / 'hpo.db'}"
+    script = write_study_script(tmp_path, name="halt", n_trials=6, max_epochs=30, patience=30, pruner="none")
+    env = {**os.environ, "HPO_HOME": str(home), "HPO_STORAGE": ""}
+    process = subprocess.Popen(hpo_command("run", str(script), "--workers", "2"),
+                               cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+        if home.joinpath("hpo.db").exists() and _running_trial_with_epochs(url, "halt", home, epochs=2)[0]:
+            break
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert stderr.count("stopping after their current epoch") == 1 and "hpo resume halt" in stderr
+    trials = optuna.load_study(study_name="halt", storage=url).trials
+    assert not [t for t in trials if t.state.name == "RUNNING"]
+    stopped = [t for t in trials if t.state.name == "FAIL"]
+    assert stopped and all(t.user_attrs["fail_reason"].startswith("interrupted after epoch") for t in stopped)
+    waiting = [t for t in trials if t.state.name == "WAITING"]
+    assert sorted(t.user_attrs["retry_of"] for t in waiting) == [t.number for t in stopped]
