@@ -77,10 +77,11 @@ def test_ctrl_c_reaches_every_worker_once_and_their_trials_wait_for_retry(tmp_pa
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
-    assert stderr.count("stopping after their current epoch") == 1 and "hpo resume halt" in stderr
+    assert stderr.count("stopping after their current epoch") == 1 and "hpo resume halt" in stderr, stderr
     trials = optuna.load_study(study_name="halt", storage=url).trials
     assert not [t for t in trials if t.state.name == "RUNNING"]
     stopped = [t for t in trials if t.state.name == "FAIL"]
-    assert stopped and all(t.user_attrs["fail_reason"].startswith("interrupted after epoch") for t in stopped)
+    reasons = [t.user_attrs.get("fail_reason") for t in stopped]
+    assert reasons and all(reason.startswith("interrupted after epoch") for reason in reasons), (reasons, stderr)
     waiting = [t for t in trials if t.state.name == "WAITING"]
-    assert sorted(t.user_attrs["retry_of"] for t in waiting) == [t.number for t in stopped]
+    assert sorted(t.user_attrs["retry_of"] for t in waiting) == [t.number for t in stopped], stderr
