@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Internal: one worker process of `hpo run --workers N`, started by that command.
     worker = commands.add_parser("worker")
     worker.add_argument("name")
-    worker.add_argument("--storage", required=True)
+    _add_storage(worker)
     worker.add_argument("--max-trials", type=int, default=0)
     worker.add_argument("--number", type=int, default=1)
     return parser
@@ -140,12 +140,20 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    import os
+
     from hpo import driver
+    from hpo.workers import LABEL_ENV, stop_with_parent
+
+    stop_with_parent()
+    prefix = f"w{args.number} " if os.environ.get(LABEL_ENV) == "1" else ""
 
     def out(line: str) -> None:
-        print(f"w{args.number} {line}", flush=True)
+        print(f"{prefix}{line}", flush=True)
 
-    driver.work(args.name, storage_url=args.storage, max_trials=args.max_trials or None,
+    from hpo.storage import resolve_url
+
+    driver.work(args.name, storage_url=resolve_url(args.storage), max_trials=args.max_trials or None,
                 worker_number=args.number, out=out)
     return EXIT_OK
 
@@ -214,9 +222,16 @@ def cmd_show(args: argparse.Namespace) -> int:
     else:
         print(f"best trial {best['number']}: value {best['value']:.4f}")
         print(f"  params: {_format_params(best['params'])}")
-        attrs = {k: v for k, v in best["user_attrs"].items() if k in ("n_params", "best_epoch", "epochs_trained")}
+        shown = ("n_params", "best_epoch", "epochs_trained", "retry_of", "resumed_from_epoch")
+        attrs = {k: v for k, v in best["user_attrs"].items() if k in shown}
         if attrs:
             print("  " + ", ".join(f"{k}={v}" for k, v in attrs.items()))
+        from hpo.storage import resolve_url
+        from hpo.study_files import StudyFiles
+
+        model = StudyFiles(resolve_url(args.storage), info["name"]).model_path(best["number"])
+        if model.exists():
+            print(f"  best-epoch model: {model}")
     print(f"total trial time: {info['total_trial_seconds']:.1f}s")
     for failure in info["failures"]:
         print(f"  trial {failure['number']} failed: {failure['reason']}")

@@ -97,18 +97,20 @@ def run(
     out(f"{verb} study {spec.name!r} in {prepared.shown}: {finished}/{spec.n_trials} finished, "
         f"sampler {spec.sampler}, pruner {spec.pruner}, {spec.metric} ({spec.direction}){workers}")
 
-    if spec.workers > 1 or spec.recycle_after:  # recycling needs worker processes
-        if objective is not None:
+    if objective is not None:  # a plain callable (tests, benchmarks): no Keras, no workers
+        if spec.workers > 1:
             raise SetupError("several workers need the study's own objective, not a callable")
+        trials_run = work_loop(study, spec, objective, files, out, gc_after_trial=False)
+    elif spec.workers > 1 or spec.recycle_after:  # recycling needs worker processes
         from hpo.workers import supervise
 
+        out(f"data {prepared.data.describe()}")
         trials_run = supervise(prepared.url, spec, files, study, out)
     else:
-        if objective is None:
-            assert prepared.module is not None and prepared.data is not None
-            objective = _keras_objective(prepared.module, prepared.data, spec, files, out)
-        trials_run = work_loop(study, spec, objective, files, out,
-                               gc_after_trial=prepared.module is not None)
+        assert prepared.module is not None and prepared.data is not None
+        out(f"data {prepared.data.describe()}")
+        objective = _keras_objective(prepared.module, prepared.data, spec, files, out)
+        trials_run = work_loop(study, spec, objective, files, out, gc_after_trial=True)
     return _outcome(study, spec, prepared.shown, trials_run=trials_run)
 
 
@@ -139,7 +141,7 @@ def work(
 
     module = load_objective(spec.objective)
     data = load_dataset(spec.dataset, seed=spec.seed)
-    objective = _keras_objective(module, data, spec, files, out, describe_data=False)
+    objective = _keras_objective(module, data, spec, files, out)
     recycling = f", replaced after {max_trials} trials" if max_trials else ""
     out(f"worker pid {os.getpid()} ready{recycling}")
     return work_loop(study, spec, objective, files, out, gc_after_trial=True, max_trials=max_trials)
@@ -374,15 +376,12 @@ def _sweep_checkpoints(study: "optuna.Study", files: StudyFiles) -> None:
 # --------------------------------------------------------------------------------------------
 def _keras_objective(
     module: ModuleType, data: "Dataset", spec: StudySpec, files: StudyFiles, out: Printer,
-    *, describe_data: bool = True,
 ) -> Objective:
     from hpo.keras_runtime import prepare_keras
 
     prepare_keras()
     from hpo.objectives import make_objective
 
-    if describe_data:
-        out(f"data {data.describe()}")
     return make_objective(module, data, spec, files, warn=out)
 
 

@@ -15,6 +15,8 @@ import threading
 from typing import Iterator
 
 _requested = threading.Event()
+# A worker's parent-death signal (see hpo.workers.stop_with_parent): a graceful stop only.
+PARENT_GONE_SIGNAL = signal.SIGUSR1
 
 
 class TrialInterrupted(KeyboardInterrupt):
@@ -53,7 +55,11 @@ def graceful_stop() -> Iterator[None]:
         with contextlib.suppress(OSError):
             os.write(2, message.encode())
 
+    def handle_parent_gone(signum: int, frame) -> None:  # noqa: ANN001
+        _requested.set()  # never escalates: the kernel may send it once per exiting parent thread
+
     previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous[PARENT_GONE_SIGNAL] = signal.signal(PARENT_GONE_SIGNAL, handle_parent_gone)
     try:
         yield
     finally:

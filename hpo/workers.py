@@ -9,6 +9,8 @@ killer, kill -9) has its trial recovered at once and retried from its last epoch
 
 Workers run in their own session so that a Ctrl-C in the terminal reaches the parent only:
 the parent forwards each signal once, and the workers stop like a single ``hpo run`` does.
+A worker whose parent dies gets a parent-death signal (Linux), so killing ``hpo run`` stops its
+workers at their next epoch boundary instead of leaving them running.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 
 THREADS_ENV = "HPO_THREADS"  # read by hpo.keras_runtime.prepare_keras
 QUIET_STOP_ENV = "HPO_QUIET_STOP"  # the parent announces a stop once for all workers
+LABEL_ENV = "HPO_WORKER_LABELS"  # prefix workers' lines with w1, w2, ... when there are several
 POLL_S = 0.5
 EXIT_STUDY_FAILED, EXIT_SETUP, EXIT_INTERRUPTED = 1, 2, 130
 ERROR_PREFIX = "hpo: error: "
@@ -66,7 +69,10 @@ def supervise(
         PARENT_PID_ENV: str(os.getpid()),
         THREADS_ENV: str(max(1, available_cores() // spec.workers)),
         QUIET_STOP_ENV: "1",
+        "HPO_STORAGE": storage_url,  # not on the command line, where `ps` would show a password
     }
+    if spec.workers > 1:
+        env[LABEL_ENV] = "1"
     slots: list[_Worker | None] = [None] * spec.workers
     spawned = 0
     crashes_in_a_row = 0
@@ -77,7 +83,7 @@ def supervise(
         nonlocal signals
         signals += 1
         if signals == 1:
-            message = f"{signal.Signals(signum).name}: workers are stopping after their current epoch (press Ctrl-C again to stop now)\n"
+            message = f"{signal.Signals(signum).name}: stopping after the current epoch (press Ctrl-C again to stop now)\n"
             os.write(2, message.encode())
         _stop_workers(slots)  # a second signal reaches them as their second: they stop now
 
@@ -85,8 +91,7 @@ def supervise(
         nonlocal spawned
         spawned += 1
         label = f"w{index + 1}"
-        command = [sys.executable, "-m", "hpo", "worker", spec.name, "--storage", storage_url,
-                   "--number", str(index + 1)]
+        command = [sys.executable, "-m", "hpo", "worker", spec.name, "--number", str(index + 1)]
         if spec.recycle_after:
             command += ["--max-trials", str(spec.recycle_after)]
         process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True,
@@ -170,3 +175,21 @@ def _relay_stderr(worker: _Worker) -> None:
             continue
         sys.stderr.write(line)
         sys.stderr.flush()
+
+
+def stop_with_parent() -> None:
+    """In a worker: be asked to stop when the parent dies (Linux), and stop if it already has."""
+    from hpo.driver import PARENT_PID_ENV
+    from hpo.interrupts import PARENT_GONE_SIGNAL
+
+    parent = os.environ.get(PARENT_PID_ENV)
+    if not parent:
+        return
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        # Not SIGTERM: the kernel can send it more than once, and a second SIGTERM means "now".
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(PARENT_GONE_SIGNAL))
+    if str(os.getppid()) != parent:  # died before the line above
+        raise KeyboardInterrupt

@@ -41,3 +41,19 @@ def write_study_script(directory: Path, name: str = "tiny", **settings) -> Path:
 
 def hpo_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "hpo", *args]
+
+
+def running_trial_and_worker(url, name, home, *, epochs=1):
+    """(trial, pid of the process training it) of a RUNNING trial with at least ``epochs``
+    epochs reported, or (None, None). The pid comes from hpo's running-trial marker."""
+    import optuna
+
+    try:
+        trials = optuna.load_study(study_name=name, storage=url).trials
+    except KeyError:  # the file exists, the study not yet
+        return None, None
+    for trial in trials:
+        if trial.state.name == "RUNNING" and len(trial.intermediate_values) >= epochs:
+            for marker in Path(home).glob(f"studies/*/running/{trial._trial_id}"):
+                return trial, int(marker.read_text().rpartition(":")[2])
+    return None, None

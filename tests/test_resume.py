@@ -8,7 +8,7 @@ import time
 import optuna
 import pytest
 
-from tests.conftest import REPO, hpo_command, write_study_script
+from tests.conftest import REPO, hpo_command, running_trial_and_worker, write_study_script
 
 pytestmark = pytest.mark.training
 
@@ -58,6 +58,9 @@ def test_a_study_killed_mid_trial_retries_the_trial_from_its_last_epoch(tmp_path
     script, env, url = _setup(tmp_path, "killed")
     process = _start(script, env)
     _wait_until_mid_trial(process, url, "killed", finished_at_least=2, epochs_at_least=3)
+    _, worker = running_trial_and_worker(url, "killed", tmp_path / "hpo-runs", epochs=3)
+    # Everything dies at once, as in a power loss: the worker training the trial, then hpo.
+    os.kill(worker, signal.SIGKILL)
     process.kill()
     process.communicate()
 

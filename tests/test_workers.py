@@ -9,22 +9,9 @@ import time
 import optuna
 import pytest
 
-from tests.conftest import REPO, hpo_command, write_study_script
+from tests.conftest import REPO, hpo_command, running_trial_and_worker, write_study_script
 
 pytestmark = pytest.mark.training
-
-
-def _running_trial_with_epochs(url, name, home, epochs):
-    """(trial, worker pid) of a RUNNING trial with at least `epochs` epochs reported."""
-    try:
-        trials = optuna.load_study(study_name=name, storage=url).trials
-    except KeyError:  # the file exists, the study not yet
-        return None, None
-    for trial in trials:
-        if trial.state.name == "RUNNING" and len(trial.intermediate_values) >= epochs:
-            for marker in home.glob(f"studies/*/running/{trial._trial_id}"):
-                return trial, int(marker.read_text().rpartition(":")[2])
-    return None, None
 
 
 def test_two_workers_share_the_budget_exactly_and_a_killed_worker_is_replaced_and_its_trial_retried(tmp_path):
@@ -39,7 +26,7 @@ def test_two_workers_share_the_budget_exactly_and_a_killed_worker_is_replaced_an
     while victim is None and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.2)
         if home.joinpath("hpo.db").exists():
-            victim, pid = _running_trial_with_epochs(url, "pair", home, epochs=3)
+            victim, pid = running_trial_and_worker(url, "pair", home, epochs=3)
     assert victim is not None, "no worker reached the middle of a trial"
     os.kill(pid, signal.SIGKILL)  # as the out-of-memory killer would
     stdout, stderr = process.communicate(timeout=300)
@@ -72,12 +59,12 @@ def test_ctrl_c_reaches_every_worker_once_and_their_trials_wait_for_retry(tmp_pa
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.2)
-        if home.joinpath("hpo.db").exists() and _running_trial_with_epochs(url, "halt", home, epochs=2)[0]:
+        if home.joinpath("hpo.db").exists() and running_trial_and_worker(url, "halt", home, epochs=2)[0]:
             break
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
-    assert stderr.count("stopping after their current epoch") == 1 and "hpo resume halt" in stderr, stderr
+    assert stderr.count("stopping after the current epoch") == 1 and "hpo resume halt" in stderr, stderr
     trials = optuna.load_study(study_name="halt", storage=url).trials
     assert not [t for t in trials if t.state.name == "RUNNING"]
     stopped = [t for t in trials if t.state.name == "FAIL"]
@@ -85,3 +72,28 @@ def test_ctrl_c_reaches_every_worker_once_and_their_trials_wait_for_retry(tmp_pa
     assert reasons and all(reason.startswith("interrupted after epoch") for reason in reasons), (reasons, stderr)
     waiting = [t for t in trials if t.state.name == "WAITING"]
     assert sorted(t.user_attrs["retry_of"] for t in waiting) == [t.number for t in stopped], stderr
+
+
+def test_a_worker_whose_hpo_process_is_killed_stops_at_the_epoch_boundary(tmp_path):
+    home = tmp_path / "hpo-runs"
+    url = f"sqlite:///{home / 'hpo.db'}"
+    script = write_study_script(tmp_path, name="orphaned", n_trials=3, max_epochs=30, patience=30, pruner="none")
+    env = {**os.environ, "HPO_HOME": str(home), "HPO_STORAGE": ""}
+    process = subprocess.Popen(hpo_command("run", str(script)), cwd=REPO, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    trial = worker = None
+    while trial is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+        if home.joinpath("hpo.db").exists():
+            trial, worker = running_trial_and_worker(url, "orphaned", home, epochs=2)
+    assert worker is not None and worker != process.pid  # trials run in a worker process
+    process.kill()
+    process.wait()
+    while time.monotonic() < deadline and os.path.exists(f"/proc/{worker}"):
+        time.sleep(0.1)
+    assert not os.path.exists(f"/proc/{worker}"), "the worker outlived hpo"
+    trials = optuna.load_study(study_name="orphaned", storage=url).trials
+    assert trials[trial.number].state.name == "FAIL"
+    assert trials[trial.number].user_attrs["fail_reason"].startswith("interrupted after epoch")
+    assert [t.user_attrs["retry_of"] for t in trials if t.state.name == "WAITING"] == [trial.number]
