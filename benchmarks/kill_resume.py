@@ -62,6 +62,10 @@ def main() -> None:
                 process.wait(timeout=delay)
                 break  # the study finished before this kill
             except subprocess.TimeoutExpired:
+                # As in a power loss: the worker training a trial and hpo itself, at once.
+                for marker in Path(home).glob("studies/*/running/*"):
+                    with contextlib.suppress(OSError, ValueError):
+                        os.kill(int(marker.read_text().rpartition(":")[2]), signal.SIGKILL)
                 process.send_signal(signal.SIGKILL)
                 process.wait()
                 kills += 1
@@ -82,7 +86,7 @@ def main() -> None:
     lost_epochs = []
     for dead in trials:
         reason = dead.user_attrs.get("fail_reason", "")
-        if "died while running" not in reason:
+        if "died while running" not in reason and not reason.startswith("interrupted"):
             continue
         retry = next((t for t in trials if t.user_attrs.get("retry_of") == dead.number), None)
         reported = len(dead.intermediate_values)

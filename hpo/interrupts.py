@@ -65,3 +65,4 @@ def graceful_stop() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        _requested.clear()  # a later run in this process (tests, `hpo best`) starts afresh

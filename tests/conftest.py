@@ -47,10 +47,11 @@ def running_trial_and_worker(url, name, home, *, epochs=1):
     """(trial, pid of the process training it) of a RUNNING trial with at least ``epochs``
     epochs reported, or (None, None). The pid comes from hpo's running-trial marker."""
     import optuna
+    from sqlalchemy.exc import SQLAlchemyError
 
     try:
         trials = optuna.load_study(study_name=name, storage=url).trials
-    except KeyError:  # the file exists, the study not yet
+    except (KeyError, SQLAlchemyError):  # the file exists, its tables or the study not yet
         return None, None
     for trial in trials:
         if trial.state.name == "RUNNING" and len(trial.intermediate_values) >= epochs:
