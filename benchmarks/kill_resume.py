@@ -91,8 +91,13 @@ def main() -> None:
         retry = next((t for t in trials if t.user_attrs.get("retry_of") == dead.number), None)
         reported = len(dead.intermediate_values)
         resumed_from = retry.user_attrs.get("resumed_from_epoch") if retry else None
-        if resumed_from is None:  # the retry died again before training, or was not queued
-            print(f"  trial {dead.number:>3}: {reported} epochs reported, retry did not start training")
+        if retry is None:
+            print(f"  trial {dead.number:>3}: {reported:>2} epochs finished before the kill, not retried "
+                  f"again (max_retries reached)")
+            continue
+        if resumed_from is None:
+            print(f"  trial {dead.number:>3}: {reported:>2} epochs finished before the kill, its retry "
+                  f"#{retry.number} was killed before it trained")
             continue
         lost = reported - (resumed_from - 1)
         lost_epochs.append(lost)
