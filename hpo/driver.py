@@ -339,8 +339,8 @@ def _queue_retry(
 
 def _install_heartbeat_retries(study: "optuna.Study", spec: StudySpec, files: StudyFiles, out: Printer) -> None:
     """Retry the trials Optuna's heartbeat check fails (trials of workers on other hosts)."""
-    storage = study._storage
-    if not hasattr(storage, "heartbeat_stale_trial_callback"):
+    storage = _rdb_storage(study)
+    if storage is None:
         return
 
     def retry_stale(study: "optuna.Study", trial: "optuna.trial.FrozenTrial") -> None:
@@ -469,9 +469,17 @@ def _claim_slot(
         recover_dead_trials(study, spec, files, out)  # stale heartbeats of other hosts
 
 
+def _rdb_storage(study: "optuna.Study") -> "optuna.storages.RDBStorage | None":
+    """The study's RDBStorage: Optuna wraps it in a private caching layer (``_backend``)."""
+    from optuna.storages import RDBStorage
+
+    storage = getattr(study._storage, "_backend", study._storage)
+    return storage if isinstance(storage, RDBStorage) else None
+
+
 def storage_lock_for(study: "optuna.Study") -> contextlib.AbstractContextManager[None]:
-    url = getattr(study._storage, "url", None)
-    return storage_lock(url) if url else contextlib.nullcontext()
+    storage = _rdb_storage(study)
+    return storage_lock(storage.url) if storage is not None else contextlib.nullcontext()
 
 
 def count_by_state(study: "optuna.Study") -> "collections.Counter":
@@ -479,10 +487,8 @@ def count_by_state(study: "optuna.Study") -> "collections.Counter":
     every trial, which costs milliseconds per trial on a study of a few thousand."""
     import collections
 
-    from optuna.storages import RDBStorage
-
-    storage = study._storage
-    if isinstance(storage, RDBStorage):
+    storage = _rdb_storage(study)
+    if storage is not None:
         from optuna.storages._rdb import models
         from sqlalchemy import func, select
         from sqlalchemy.orm import Session

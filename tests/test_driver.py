@@ -274,3 +274,12 @@ def test_tensorflow_resource_exhaustion_reads_as_out_of_memory():
         pass
 
     assert driver.describe_failure(ResourceExhaustedError("OOM when allocating tensor")).startswith("out of memory: ")
+
+
+def test_the_heartbeat_callback_and_database_counts_reach_optunas_wrapped_storage(sqlite_url):
+    _run(_spec(n_trials=2), sqlite_url)
+    study, spec = driver.load_hpo_study("q", storage_url=sqlite_url)
+    backend = driver._rdb_storage(study)
+    assert backend is not None and backend is not study._storage  # Optuna's caching wrapper
+    driver._install_heartbeat_retries(study, spec, StudyFiles(sqlite_url, "q"), lambda line: None)
+    assert backend.get_heartbeat_stale_trial_callback() is not None
