@@ -15,7 +15,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable
 
 from hpo.errors import SetupError, TooManyFailuresError, TrialFailure
 from hpo.interrupts import TrialInterrupted, graceful_stop, stop_requested
@@ -25,7 +25,10 @@ from hpo.strategies import check_sampler_available, make_pruner, make_sampler
 from hpo.study_files import HeldLock, StudyFiles, process_is_dead, storage_lock
 
 if TYPE_CHECKING:
+    from collections import Counter
+
     import optuna
+    from optuna.trial import TrialState
 
     from hpo.data import Dataset
 
@@ -212,7 +215,8 @@ def count_finished(study: "optuna.Study") -> int:
     """Trials that count towards the budget: complete or pruned (not failed, not running)."""
     from optuna.trial import TrialState
 
-    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
+    counts = count_by_state(study)
+    return counts[TrialState.COMPLETE] + counts[TrialState.PRUNED]
 
 
 # --------------------------------------------------------------------------------------------
@@ -482,7 +486,7 @@ def storage_lock_for(study: "optuna.Study") -> contextlib.AbstractContextManager
     return storage_lock(storage.url) if storage is not None else contextlib.nullcontext()
 
 
-def count_by_state(study: "optuna.Study") -> "collections.Counter":
+def count_by_state(study: "optuna.Study") -> "Counter[TrialState]":
     """Trials per state, counted in the database where it is one: Optuna's own counting loads
     every trial, which costs milliseconds per trial on a study of a few thousand."""
     import collections

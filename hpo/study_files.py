@@ -13,7 +13,6 @@ import fcntl
 import hashlib
 import os
 import re
-import shutil
 import socket
 from pathlib import Path
 from typing import IO, Iterable
@@ -173,9 +172,6 @@ class StudyFiles:
         for number in numbers:
             with contextlib.suppress(FileNotFoundError):
                 self.model_path(number).unlink()
-
-    def remove_all(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
 
     @staticmethod
     def _read_dir(directory: Path) -> list[tuple[str, str]]:
