@@ -76,6 +76,30 @@ def build_parser() -> argparse.ArgumentParser:
     _add_storage(best)
     best.add_argument("--out", metavar="PATH", type=Path,
                       help="where to save the .keras model (default hpo-runs/models/NAME/best.keras)")
+    from hpo.report import IMPORTANCE_EVALUATORS
+
+    report = commands.add_parser(
+        "report", help="write one self-contained HTML report of a study (plots, trial table)")
+    report.add_argument("name")
+    _add_storage(report)
+    report.add_argument("--out", metavar="DIR", type=Path,
+                        help="directory for report.html (default hpo-runs/reports/NAME)")
+    report.add_argument("--importance", choices=IMPORTANCE_EVALUATORS, default="ped-anova",
+                        help="parameter-importance method (default ped-anova; fanova is slow "
+                             "on thousands of trials)")
+    report.add_argument("--format", choices=("html", "png"), default="html",
+                        help="png: also write each figure as a PNG (needs Chromium)")
+    report.add_argument("--png", dest="format", action="store_const", const="png",
+                        help="same as --format png")
+    report.add_argument("--open", action="store_true",
+                        help="serve the report on 127.0.0.1 and open it in the browser")
+    report.add_argument("--port", type=int, default=0, help="port for --open (default: a free one)")
+
+    dashboard = commands.add_parser(
+        "dashboard", help="live optuna-dashboard on the study storage, bound to 127.0.0.1")
+    _add_storage(dashboard)
+    dashboard.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+
     # Internal: one worker process of `hpo run --workers N`, started by that command.
     worker = commands.add_parser("worker")
     worker.add_argument("name")
@@ -254,12 +278,42 @@ def cmd_best(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from hpo.report.writer import write_report
+    from hpo.storage import resolve_url
+
+    result = write_report(args.name, resolve_url(args.storage), args.out,
+                          importance=args.importance, png=args.format == "png")
+    print(f"report: {result.path} ({result.bytes / 1e6:.1f} MB, {result.n_figures} figures "
+          f"from {result.n_trials} trials, {result.seconds:.1f} s)")
+    if args.format == "png":
+        if result.png_problem:
+            print(f"hpo: warning: no PNGs written: {result.png_problem}", file=sys.stderr)
+        elif result.png_paths:
+            print(f"PNGs: {len(result.png_paths)} in {result.png_paths[0].parent}")
+    if args.open:
+        from hpo.report.serve import serve_report
+
+        serve_report(result.path, port=args.port)
+    return EXIT_OK
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from hpo.dashboard import run_dashboard
+    from hpo.storage import resolve_url
+
+    run_dashboard(resolve_url(args.storage), port=args.port)
+    return EXIT_OK
+
+
 _COMMANDS = {
     "run": cmd_run,
     "resume": cmd_resume,
     "ls": cmd_ls,
     "show": cmd_show,
     "best": cmd_best,
+    "report": cmd_report,
+    "dashboard": cmd_dashboard,
     "worker": cmd_worker,
 }
 

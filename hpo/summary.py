@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     import optuna
 
 STATES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
+_BULKY_ATTRS = ("fail_traceback", "weight_histograms")  # for the report, not for `hpo show`
 
 
 def _counts(trials: list["optuna.trial.FrozenTrial"]) -> dict[str, int]:
@@ -74,7 +75,7 @@ def describe_study(storage: "optuna.storages.BaseStorage", name: str) -> dict[st
             "number": best.number,
             "value": best.value,
             "params": best.params,
-            "user_attrs": {k: v for k, v in best.user_attrs.items() if k != "fail_traceback"},
+            "user_attrs": {k: v for k, v in best.user_attrs.items() if k not in _BULKY_ATTRS},
             "intermediate_values": {str(k): v for k, v in sorted(best.intermediate_values.items())},
         },
         "total_trial_seconds": sum(durations),

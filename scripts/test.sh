@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Sets everything up, then runs the whole test suite. Extra arguments go to pytest.
+# Sets everything up (Python packages, and Chromium for the browser tests), then runs the
+# whole test suite. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# Without Chromium the browser tests fail under CI and are skipped elsewhere.
+bash scripts/install-chromium.sh || true
 exec .venv/bin/python -m pytest "$@"

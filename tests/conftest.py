@@ -58,3 +58,19 @@ def running_trial_and_worker(url, name, home, *, epochs=1):
             for marker in Path(home).glob(f"studies/*/running/{trial._trial_id}"):
                 return trial, int(marker.read_text().rpartition(":")[2])
     return None, None
+
+
+@pytest.fixture(scope="session")
+def built_in_study(tmp_path_factory):
+    """The built-in study script (studies/digits_mlp.py), cut to 4 trials of 3 epochs, run once
+    by `hpo run` and shared by the report tests."""
+    import subprocess
+
+    home = tmp_path_factory.mktemp("built-in") / "hpo-runs"
+    env = {**os.environ, "HPO_HOME": str(home), "HPO_STORAGE": ""}
+    result = subprocess.run(
+        hpo_command("run", "studies/digits_mlp.py", "--n-trials", "4", "--max-epochs", "3"),
+        capture_output=True, text=True, timeout=300, cwd=REPO, env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    return {"home": home, "env": env, "name": "digits_mlp", "url": f"sqlite:///{home / 'hpo.db'}"}

@@ -116,13 +116,16 @@ def make_objective(
 
 
 def _keep_if_best(trial: "optuna.trial.BaseTrial", result: "FitResult", files: "StudyFiles") -> None:
-    """Save the trial's best-epoch model when it beats every finished trial so far.
+    """Save the trial's best-epoch model when it beats every finished trial so far, and
+    store its weight histograms with the trial for the report.
 
     Files of trials that stop being the best are removed by the driver after each trial, so
     the models directory holds the best trial's model (the Pareto front's, with several
     objectives), not one per trial.
     """
     import os
+
+    from hpo.weight_histograms import WEIGHT_HISTOGRAMS_ATTR, weight_histograms
 
     study = trial.study
     if len(study.directions) == 1:
@@ -138,6 +141,7 @@ def _keep_if_best(trial: "optuna.trial.BaseTrial", result: "FitResult", files: "
     temporary = path.with_name(f"partial-{path.name}")  # Keras wants the .keras suffix
     result.model.save(temporary)
     os.replace(temporary, path)
+    trial.set_user_attr(WEIGHT_HISTOGRAMS_ATTR, weight_histograms(result.model))
 
 
 def check_param_count(module: ModuleType, params: dict[str, Any], data: "Dataset", n_params: int) -> None:
