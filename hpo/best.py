@@ -33,13 +33,18 @@ def train_best(name: str, *, storage_url: str | None = None, model_path: Path | 
     from hpo.data import load_dataset
     from hpo.driver import load_hpo_study
     from hpo.objectives import check_param_count, load_objective
+    from hpo.retries import trial_seed
+    from hpo.schedules import epoch_schedule
+    from hpo.selection import chosen_for, pareto_front
     from hpo.training import FitSettings, fit_and_score
 
     study, spec = load_hpo_study(name, storage_url=storage_url)
-    try:
-        best = study.best_trial
-    except ValueError:
-        raise SetupError(f"study {name!r} has no complete trial yet; run it first") from None
+    best = chosen_for(study, spec)
+    if best is None:
+        if spec.pick_within is not None and pareto_front(study):
+            raise SetupError(f"no trial of study {name!r}'s Pareto front has {spec.also_minimize} "
+                             f"within pick_within={spec.pick_within:g}")
+        raise SetupError(f"study {name!r} has no complete trial yet; run it first")
 
     module = load_objective(spec.objective)
     data = load_dataset(spec.dataset, seed=spec.seed)
@@ -50,7 +55,8 @@ def train_best(name: str, *, storage_url: str | None = None, model_path: Path | 
         max_epochs=spec.max_epochs,
         patience=spec.patience,
         batch_size=int(params.get("batch_size", 64)),
-        seed=spec.seed + best.number,  # the seed the trial trained with
+        seed=trial_seed(spec.seed, best.number, best.user_attrs),  # the seed the trial trained with
+        learning_rate_schedule=epoch_schedule(params, spec.max_epochs),
     )
     result = fit_and_score(None, lambda: module.build(params, data.input_shape, data.n_classes), data, settings)
     check_param_count(module, params, data, result.n_params)
@@ -68,7 +74,7 @@ def train_best(name: str, *, storage_url: str | None = None, model_path: Path | 
     return BestModelResult(
         study_name=name,
         trial_number=best.number,
-        validation_value=float(best.value),
+        validation_value=float(best.values[0]),
         retrained_validation_value=result.value,
         test_metrics=test_metrics,
         model_path=path,

@@ -39,6 +39,10 @@ def _add_overrides(parser: argparse.ArgumentParser, *, with_name: bool) -> None:
     group.add_argument("--sampler", metavar="NAME", help=f"one of: {', '.join(SAMPLER_NAMES)}")
     group.add_argument("--pruner", metavar="NAME", help=f"one of: {', '.join(PRUNER_NAMES)}")
     group.add_argument("--seed", type=int, metavar="N", help="seed for sampler, Keras and splits")
+    group.add_argument("--deterministic", action="store_true", default=None,
+                       help="deterministic TensorFlow ops: same seed, same values to the last bit")
+    group.add_argument("--warm-start", metavar="STUDY",
+                       help="a new study starts with the best trials of this earlier study")
     group.add_argument("--workers", type=int, metavar="N",
                        help="run trials in N worker processes at once (each gets cores/N threads)")
     group.add_argument("--recycle-after", type=int, metavar="N",
@@ -139,6 +143,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         "sampler": args.sampler,
         "pruner": args.pruner,
         "seed": args.seed,
+        "deterministic": args.deterministic,
+        "warm_start": args.warm_start,
         "workers": args.workers,
         "recycle_after": args.recycle_after,
     }
@@ -184,6 +190,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def _print_outcome(outcome: Any) -> None:
     print(f"finished trials: {outcome.n_finished}/{outcome.budget} ({outcome.trials_run} run now)")
+    if outcome.pareto_size is not None:
+        print(f"Pareto front: {outcome.pareto_size} trials (hpo show {outcome.study_name} lists them)")
     if outcome.best_value is None:
         print("best: no complete trial yet")
     else:
@@ -244,7 +252,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     if best is None:
         print("best: no complete trial yet")
     else:
-        print(f"best trial {best['number']}: value {best['value']:.4f}")
+        picked = " (picked from the Pareto front)" if len(best["values"]) > 1 else ""
+        print(f"best trial {best['number']}{picked}: value {best['value']:.4f}")
         print(f"  params: {_format_params(best['params'])}")
         shown = ("n_params", "best_epoch", "epochs_trained", "retry_of", "resumed_from_epoch")
         attrs = {k: v for k, v in best["user_attrs"].items() if k in shown}
@@ -256,6 +265,13 @@ def cmd_show(args: argparse.Namespace) -> int:
         model = StudyFiles(resolve_url(args.storage), info["name"]).model_path(best["number"])
         if model.exists():
             print(f"  best-epoch model: {model}")
+    front = info.get("pareto_front")
+    if front is not None:
+        names = f"{settings['metric']}, {settings['also_minimize']}" if settings else "objective values"
+        print(f"Pareto front ({len(front)} trials; {names}):")
+        for trial in front:
+            values = ", ".join(f"{v:.6g}" for v in trial["values"])
+            print(f"  trial {trial['number']}: {values}")
     print(f"total trial time: {info['total_trial_seconds']:.1f}s")
     for failure in info["failures"]:
         print(f"  trial {failure['number']} failed: {failure['reason']}")

@@ -129,9 +129,55 @@ def _mnist(seed: int, cache_dir: Path) -> Dataset:
     )
 
 
+CIFAR10_ORIGIN = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+CIFAR10_SHA256 = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
+
+
+def _cifar10(seed: int, cache_dir: Path) -> Dataset:
+    """CIFAR-10 (seed 003's dataset) from ``keras.datasets``' cache: the batches Keras 3 keeps
+    in ``cifar-10-batches-py-target/cifar-10-batches-py/``, or the tarball's
+    ``cifar-10-batches-py/`` extracted by hand into the cache folder."""
+    candidates = [cache_dir / "cifar-10-batches-py-target" / "cifar-10-batches-py",
+                  cache_dir / "cifar-10-batches-py"]
+
+    def download(_path: str) -> None:
+        import keras
+
+        keras.utils.get_file(fname="cifar-10-batches-py-target", origin=CIFAR10_ORIGIN, extract=True,
+                             file_hash=CIFAR10_SHA256, cache_dir=str(cache_dir), cache_subdir=".")
+
+    folder = next((c for c in candidates if (c / "test_batch").exists()), None)
+    if folder is None:
+        _keras_npz("cifar-10-batches-py-target", download, cache_dir)
+        folder = next((c for c in candidates if (c / "test_batch").exists()), None)
+        if folder is None:
+            raise DatasetUnavailableError(f"CIFAR-10 batches not found under {cache_dir} after download")
+    parts = [_cifar_batch(folder / f"data_batch_{i}") for i in range(1, 6)]
+    x_test, y_test = _cifar_batch(folder / "test_batch")
+    x_train = np.concatenate([x for x, _ in parts])
+    y_train = np.concatenate([y for _, y in parts])
+    return _split("cifar10", x_train, y_train, x_test, y_test, seed,
+                  validation_fraction=VALIDATION_FRACTION)
+
+
+def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """One pickled CIFAR batch as (N, 32, 32, 3) float32 in [0, 1] and int64 labels."""
+    import pickle
+
+    try:
+        with open(path, "rb") as handle:
+            batch = pickle.load(handle, encoding="bytes")
+        images = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+        labels = np.asarray(batch[b"labels"], dtype=np.int64)
+    except (OSError, KeyError, ValueError, pickle.UnpicklingError, EOFError) as error:
+        raise DatasetUnavailableError(f"unreadable CIFAR-10 file {path}: {error}") from error
+    return (images.transpose(0, 2, 3, 1).astype("float32") / 255.0), labels
+
+
 _LOADERS: dict[str, Callable[[int, Path], Dataset]] = {
     "digits": _digits,
     "mnist": _mnist,
+    "cifar10": _cifar10,
 }
 
 DATASET_NAMES = tuple(sorted(_LOADERS))

@@ -21,6 +21,7 @@ from hpo.errors import SetupError, TooManyFailuresError, TrialFailure
 from hpo.interrupts import TrialInterrupted, graceful_stop, stop_requested
 from hpo.spec import IDENTITY_FIELDS, StudySpec
 from hpo.storage import mask_url, open_storage, resolve_url
+from hpo.selection import chosen_for, chosen_trial, pareto_front
 from hpo.strategies import check_sampler_available, make_pruner, make_sampler
 from hpo.study_files import HeldLock, StudyFiles, process_is_dead, storage_lock
 
@@ -49,7 +50,8 @@ class RunOutcome:
     storage: str  # masked
     n_finished: int
     budget: int
-    best_value: float | None
+    best_value: float | None  # the metric of the best (or, multi-objective, the picked) trial
+    pareto_size: int | None
     best_params: dict[str, Any] | None
     best_number: int | None
     trials_run: int  # by this call
@@ -89,7 +91,7 @@ def run(
     still supplies name, direction, sampler and budget.
     """
     prepared = _prepare(spec, storage_url, load_objective=objective is None, out=out)
-    study, files = prepared.study, prepared.files
+    spec, study, files = prepared.spec, prepared.study, prepared.files  # a grid may set the budget
     finished = count_finished(study)
     if finished >= spec.n_trials:
         out(f"study {spec.name!r} already has {finished}/{spec.n_trials} finished trials; nothing to run")
@@ -97,8 +99,13 @@ def run(
 
     verb = "created" if prepared.is_new else "resumed"
     workers = f", {spec.workers} workers" if spec.workers > 1 else ""
+    if spec.multi_objective:
+        goal = (f"{spec.metric} ({spec.direction}) and {spec.also_minimize} (minimize), "
+                f"no pruning (Optuna prunes single-objective studies only)")
+    else:
+        goal = f"pruner {spec.pruner}, {spec.metric} ({spec.direction})"
     out(f"{verb} study {spec.name!r} in {prepared.shown}: {finished}/{spec.n_trials} finished, "
-        f"sampler {spec.sampler}, pruner {spec.pruner}, {spec.metric} ({spec.direction}){workers}")
+        f"sampler {spec.sampler}, {goal}{workers}")
 
     if objective is not None:  # a plain callable (tests, benchmarks): no Keras, no workers
         if spec.workers > 1:
@@ -131,19 +138,17 @@ def work(
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     stored, spec = load_hpo_study(name, storage_url=storage_url)
-    # Each worker seeds its sampler differently, or N workers would propose the same points.
-    seed = spec.seed + len(stored.get_trials(deepcopy=False)) + WORKER_SEED_STRIDE * worker_number
-    study = optuna.load_study(
-        study_name=name, storage=stored._storage, sampler=make_sampler(spec.sampler, seed=seed),
-        pruner=make_pruner(spec.pruner, max_epochs=spec.max_epochs),
-    )
-    files = StudyFiles(storage_url, name)
-    _install_heartbeat_retries(study, spec, files, out)
     from hpo.data import load_dataset
     from hpo.objectives import load_objective
 
     module = load_objective(spec.objective)
     data = load_dataset(spec.dataset, seed=spec.seed)
+    # Each worker seeds its sampler differently, or N workers would propose the same points.
+    seed = spec.seed + len(stored.get_trials(deepcopy=False)) + WORKER_SEED_STRIDE * worker_number
+    sampler, pruner = _strategies(spec, seed, module, data)
+    study = optuna.load_study(study_name=name, storage=stored._storage, sampler=sampler, pruner=pruner)
+    files = StudyFiles(storage_url, name)
+    _install_heartbeat_retries(study, spec, files, out)
     objective = _keras_objective(module, data, spec, files, out)
     recycling = f", replaced after {max_trials} trials" if max_trials else ""
     out(f"worker pid {os.getpid()} ready{recycling}")
@@ -197,12 +202,14 @@ def _prepare(spec: StudySpec, storage_url: str | None, *, load_objective: bool, 
 
         module = load_module(spec.objective)
         data = load_dataset(spec.dataset, seed=spec.seed)  # once per process, never per trial
+    if spec.sampler == "grid":
+        spec = _fit_budget_to_grid(spec, module, out)
 
     url = resolve_url(storage_url, spec.storage)
     files = StudyFiles(url, spec.name)
     with storage_lock(url):
         storage = open_storage(url, create=True)
-        study, is_new = _create_or_load(spec, storage, out)
+        study, is_new = _create_or_load(spec, storage, out, module, data)
         _install_heartbeat_retries(study, spec, files, out)
         _recover_dead_trials(study, spec, files, out)
         _sweep_checkpoints(study, files)
@@ -222,7 +229,46 @@ def count_finished(study: "optuna.Study") -> int:
 # --------------------------------------------------------------------------------------------
 # Study creation
 # --------------------------------------------------------------------------------------------
-def _create_or_load(spec: StudySpec, storage, out: Printer) -> tuple["optuna.Study", bool]:
+def _fit_budget_to_grid(spec: StudySpec, module: ModuleType | None, out: Printer) -> StudySpec:
+    """Check the grid against the objective and say, before any training, how it compares
+    with the budget: a smaller grid becomes the budget (Optuna would repeat its points)."""
+    from hpo.grid import check_grid
+    from hpo.strategies import grid_size
+
+    if not spec.grid:
+        raise SetupError("sampler 'grid' needs a grid in the study script: "
+                         "grid={'learning_rate': [1e-3, 1e-2], ...}")
+    if module is not None:
+        check_grid(spec.grid, getattr(module, "DEFAULT_PARAMS", {}), module.suggest)
+    size = grid_size(spec.grid)
+    if size > spec.n_trials:
+        out(f"note: the grid has {size} points and the budget is {spec.n_trials} trials: "
+            f"{size - spec.n_trials} points will not be tried (--n-trials {size} covers the grid)")
+    elif size < spec.n_trials:
+        out(f"note: the grid has {size} points; the budget is {size} trials, not {spec.n_trials}")
+        spec = spec.with_overrides(n_trials=size)
+    return spec
+
+
+def _strategies(
+    spec: StudySpec, seed: int, module: ModuleType | None, data: "Dataset | None",
+) -> tuple["optuna.samplers.BaseSampler", "optuna.pruners.BasePruner"]:
+    import optuna
+
+    defaults = getattr(module, "DEFAULT_PARAMS", None) or {}
+    sampler = make_sampler(spec.sampler, seed=seed, grid=spec.grid, defaults=defaults)
+    if spec.multi_objective:  # Optuna cannot prune a multi-objective trial (no report)
+        return sampler, optuna.pruners.NopPruner()
+    pruner = make_pruner(spec.pruner, max_epochs=spec.max_epochs, metric=spec.metric,
+                         direction=spec.direction, n_classes=data.n_classes if data else None,
+                         options=spec.pruner_options)
+    return sampler, pruner
+
+
+def _create_or_load(
+    spec: StudySpec, storage, out: Printer, module: ModuleType | None = None,
+    data: "Dataset | None" = None,
+) -> tuple["optuna.Study", bool]:
     import optuna
 
     try:
@@ -233,10 +279,10 @@ def _create_or_load(spec: StudySpec, storage, out: Printer) -> tuple["optuna.Stu
     n_existing = 0
     if study_id is not None:
         directions = [d.name.lower() for d in storage.get_study_directions(study_id)]
-        if directions != [spec.direction]:
+        if directions != spec.directions:
             raise SetupError(
                 f"study {spec.name!r} already exists with direction {'/'.join(directions)}, "
-                f"not {spec.direction}; use another --study-name"
+                f"not {'/'.join(spec.directions)}; use another --study-name"
             )
         stored = storage.get_study_user_attrs(study_id).get(SPEC_ATTR)
         if stored is not None:
@@ -246,14 +292,13 @@ def _create_or_load(spec: StudySpec, storage, out: Printer) -> tuple["optuna.Stu
     # A sampler seeded identically on every resume would repeat its first proposals
     # (optuna/optuna#3255); offsetting by the trials already stored keeps runs reproducible
     # from a fresh study while a resumed study explores new points.
-    sampler = make_sampler(spec.sampler, seed=spec.seed + n_existing)
-    pruner = make_pruner(spec.pruner, max_epochs=spec.max_epochs)
+    sampler, pruner = _strategies(spec, spec.seed + n_existing, module, data)
     study = optuna.create_study(
         study_name=spec.name,
         storage=storage,
         sampler=sampler,
         pruner=pruner,
-        direction=spec.direction,
+        directions=spec.directions,
         load_if_exists=True,
     )
     if study.user_attrs.get(SPEC_ATTR) != spec.to_dict():
@@ -276,13 +321,35 @@ def _report_differences(spec: StudySpec, stored: StudySpec, out: Printer) -> Non
 
 
 def _enqueue_first_trials(study: "optuna.Study", spec: StudySpec, module: ModuleType | None) -> None:
+    """The study's first trials: the objective's recommended defaults, the script's
+    ``enqueue`` list, then the best trials of the study named by ``warm_start``."""
     first: list[dict[str, Any]] = []
     defaults = getattr(module, "DEFAULT_PARAMS", None) if module is not None else None
-    if spec.enqueue_defaults and defaults:
+    # A grid study tries its grid; the defaults would take one of its trials.
+    if spec.enqueue_defaults and defaults and spec.sampler != "grid":
         first.append(dict(defaults))
     first.extend(dict(params) for params in spec.enqueue)
+    if spec.warm_start:
+        first.extend(_warm_start_params(study, spec))
     for params in first:
         study.enqueue_trial(params, skip_if_exists=True)
+
+
+def _warm_start_params(study: "optuna.Study", spec: StudySpec) -> list[dict[str, Any]]:
+    """Parameters of the ``warm_start_trials`` best complete trials of the earlier study
+    ``spec.warm_start`` (in the same storage), best first, by its first objective."""
+    import optuna
+
+    try:
+        earlier = optuna.load_study(study_name=spec.warm_start, storage=study._storage)
+    except KeyError:
+        raise SetupError(f"warm_start: no study named {spec.warm_start!r} in this storage (see `hpo ls`)") from None
+    complete = earlier.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if not complete:
+        raise SetupError(f"warm_start: study {spec.warm_start!r} has no complete trial to start from")
+    maximize = earlier.directions[0].name == "MAXIMIZE"
+    complete.sort(key=lambda t: t.values[0], reverse=maximize)
+    return [dict(t.params) for t in complete[:spec.warm_start_trials]]
 
 
 # --------------------------------------------------------------------------------------------
@@ -381,9 +448,11 @@ def _sweep_checkpoints(study: "optuna.Study", files: StudyFiles) -> None:
 def _keras_objective(
     module: ModuleType, data: "Dataset", spec: StudySpec, files: StudyFiles, out: Printer,
 ) -> Objective:
-    from hpo.keras_runtime import prepare_keras
+    from hpo.keras_runtime import prepare_keras, use_deterministic_ops
 
     prepare_keras()
+    if spec.deterministic:
+        use_deterministic_ops()
     from hpo.objectives import make_objective
 
     return make_objective(module, data, spec, files, warn=out)
@@ -398,7 +467,7 @@ def work_loop(
     Each trial first claims a slot of the budget (see :func:`_claim_slot`), so several
     processes on one study end with exactly ``n_trials`` finished trials.
     """
-    progress = ProgressPrinter(study, spec.n_trials, count_finished(study), out)
+    progress = ProgressPrinter(study, spec.n_trials, count_finished(study), out, spec.pick_within)
     guard = ConsecutiveFailureGuard(spec.max_consecutive_failures)
 
     def after_trial(study: "optuna.Study", trial: "optuna.trial.FrozenTrial") -> None:
@@ -607,8 +676,10 @@ class ProgressPrinter:
     shows the whole study's progress and the ETA its combined rate.
     """
 
-    def __init__(self, study: "optuna.Study", budget: int, finished: int, out: Printer) -> None:
+    def __init__(self, study: "optuna.Study", budget: int, finished: int, out: Printer,
+                 pick_within: float | None = None) -> None:
         self.budget = budget
+        self.pick_within = pick_within
         self.finished = self.finished_at_start = finished
         self.out = out
         self.best: tuple[float, int] | None = None
@@ -619,9 +690,9 @@ class ProgressPrinter:
 
         counts = count_by_state(study)
         self.finished = counts[TrialState.COMPLETE] + counts[TrialState.PRUNED]
-        with contextlib.suppress(ValueError):  # no complete trial yet
-            best = study.best_trial
-            self.best = (best.value, best.number)
+        best = chosen_trial(study, self.pick_within)
+        if best is not None:
+            self.best = (best.values[0], best.number)
         self.out(self.format_line(trial))
 
     def format_line(self, trial: "optuna.trial.FrozenTrial") -> str:
@@ -633,7 +704,8 @@ class ProgressPrinter:
         eta = elapsed / progress * remaining if progress > 0 else math.nan
         duration = trial.duration.total_seconds() if trial.duration else 0.0
         if trial.state == TrialState.COMPLETE:
-            detail = f"value={trial.value:.4f}"
+            detail = "value=" + "/".join(f"{value:.4g}" if abs(value) >= 1e4 else f"{value:.4f}"
+                                         for value in trial.values)
         elif trial.state == TrialState.PRUNED:
             last = trial.last_step
             detail = f"pruned at epoch {last}" if last is not None else "pruned"
@@ -656,16 +728,15 @@ def _clock(seconds: float) -> str:
 
 
 def _outcome(study: "optuna.Study", spec: StudySpec, shown: str, *, trials_run: int) -> RunOutcome:
-    best = None
-    with contextlib.suppress(ValueError):
-        best = study.best_trial
+    best = chosen_for(study, spec)
     return RunOutcome(
         study_name=spec.name,
         metric=spec.metric,
         storage=shown,
         n_finished=count_finished(study),
         budget=spec.n_trials,
-        best_value=best.value if best else None,
+        best_value=best.values[0] if best else None,
+        pareto_size=len(pareto_front(study)) if spec.multi_objective else None,
         best_params=dict(best.params) if best else None,
         best_number=best.number if best else None,
         trials_run=trials_run,

@@ -50,3 +50,16 @@ def prepare_keras() -> None:
             import tensorflow as tf
 
             tf.config.list_physical_devices()  # device probing prints too
+
+
+def use_deterministic_ops() -> None:
+    """Make TensorFlow's kernels deterministic (``tf.config.experimental.enable_op_determinism``):
+    the same seed then gives the same values to the last bit, at some cost in speed (parallel
+    reductions run in a fixed order). Without it, repeated runs agree to float rounding."""
+    prepare_keras()
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()

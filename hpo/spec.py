@@ -20,7 +20,9 @@ DIRECTIONS = ("maximize", "minimize")
 
 # Settings that define *what* is being optimised. Changing one of them on an existing study
 # would mix incomparable trials, so it is an error; every other setting may change on resume.
-IDENTITY_FIELDS = ("objective", "dataset", "metric", "direction")
+IDENTITY_FIELDS = ("objective", "dataset", "metric", "direction", "also_minimize")
+# Second objectives a study can minimise alongside its metric (multi-objective studies).
+SECOND_OBJECTIVES = ("n_params", "inference_ms")
 
 
 def infer_direction(metric: str) -> str:
@@ -59,6 +61,21 @@ class StudySpec:
             memory cannot creep across trials (TensorFlow keeps about 8 MiB per digits trial
             here). 0 runs a single worker's trials in the ``hpo`` process itself, never
             replaced.
+        deterministic: deterministic TensorFlow ops, so that two runs with the same seed give
+            the same values to the last bit (slower); without it they agree to float rounding.
+        warm_start: the name of an earlier study in the same storage whose best
+            ``warm_start_trials`` trials are enqueued first in a new study.
+        also_minimize: a second objective minimised together with ``metric``: ``"n_params"``
+            (parameter count) or ``"inference_ms"`` (milliseconds per sample on the validation
+            set). The study then has a Pareto front instead of one best trial; Optuna does not
+            prune multi-objective studies, so pruning is off.
+        pick_within: with ``also_minimize``, the rule that picks one trial of the Pareto front
+            (for ``hpo show``, ``hpo best`` and the kept model): the best ``metric`` among the
+            trials whose second objective is at most this; without it, the best ``metric``.
+        grid: for ``sampler="grid"``: the values of each gridded parameter; parameters left
+            out take the objective's ``DEFAULT_PARAMS``.
+        pruner_options: keyword arguments of the pruner (``threshold``: ``lower``/``upper``,
+            default the chance level; ``learning-curve``: ``threshold``, ``min_epochs``).
         storage: storage URL; ``--storage`` and ``HPO_STORAGE`` take precedence.
     """
 
@@ -79,6 +96,13 @@ class StudySpec:
     max_retries: int = 2
     workers: int = 1
     recycle_after: int = 25
+    deterministic: bool = False
+    warm_start: str | None = None
+    warm_start_trials: int = 3
+    also_minimize: str | None = None
+    pick_within: float | None = None
+    grid: Mapping[str, tuple[Any, ...]] = dataclasses.field(default_factory=dict)
+    pruner_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     storage: str | None = None
 
     def __post_init__(self) -> None:
@@ -100,7 +124,11 @@ class StudySpec:
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise SetupError(f"{field} must be a positive integer, got {value!r}")
-        for field in ("seed", "max_retries", "recycle_after"):
+        if self.warm_start is not None and (not isinstance(self.warm_start, str) or not self.warm_start):
+            raise SetupError(f"warm_start must be a study name, got {self.warm_start!r}")
+        if not isinstance(self.deterministic, bool):
+            raise SetupError(f"deterministic must be True or False, got {self.deterministic!r}")
+        for field in ("seed", "max_retries", "recycle_after", "warm_start_trials"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise SetupError(f"{field} must be a non-negative integer, got {value!r}")
@@ -110,6 +138,34 @@ class StudySpec:
                 if not isinstance(key, str) or not _is_param_value(value):
                     raise SetupError(f"enqueued parameter {key!r}={value!r} is not a number/string")
         object.__setattr__(self, "enqueue", enqueue)
+        if self.also_minimize is not None and self.also_minimize not in SECOND_OBJECTIVES:
+            raise SetupError(f"also_minimize must be one of {', '.join(SECOND_OBJECTIVES)}, "
+                             f"got {self.also_minimize!r}")
+        if self.pick_within is not None and (self.also_minimize is None or isinstance(self.pick_within, bool)
+                                             or not isinstance(self.pick_within, (int, float))):
+            raise SetupError("pick_within is a number, and needs also_minimize")
+        if not isinstance(self.grid, Mapping):
+            raise SetupError(f"grid must be a mapping of parameter name to values, got {self.grid!r}")
+        grid = {}
+        for key, values in self.grid.items():
+            values = tuple(values) if isinstance(values, (list, tuple)) else (values,)
+            if not isinstance(key, str) or not values or not all(map(_is_param_value, values)):
+                raise SetupError(f"grid entry {key!r}: give a non-empty list of numbers/strings, got {values!r}")
+            grid[key] = values
+        object.__setattr__(self, "grid", grid)
+        if not isinstance(self.pruner_options, Mapping) or not all(
+                isinstance(k, str) and _is_param_value(v) for k, v in self.pruner_options.items()):
+            raise SetupError(f"pruner_options must map option names to numbers, got {self.pruner_options!r}")
+        object.__setattr__(self, "pruner_options", dict(self.pruner_options))
+
+    @property
+    def directions(self) -> list[str]:
+        """One direction per objective: the metric's, then ``minimize`` for ``also_minimize``."""
+        return [self.direction] + (["minimize"] if self.also_minimize else [])
+
+    @property
+    def multi_objective(self) -> bool:
+        return self.also_minimize is not None
 
     # Storage round trip ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -117,6 +173,8 @@ class StudySpec:
         data = dataclasses.asdict(self)
         data.pop("storage")
         data["enqueue"] = [dict(params) for params in self.enqueue]
+        data["grid"] = {name: list(values) for name, values in self.grid.items()}
+        data["pruner_options"] = dict(self.pruner_options)
         return data
 
     @classmethod
@@ -127,7 +185,7 @@ class StudySpec:
             raise SetupError(f"unknown study settings: {', '.join(unknown)}")
         values = dict(data)
         values["enqueue"] = tuple(values.get("enqueue", ()))
-        return cls(**values)
+        return cls(**values)  # grid and pruner_options of older studies: the empty defaults
 
     def with_overrides(self, **overrides: Any) -> "StudySpec":
         """A copy with the given settings replaced; ``None`` means "not overridden"."""

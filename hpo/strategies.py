@@ -8,6 +8,8 @@ and validating a strategy must not cost an import.
 from __future__ import annotations
 
 import importlib.util
+import math
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable
 
 from hpo.errors import SetupError
@@ -23,6 +25,7 @@ _SAMPLER_REQUIREMENTS: dict[str, tuple[str, str] | None] = {
     "cmaes": ("cmaes", "pip install cmaes"),
     "gp": ("torch", "pip install torch"),
     "nsga2": None,
+    "grid": None,
 }
 
 SAMPLER_NAMES = tuple(_SAMPLER_REQUIREMENTS)
@@ -33,6 +36,8 @@ PRUNER_NAMES = (
     "hyperband",
     "patient",
     "wilcoxon",
+    "threshold",
+    "learning-curve",
     "none",
 )
 
@@ -56,11 +61,28 @@ def check_sampler_available(name: str) -> None:
         raise SetupError(f"sampler {name!r} needs the package {module!r}: run `{command}`")
 
 
-def make_sampler(name: str, *, seed: int | None) -> "optuna.samplers.BaseSampler":
+def grid_size(grid: Mapping[str, Sequence[Any]]) -> int:
+    return math.prod(len(values) for values in grid.values()) if grid else 0
+
+
+def make_sampler(
+    name: str, *, seed: int | None, grid: Mapping[str, Sequence[Any]] | None = None,
+    defaults: Mapping[str, Any] | None = None,
+) -> "optuna.samplers.BaseSampler":
+    """The sampler ``name``; ``grid`` (and the objective's ``defaults`` for parameters the grid
+    leaves out) only for ``grid``."""
     check_sampler_available(name)
     import warnings
 
     import optuna
+
+    if name == "grid":
+        if not grid:
+            raise SetupError("sampler 'grid' needs a grid in the study script: "
+                             "grid={'learning_rate': [1e-3, 1e-2], ...}")
+        from hpo.grid import GridWithDefaults
+
+        return GridWithDefaults(grid, defaults or {}, seed=seed)
 
     factories: dict[str, Callable[[], optuna.samplers.BaseSampler]] = {
         # constant_liar keeps parallel workers from proposing the same point; multivariate and
@@ -80,11 +102,18 @@ def make_sampler(name: str, *, seed: int | None) -> "optuna.samplers.BaseSampler
         return factories[name]()
 
 
-def make_pruner(name: str, *, max_epochs: int) -> "optuna.pruners.BasePruner":
+def make_pruner(
+    name: str, *, max_epochs: int, metric: str = "", direction: str = "maximize",
+    n_classes: int | None = None, options: Mapping[str, Any] | None = None,
+) -> "optuna.pruners.BasePruner":
+    """The pruner ``name``; ``options`` are keyword arguments of its class (e.g. ``lower``
+    for ``threshold``, ``threshold`` and ``min_epochs`` for ``learning-curve``)."""
     check_pruner_name(name)
     import warnings
 
     import optuna
+
+    options = dict(options or {})
 
     # Epoch 1 is reported as step 1; the first epochs of any network are noisy, so the pruners
     # that compare against other trials never prune before epoch 3 (Optuna's warm-up skips
@@ -101,9 +130,45 @@ def make_pruner(name: str, *, max_epochs: int) -> "optuna.pruners.BasePruner":
             optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=warmup), patience=2
         ),
         "wilcoxon": lambda: optuna.pruners.WilcoxonPruner(p_threshold=0.1),
+        "threshold": lambda: optuna.pruners.ThresholdPruner(
+            **{"n_warmup_steps": warmup, **_chance_level_bound(metric, direction, n_classes, options),
+               **options}),
+        "learning-curve": lambda: _learning_curve(max_epochs, options),
         "none": lambda: optuna.pruners.NopPruner(),
     }
+    if options and name not in ("threshold", "learning-curve"):
+        raise SetupError(f"pruner {name!r} takes no pruner_options (given: {', '.join(options)})")
     with warnings.catch_warnings():
         # PatientPruner and WilcoxonPruner are flagged experimental; both are stable in use.
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return factories[name]()
+        try:
+            return factories[name]()
+        except TypeError as error:  # an option the pruner's class does not take
+            raise SetupError(f"pruner {name!r}: bad pruner_options: {error}") from None
+
+
+def _chance_level_bound(metric: str, direction: str, n_classes: int | None,
+                        options: Mapping[str, Any]) -> dict[str, float]:
+    """The threshold pruner's default bound: prune a trial that, after the warm-up epochs, is
+    no better than guessing (accuracy under 1.5 / classes, cross-entropy above ln classes)."""
+    if "lower" in options or "upper" in options:
+        return {}
+    lowered = metric.lower()
+    if n_classes and n_classes > 1:
+        if "acc" in lowered and direction == "maximize":
+            return {"lower": 1.5 / n_classes}
+        if "loss" in lowered and direction == "minimize":
+            return {"upper": math.log(n_classes)}
+    raise SetupError(
+        f"pruner 'threshold' has no default bound for metric {metric!r}; state one in the study "
+        "script: pruner_options={'lower': 0.5} (or {'upper': ...} for a minimised metric)"
+    )
+
+
+def _learning_curve(max_epochs: int, options: Mapping[str, Any]) -> "optuna.pruners.BasePruner":
+    from hpo.pruners import LearningCurvePruner
+
+    try:
+        return LearningCurvePruner(max_epochs, **options)
+    except ValueError as error:
+        raise SetupError(f"pruner 'learning-curve': {error}") from None

@@ -20,12 +20,12 @@ def _counts(trials: list["optuna.trial.FrozenTrial"]) -> dict[str, int]:
 
 
 def _best(study: "optuna.Study") -> "optuna.trial.FrozenTrial | None":
-    if len(study.directions) > 1:
-        return None
-    try:
-        return study.best_trial
-    except ValueError:
-        return None
+    """The best trial, or the one the study's ``pick_within`` rule picks from its Pareto front."""
+    from hpo.driver import SPEC_ATTR
+    from hpo.selection import chosen_trial
+
+    settings = study.user_attrs.get(SPEC_ATTR) or {}
+    return chosen_trial(study, settings.get("pick_within"))
 
 
 def list_studies(storage: "optuna.storages.BaseStorage") -> list[dict[str, Any]]:
@@ -42,7 +42,7 @@ def list_studies(storage: "optuna.storages.BaseStorage") -> list[dict[str, Any]]
             "direction": "/".join(d.name.lower() for d in study.directions),
             "n_trials": len(trials),
             "states": _counts(trials),
-            "best_value": best.value if best else None,
+            "best_value": best.values[0] if best else None,
             "best_trial": best.number if best else None,
         })
     return rows
@@ -53,6 +53,7 @@ def describe_study(storage: "optuna.storages.BaseStorage", name: str) -> dict[st
     import optuna
 
     from hpo.driver import FAIL_REASON_ATTR, SPEC_ATTR
+    from hpo.selection import pareto_front
 
     try:
         study = optuna.load_study(study_name=name, storage=storage)
@@ -73,11 +74,16 @@ def describe_study(storage: "optuna.storages.BaseStorage", name: str) -> dict[st
         "settings": study.user_attrs.get(SPEC_ATTR),
         "best": None if best is None else {
             "number": best.number,
-            "value": best.value,
+            "value": best.values[0],
+            "values": list(best.values),
             "params": best.params,
             "user_attrs": {k: v for k, v in best.user_attrs.items() if k not in _BULKY_ATTRS},
             "intermediate_values": {str(k): v for k, v in sorted(best.intermediate_values.items())},
         },
         "total_trial_seconds": sum(durations),
+        "pareto_front": None if len(study.directions) == 1 else [
+            {"number": t.number, "values": list(t.values), "params": t.params}
+            for t in pareto_front(study)
+        ],
         "failures": failures[-10:],
     }

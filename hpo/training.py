@@ -37,6 +37,8 @@ class FitSettings:
     patience: int
     batch_size: int = 64
     seed: int = 0
+    # epoch (0-based) -> learning rate; None keeps the optimizer's rate (hpo.schedules)
+    learning_rate_schedule: Callable[[int], float] | None = None
 
     @property
     def mode(self) -> str:
@@ -82,13 +84,16 @@ def fit_and_score(
     n_params = int(model.count_params())
     if trial is not None:
         trial.set_user_attr("n_params", n_params)
+    # Optuna takes intermediate values (and prunes) in single-objective studies only.
+    reporting = trial is not None and _single_objective(trial)
 
     state = _load_checkpoint(checkpoint, model, warn) if checkpoint is not None else None
     done = state.epochs_done if state is not None else 0
     curve = list(state.curve) if state is not None else []
-    if trial is not None:
+    if reporting:
         for step, value in enumerate(curve, start=1):
             trial.report(value, step=step)
+    if trial is not None:
         if resuming:
             trial.set_user_attr(RESUMED_FROM_EPOCH_ATTR, done + 1)
 
@@ -100,11 +105,14 @@ def fit_and_score(
         resume_from=state,
     )
     callbacks: list[keras.callbacks.Callback] = [FailOnNonFiniteLoss(settings.monitor)]
-    if trial is not None:
+    if reporting:
         callbacks.append(ReportAndPrune(trial, settings.monitor))
     callbacks.append(early_stopping)  # before the checkpoint, which saves its state
     if checkpoint is not None:
         callbacks.append(EpochCheckpoint(checkpoint, early_stopping, settings.monitor, list(curve)))
+    if settings.learning_rate_schedule is not None:
+        schedule = settings.learning_rate_schedule
+        callbacks.append(keras.callbacks.LearningRateScheduler(lambda epoch, _rate: schedule(epoch)))
     callbacks.append(StopAtEpochBoundary())
 
     stopped_before = state is not None and state.best_epoch > 0 and state.wait >= settings.patience
@@ -130,6 +138,11 @@ def fit_and_score(
         trial.set_user_attr("best_epoch", best + 1)
         trial.set_user_attr("epochs_trained", len(curve))
     return FitResult(value, best + 1, len(curve), n_params, model, done + 1)
+
+
+def _single_objective(trial: "optuna.trial.BaseTrial") -> bool:
+    study = getattr(trial, "study", None)  # a FixedTrial has none, and reports nowhere anyway
+    return study is None or len(study.directions) == 1
 
 
 def _load_checkpoint(

@@ -29,17 +29,20 @@ def test_loading_is_cached_per_process():
 
 
 def test_unknown_dataset_lists_the_known_ones():
-    with pytest.raises(SetupError, match="unknown dataset 'imagenet'; choose one of: digits, mnist"):
+    with pytest.raises(SetupError, match="unknown dataset 'imagenet'; choose one of: cifar10, digits, mnist"):
         load_dataset("imagenet")
 
 
-def test_mnist_without_cache_or_network_names_the_expected_file(tmp_path, monkeypatch):
-    monkeypatch.setenv("HPO_DATA_DIR", str(tmp_path))
-
-    def no_network(*args, **kwargs):
+@pytest.fixture
+def no_network(monkeypatch):
+    def unreachable(*args, **kwargs):
         raise OSError("network is unreachable")
 
-    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket.socket, "connect", unreachable)
+
+
+def test_mnist_without_cache_or_network_names_the_expected_file(tmp_path, monkeypatch, no_network):
+    monkeypatch.setenv("HPO_DATA_DIR", str(tmp_path))
     with pytest.raises(DatasetUnavailableError) as caught:
         load_dataset("mnist")
     message = str(caught.value)
@@ -58,4 +61,31 @@ def test_mnist_loads_from_the_keras_cache_file(tmp_path, monkeypatch):
     assert data.input_shape == (28, 28, 1) and data.n_classes == 10
     assert len(data.x_val) == 20 and len(data.x_train) == 180 and len(data.x_test) == 50
     assert data.x_train.max() <= 1.0
+    data_module._load_cached.cache_clear()
+
+
+def test_cifar10_without_cache_or_network_names_the_expected_folder(tmp_path, monkeypatch, no_network):
+    monkeypatch.setenv("HPO_DATA_DIR", str(tmp_path))
+    with pytest.raises(DatasetUnavailableError) as caught:
+        load_dataset("cifar10")
+    message = str(caught.value)
+    assert str(tmp_path / "cifar-10-batches-py-target") in message and "\n" not in message
+
+
+@pytest.mark.parametrize("layout", ["cifar-10-batches-py-target/cifar-10-batches-py", "cifar-10-batches-py"])
+def test_cifar10_loads_keras_cached_batches(tmp_path, monkeypatch, layout):
+    import pickle
+
+    monkeypatch.setenv("HPO_DATA_DIR", str(tmp_path))
+    folder = tmp_path / layout
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {b"data": rng.integers(0, 256, (20, 3072), dtype=np.uint8),
+                 b"labels": list(np.repeat(np.arange(10), 2))}
+        (folder / name).write_bytes(pickle.dumps(batch))
+    data = load_dataset("cifar10")
+    assert data.input_shape == (32, 32, 3) and data.n_classes == 10
+    assert len(data.x_train) + len(data.x_val) == 100 and len(data.x_test) == 20
+    assert 0.0 <= data.x_train.min() and data.x_train.max() <= 1.0
     data_module._load_cached.cache_clear()

@@ -11,7 +11,8 @@ from hpo.errors import SetupError
 def test_every_sampler_name_builds_an_optuna_sampler_or_names_its_install_command(name):
     requirement = strategies._SAMPLER_REQUIREMENTS[name]
     if requirement is None or importlib.util.find_spec(requirement[0]) is not None:
-        assert isinstance(strategies.make_sampler(name, seed=1), optuna.samplers.BaseSampler)
+        sampler = strategies.make_sampler(name, seed=1, grid={"x": [1, 2]})
+        assert isinstance(sampler, optuna.samplers.BaseSampler)
     else:
         with pytest.raises(SetupError, match=f"run `{requirement[1]}`"):
             strategies.make_sampler(name, seed=1)
@@ -19,7 +20,43 @@ def test_every_sampler_name_builds_an_optuna_sampler_or_names_its_install_comman
 
 @pytest.mark.parametrize("name", strategies.PRUNER_NAMES)
 def test_every_pruner_name_builds_an_optuna_pruner(name):
-    assert isinstance(strategies.make_pruner(name, max_epochs=10), optuna.pruners.BasePruner)
+    pruner = strategies.make_pruner(name, max_epochs=10, metric="val_accuracy", n_classes=10)
+    assert isinstance(pruner, optuna.pruners.BasePruner)
+
+
+def test_grid_sampler_needs_a_grid():
+    with pytest.raises(SetupError, match="sampler 'grid' needs a grid in the study script"):
+        strategies.make_sampler("grid", seed=0)
+
+
+@pytest.mark.parametrize("metric, direction, bound", [
+    ("val_accuracy", "maximize", {"lower": 0.15}),
+    ("val_loss", "minimize", {"upper": pytest.approx(2.302585)}),
+])
+def test_threshold_pruner_defaults_to_the_chance_level(metric, direction, bound):
+    pruner = strategies.make_pruner("threshold", max_epochs=10, metric=metric, direction=direction,
+                                    n_classes=10)
+    key, value = next(iter(bound.items()))
+    assert getattr(pruner, f"_{key}") == value
+    assert pruner._n_warmup_steps == 3
+
+
+def test_threshold_pruner_on_another_metric_asks_for_a_bound():
+    with pytest.raises(SetupError, match=r"no default bound for metric 'val_auc'.*pruner_options"):
+        strategies.make_pruner("threshold", max_epochs=10, metric="val_auc", n_classes=2)
+    pruner = strategies.make_pruner("threshold", max_epochs=10, metric="val_auc", options={"lower": 0.6})
+    assert pruner._lower == 0.6
+
+
+def test_pruner_options_are_checked():
+    with pytest.raises(SetupError, match="pruner 'median' takes no pruner_options"):
+        strategies.make_pruner("median", max_epochs=10, options={"lower": 1})
+    with pytest.raises(SetupError, match="pruner 'learning-curve': bad pruner_options"):
+        strategies.make_pruner("learning-curve", max_epochs=10, options={"bogus": 1})
+    with pytest.raises(SetupError, match=r"pruner 'learning-curve': threshold must be in \(0, 1\)"):
+        strategies.make_pruner("learning-curve", max_epochs=10, options={"threshold": 2})
+    lc = strategies.make_pruner("learning-curve", max_epochs=10, options={"min_epochs": 3})
+    assert lc.min_epochs == 3 and lc.max_epochs == 10
 
 
 def test_unknown_names_list_the_choices():

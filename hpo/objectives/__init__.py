@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from hpo.errors import SetupError, TrialFailure
 
 if TYPE_CHECKING:
+    import keras
     import optuna
 
     from hpo.data import Dataset
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from hpo.study_files import StudyFiles
     from hpo.training import FitResult
 
-BUILTIN = ("mlp",)
+BUILTIN = ("mlp", "cnn")
 
 
 def load_objective(name: str, *, base_dir: Path | None = None) -> ModuleType:
@@ -69,14 +70,16 @@ def load_objective(name: str, *, base_dir: Path | None = None) -> ModuleType:
 def make_objective(
     module: ModuleType, data: "Dataset", spec: "StudySpec", files: "StudyFiles | None" = None,
     *, warn: Callable[[str], None] = print,
-) -> Callable[["optuna.trial.BaseTrial"], float]:
-    """The ``(trial) -> float`` Optuna calls: suggest, build, fit and score one trial.
+) -> Callable[["optuna.trial.BaseTrial"], float | tuple[float, float]]:
+    """The ``(trial) -> value`` Optuna calls: suggest, build, fit and score one trial (with
+    ``spec.also_minimize``, the pair of the metric and the second objective).
 
     With ``files``, each trial keeps an epoch checkpoint while it trains (removed when it
     ends, kept when it is interrupted), a retry continues from the checkpoint of the trial it
     retries, and the best trial's best-epoch model is saved as a ``.keras`` file.
     """
     from hpo.retries import RETRY_OF_ATTR, trial_seed
+    from hpo.schedules import epoch_schedule
     from hpo.training import FitSettings, fit_and_score
 
     def objective(trial: "optuna.trial.BaseTrial") -> float:
@@ -89,6 +92,7 @@ def make_objective(
             patience=spec.patience,
             batch_size=int(params.get("batch_size", 64)),
             seed=trial_seed(spec.seed, trial.number, user_attrs),
+            learning_rate_schedule=epoch_schedule(params, spec.max_epochs),
         )
         retry_of = user_attrs.get(RETRY_OF_ATTR)
         checkpoint = files.checkpoint(trial.number) if files is not None else None
@@ -110,9 +114,30 @@ def make_objective(
             raise
         if checkpoint is not None:
             checkpoint.remove()
+        if spec.also_minimize == "n_params":
+            return result.value, float(result.n_params)
+        if spec.also_minimize == "inference_ms":
+            milliseconds = inference_ms(result.model, data.x_val)
+            trial.set_user_attr("inference_ms", milliseconds)
+            return result.value, milliseconds
         return result.value
 
     return objective
+
+
+def inference_ms(model: "keras.Model", images: Any, *, repeats: int = 3, batch: int = 256) -> float:
+    """Milliseconds per sample to predict a batch of validation images (best of ``repeats``,
+    after one untimed call that traces the model)."""
+    import time
+
+    sample = images[:batch]
+    model(sample, training=False)
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        model(sample, training=False)
+        best = min(best, time.perf_counter() - started)
+    return 1000.0 * best / len(sample)
 
 
 def _keep_if_best(trial: "optuna.trial.BaseTrial", result: "FitResult", files: "StudyFiles") -> None:

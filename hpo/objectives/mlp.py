@@ -3,7 +3,8 @@
 Seed 000's MNIST model is the special case ``n_layers=1, units_0=128, activation=relu,
 dropout=0.2, optimizer=adam, learning_rate=1e-3, batch_size=64`` (:data:`DEFAULT_PARAMS`);
 seed 002 gives the ranges (lr 1e-4..1e-1, batch 32/64/128, 1-5 hidden layers, Xavier/He
-initialisation, SGD/Adam/RMSprop, L1/L2).
+initialisation, SGD/Adam/RMSprop, L1/L2); seed 001 the momentum and the decaying learning
+rate (constant, exponential or cosine schedule over the epochs, :mod:`hpo.schedules`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ if TYPE_CHECKING:
     import keras
     import optuna
 
+from hpo.objectives.optimizers import OPTIMIZERS, make_optimizer
+from hpo.schedules import suggest_schedule
+
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu")
 INITIALIZERS = ("glorot_uniform", "he_normal")  # Xavier/Glorot and He
-OPTIMIZERS = ("adam", "sgd", "rmsprop")  # sgd always with momentum
 REGULARIZERS = ("none", "l1", "l2")
 BATCH_SIZES = (32, 64, 128)
 MAX_LAYERS = 5
@@ -31,6 +34,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "regularizer": "none",
     "optimizer": "adam",
     "learning_rate": 1e-3,
+    "lr_schedule": "constant",
     "batch_size": 64,
 }
 
@@ -51,6 +55,7 @@ def suggest(trial: "optuna.trial.BaseTrial") -> dict[str, Any]:
     if params["optimizer"] == "sgd":
         params["momentum"] = trial.suggest_float("momentum", 0.0, 0.99)
     params["learning_rate"] = trial.suggest_float("learning_rate", 1e-4, 1e-1, log=True)
+    params.update(suggest_schedule(trial))
     params["batch_size"] = trial.suggest_categorical("batch_size", BATCH_SIZES)
     return params
 
@@ -94,17 +99,3 @@ def build(params: dict[str, Any], input_shape: tuple[int, ...], n_classes: int) 
         metrics=["accuracy"],
     )
     return model
-
-
-def make_optimizer(params: dict[str, Any]) -> "keras.optimizers.Optimizer":
-    import keras
-
-    learning_rate = float(params["learning_rate"])
-    name = params["optimizer"]
-    if name == "sgd":
-        return keras.optimizers.SGD(learning_rate, momentum=float(params.get("momentum", 0.9)))
-    if name == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate)
-    if name == "adam":
-        return keras.optimizers.Adam(learning_rate)
-    raise ValueError(f"unknown optimizer {name!r}; choose one of {OPTIMIZERS}")

@@ -1,0 +1,159 @@
+"""Every search strategy, pruner and study mode of issue 5, end to end on tiny digits studies."""
+
+import importlib.util
+import json
+import os
+import subprocess
+
+import optuna
+import pytest
+
+from hpo import StudySpec, driver
+from hpo.errors import SetupError
+from hpo.strategies import PRUNER_NAMES, SAMPLER_NAMES, _SAMPLER_REQUIREMENTS
+from tests.conftest import REPO, hpo_command, write_study_script
+
+pytestmark = pytest.mark.training
+GRID = {"units_0": [16, 32], "learning_rate": [1e-3, 1e-2]}
+# Stays near chance on digits for its first epochs: the pruners' obvious loser.
+HOPELESS = {"n_layers": 1, "units_0": 16, "activation": "sigmoid", "initializer": "glorot_uniform",
+            "dropout": 0.0, "regularizer": "none", "optimizer": "sgd", "momentum": 0.0,
+            "learning_rate": 1e-4, "lr_schedule": "constant", "batch_size": 128}
+GOOD = {"n_layers": 1, "units_0": 128, "activation": "relu", "initializer": "he_normal", "dropout": 0.0,
+        "regularizer": "none", "optimizer": "adam", "learning_rate": 1e-2, "lr_schedule": "constant",
+        "batch_size": 32}
+
+
+def tiny(name, **settings):
+    values = dict(objective="mlp", dataset="digits", n_trials=3, max_epochs=2, patience=2, seed=0,
+                  recycle_after=0, enqueue_defaults=False)
+    values.update(settings)
+    return StudySpec(name=name, **values)
+
+
+def run(spec, url):
+    lines = []
+    outcome = driver.run(spec, storage_url=url, out=lines.append)
+    return outcome, lines, optuna.load_study(study_name=spec.name, storage=url)
+
+
+@pytest.mark.parametrize("sampler", SAMPLER_NAMES)
+def test_every_sampler_runs_a_study(sampler, sqlite_url):
+    requirement = _SAMPLER_REQUIREMENTS[sampler]
+    if requirement is not None and importlib.util.find_spec(requirement[0]) is None:
+        with pytest.raises(SetupError, match=f"run `{requirement[1]}`"):
+            run(tiny(f"s-{sampler}", sampler=sampler), sqlite_url)
+        if os.environ.get("CI"):
+            pytest.fail(f"{requirement[0]} is missing: scripts/setup.sh installs the test extras")
+        pytest.skip(f"needs {requirement[0]}")
+    spec = tiny(f"s-{sampler}", sampler=sampler, grid=GRID if sampler == "grid" else {})
+    outcome, lines, study = run(spec, sqlite_url)
+    assert outcome.n_finished == 3 and outcome.best_value is not None
+    assert all(t.state.name in ("COMPLETE", "PRUNED") for t in study.trials)
+    assert len({json.dumps(t.params, sort_keys=True) for t in study.trials}) == 3  # three proposals
+
+
+def test_grid_tries_each_point_once_and_reports_a_grid_larger_than_the_budget(sqlite_url):
+    outcome, lines, study = run(tiny("g", sampler="grid", grid=GRID, n_trials=10), sqlite_url)
+    assert "note: the grid has 4 points; the budget is 4 trials, not 10" in lines
+    assert outcome.n_finished == 4
+    points = {(t.params["units_0"], t.params["learning_rate"]) for t in study.trials}
+    assert points == {(16, 1e-3), (16, 1e-2), (32, 1e-3), (32, 1e-2)}
+    assert {t.params["activation"] for t in study.trials} == {"relu"}  # the objective's defaults
+    _, lines, _ = run(tiny("g2", sampler="grid", grid=GRID, n_trials=2), sqlite_url)
+    assert ("note: the grid has 4 points and the budget is 2 trials: 2 points will not be tried "
+            "(--n-trials 4 covers the grid)") in lines
+
+
+def test_a_grid_with_a_gap_stops_before_any_training(sqlite_url):
+    spec = tiny("gap", sampler="grid", grid={"n_layers": [1, 2]})
+    with pytest.raises(SetupError, match=r"grid point \{'n_layers': 2\} has no value for 'units_1'"):
+        run(spec, sqlite_url)
+    assert "gap" not in optuna.get_all_study_names(sqlite_url)
+
+
+def test_the_built_in_study_script_states_a_grid_that_runs(sqlite_url):
+    from hpo.study_script import load_study_script
+
+    spec = load_study_script(REPO / "studies" / "digits_mlp.py")
+    assert spec.grid
+    from hpo.grid import check_grid
+    from hpo.objectives import mlp
+
+    check_grid(spec.grid, mlp.DEFAULT_PARAMS, mlp.suggest)
+
+
+@pytest.mark.parametrize("pruner", PRUNER_NAMES)
+def test_every_pruner_runs_a_study(pruner, sqlite_url):
+    spec = tiny(f"p-{pruner}", pruner=pruner, n_trials=3, max_epochs=4, enqueue=(GOOD,))
+    outcome, lines, study = run(spec, sqlite_url)
+    assert outcome.n_finished == 3
+    assert study.trials[0].state.name == "COMPLETE" and len(study.trials[0].intermediate_values) >= 2
+
+
+@pytest.mark.parametrize("pruner, first_epoch_allowed", [("threshold", 3), ("learning-curve", 5)])
+def test_threshold_and_learning_curve_pruners_stop_a_hopeless_trial(pruner, first_epoch_allowed, sqlite_url):
+    spec = tiny(f"h-{pruner}", pruner=pruner, n_trials=2, max_epochs=12, patience=12,
+                enqueue=(GOOD, HOPELESS))
+    _, _, study = run(spec, sqlite_url)
+    good, hopeless = study.trials
+    assert good.state.name == "COMPLETE"
+    assert hopeless.state.name == "PRUNED"
+    assert first_epoch_allowed <= hopeless.last_step < 12
+
+
+def test_multi_objective_study_keeps_a_pareto_front_and_picks_by_the_stated_rule(sqlite_url, capsys):
+    spec = tiny("mo", also_minimize="n_params", n_trials=4, max_epochs=2, sampler="nsga2",
+                pick_within=5000)
+    outcome, lines, study = run(spec, sqlite_url)
+    assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE"]
+    assert outcome.pareto_size == len(study.best_trials) >= 1
+    assert all(t.values[1] == t.user_attrs["n_params"] for t in study.trials if t.values)
+    assert "no pruning" in lines[0]
+    from hpo.selection import chosen_trial
+
+    picked = chosen_trial(study, 5000)
+    small = [t for t in study.best_trials if t.values[1] <= 5000]
+    if small:
+        assert picked.values[0] == max(t.values[0] for t in small)
+        assert outcome.best_number == picked.number
+    else:
+        assert picked is None and outcome.best_value is None
+    unrestricted = chosen_trial(study)
+    assert unrestricted.values[0] == max(t.values[0] for t in study.best_trials)
+    shown = subprocess.run(hpo_command("show", "mo", "--storage", sqlite_url), capture_output=True,
+                           text=True, cwd=REPO, check=True).stdout
+    assert f"Pareto front ({len(study.best_trials)} trials; val_accuracy, n_params):" in shown
+
+
+def test_a_study_minimising_inference_time(sqlite_url):
+    spec = tiny("fast", also_minimize="inference_ms", n_trials=2, max_epochs=1)
+    _, _, study = run(spec, sqlite_url)
+    for trial in study.trials:
+        assert 0 < trial.values[1] == trial.user_attrs["inference_ms"] < 50
+
+
+def test_warm_start_enqueues_the_best_trials_of_an_earlier_study(sqlite_url):
+    _, _, earlier = run(tiny("first", n_trials=4, max_epochs=2), sqlite_url)
+    best_two = sorted(earlier.trials, key=lambda t: -t.value)[:2]
+    _, lines, later = run(tiny("second", n_trials=2, max_epochs=2, warm_start="first",
+                               warm_start_trials=2, seed=5), sqlite_url)
+    assert [t.params for t in later.trials] == [t.params for t in best_two]
+    with pytest.raises(SetupError, match="warm_start: no study named 'nope'"):
+        run(tiny("third", warm_start="nope"), sqlite_url)
+
+
+def test_the_same_seed_twice_gives_the_same_parameters_and_values(tmp_path):
+    script = write_study_script(tmp_path, "repro", n_trials=4, max_epochs=3, patience=3, seed=7,
+                                deterministic=True, recycle_after=0, pruner="none")
+    runs = []
+    for attempt in ("a", "b"):
+        url = f"sqlite:///{tmp_path / attempt}.db"
+        result = subprocess.run(hpo_command("run", str(script), "--storage", url), capture_output=True,
+                                text=True, cwd=REPO, env={**os.environ, "HPO_HOME": str(tmp_path / attempt)})
+        assert result.returncode == 0, result.stderr
+        trials = optuna.load_study(study_name="repro", storage=url).trials
+        runs.append([(t.params, t.value, t.intermediate_values) for t in trials])
+    assert [params for params, _, _ in runs[0]] == [params for params, _, _ in runs[1]]
+    assert [value for _, value, _ in runs[0]] == [value for _, value, _ in runs[1]]
+    assert [curve for _, _, curve in runs[0]] == [curve for _, _, curve in runs[1]]
