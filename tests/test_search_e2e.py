@@ -126,6 +126,27 @@ def test_multi_objective_study_keeps_a_pareto_front_and_picks_by_the_stated_rule
     assert f"Pareto front ({len(study.best_trials)} trials; val_accuracy, n_params):" in shown
 
 
+def test_best_retrains_the_pareto_fronts_pick(sqlite_url):
+    from hpo.best import train_best
+    from hpo.selection import chosen_trial
+
+    spec = tiny("mo-best", also_minimize="n_params", n_trials=3, max_epochs=2)
+    _, _, study = run(spec, sqlite_url)
+    result = train_best("mo-best", storage_url=sqlite_url)
+    assert result.trial_number == chosen_trial(study).number
+    assert result.validation_value == chosen_trial(study).values[0]
+
+
+def test_the_cnn_objective_trains_on_the_digits_images(sqlite_url):
+    spec = tiny("cnn", objective="cnn", metric="val_loss", n_trials=2, max_epochs=2,
+                pruner="learning-curve", enqueue_defaults=True)
+    outcome, _, study = run(spec, sqlite_url)
+    assert outcome.n_finished == 2
+    defaults = study.trials[0]
+    assert defaults.params["batch_norm"] is True and defaults.params["filters_1"] == 128
+    assert defaults.user_attrs["n_params"] > 100_000 and defaults.value < 2.3
+
+
 def test_a_study_minimising_inference_time(sqlite_url):
     spec = tiny("fast", also_minimize="inference_ms", n_trials=2, max_epochs=1)
     _, _, study = run(spec, sqlite_url)

@@ -203,8 +203,8 @@ class LearningCurvePruner(BasePruner):
     Args:
         max_epochs: the epoch the curve is extrapolated to (the trial's last epoch).
         threshold: prune when P(trial beats the best finished trial) is below this.
-        min_epochs: never prune before this many epochs are reported (and never with fewer
-            points than a family has parameters, plus one).
+        min_epochs: never prune before this many epochs are reported (a family also joins
+            only once the curve has 3 more points than it has parameters).
         n_startup_trials: finished trials needed before anything is pruned.
         interval: check every ``interval`` epochs only.
 
