@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from hpo.errors import SetupError, TooManyFailuresError, TrialFailure
 from hpo.interrupts import TrialInterrupted, graceful_stop, stop_requested
+from hpo.selection import chosen_for, chosen_trial, pareto_front
 from hpo.spec import IDENTITY_FIELDS, StudySpec
 from hpo.storage import mask_url, open_storage, resolve_url
-from hpo.selection import chosen_for, chosen_trial, pareto_front
 from hpo.strategies import check_sampler_available, make_pruner, make_sampler
 from hpo.study_files import HeldLock, StudyFiles, process_is_dead, storage_lock
 
@@ -233,11 +233,9 @@ def _fit_budget_to_grid(spec: StudySpec, module: ModuleType | None, out: Printer
     """Check the grid against the objective and say, before any training, how it compares
     with the budget: a smaller grid becomes the budget (Optuna would repeat its points)."""
     from hpo.grid import check_grid
-    from hpo.strategies import grid_size
+    from hpo.strategies import grid_size, require_grid
 
-    if not spec.grid:
-        raise SetupError("sampler 'grid' needs a grid in the study script: "
-                         "grid={'learning_rate': [1e-3, 1e-2], ...}")
+    require_grid(spec.grid)
     if module is not None:
         check_grid(spec.grid, getattr(module, "DEFAULT_PARAMS", {}), module.suggest)
     size = grid_size(spec.grid)

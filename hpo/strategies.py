@@ -65,6 +65,12 @@ def grid_size(grid: Mapping[str, Sequence[Any]]) -> int:
     return math.prod(len(values) for values in grid.values()) if grid else 0
 
 
+def require_grid(grid: Mapping[str, Sequence[Any]] | None) -> None:
+    if not grid:
+        raise SetupError("sampler 'grid' needs a grid in the study script: "
+                         "grid={'learning_rate': [1e-3, 1e-2], ...}")
+
+
 def make_sampler(
     name: str, *, seed: int | None, grid: Mapping[str, Sequence[Any]] | None = None,
     defaults: Mapping[str, Any] | None = None,
@@ -77,9 +83,7 @@ def make_sampler(
     import optuna
 
     if name == "grid":
-        if not grid:
-            raise SetupError("sampler 'grid' needs a grid in the study script: "
-                             "grid={'learning_rate': [1e-3, 1e-2], ...}")
+        require_grid(grid)
         from hpo.grid import GridWithDefaults
 
         return GridWithDefaults(grid, defaults or {}, seed=seed)
