@@ -70,8 +70,11 @@ def _metric_names(study: "optuna.Study", settings: Any, n_objectives: int) -> tu
     names = study.metric_names
     if names:
         return tuple(names)
-    if isinstance(settings, dict) and n_objectives == 1 and settings.get("metric"):
-        return (str(settings["metric"]),)
+    if isinstance(settings, dict) and settings.get("metric"):
+        hpo_names = (str(settings["metric"]),) + ((str(settings["also_minimize"]),)
+                                                 if settings.get("also_minimize") else ())
+        if len(hpo_names) == n_objectives:
+            return hpo_names
     if n_objectives == 1:
         return ("Objective value",)
     return tuple(f"Objective {i}" for i in range(n_objectives))
