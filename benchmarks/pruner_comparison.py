@@ -14,7 +14,7 @@ value (a complete trial at least as good), and the best value it reached; then t
 over seeds. Wall-clock seconds are trial time from the first trial's start, so the numbers do
 not depend on how long Python takes to start.
 
-    .venv/bin/python benchmarks/pruner_comparison.py [--seeds 5] [--trials 30] [--epochs 30]
+    .venv/bin/python benchmarks/pruner_comparison.py [--seeds 5] [--trials 60] [--epochs 20] [--patience 4]
 """
 
 from __future__ import annotations
@@ -80,16 +80,17 @@ def measure(label: str, trials: list, target: float) -> Run:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--trials", type=int, default=30)
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--patience", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed+seeds-1")
+    parser.add_argument("--trials", type=int, default=60)
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--patience", type=int, default=4)
     args = parser.parse_args()
 
     from hpo.keras_runtime import prepare_keras
 
     prepare_keras()
     results: dict[str, list[Run]] = {f"{s} + {p}": [] for s, p in STRATEGIES}
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         with tempfile.TemporaryDirectory() as directory:
             runs = {f"{s} + {p}": run_study(Path(directory), s, p, seed * 100 + index, args.trials,
                                             args.epochs, args.patience)
