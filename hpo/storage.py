@@ -80,6 +80,33 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def _rdb_storage(url: str, engine_kwargs: dict, create: bool) -> "optuna.storages.RDBStorage":
+    import optuna
+    from sqlalchemy.exc import IntegrityError
+
+    def connect() -> "optuna.storages.RDBStorage":
+        with warnings.catch_warnings():
+            # heartbeat_interval is flagged experimental by Optuna; it is what we want.
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(
+                url,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=HEARTBEAT_INTERVAL_S,
+                grace_period=HEARTBEAT_GRACE_S,
+                skip_table_creation=not create,
+            )
+
+    try:
+        return connect()
+    except IntegrityError:
+        if not create:
+            raise
+        # Another process that does not take hpo's creation lock (a report, the dashboard, a
+        # script using Optuna directly) created the tables at the same moment and wrote the
+        # schema version first. The tables are complete now, so opening again succeeds.
+        return connect()
+
+
 def open_storage(url: str, *, create: bool = True) -> "optuna.storages.RDBStorage":
     """Open ``url`` for Optuna, or raise :class:`StorageError` with one line saying why.
 
@@ -103,19 +130,8 @@ def open_storage(url: str, *, create: bool = True) -> "optuna.storages.RDBStorag
         if path is not None:
             _check_sqlite_file(path, create=create)
 
-    import optuna
-
     try:
-        with warnings.catch_warnings():
-            # heartbeat_interval is flagged experimental by Optuna; it is what we want.
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            storage = optuna.storages.RDBStorage(
-                url,
-                engine_kwargs=engine_kwargs,
-                heartbeat_interval=HEARTBEAT_INTERVAL_S,
-                grace_period=HEARTBEAT_GRACE_S,
-                skip_table_creation=not create,
-            )
+        storage = _rdb_storage(url, engine_kwargs, create)
     except ImportError as error:
         package = _DRIVER_PACKAGES.get(backend, "the DB-API driver for this URL")
         raise StorageError(

@@ -91,3 +91,23 @@ def test_unreachable_server_is_one_line_without_the_password():
 def test_invalid_url_is_named():
     with pytest.raises(StorageError, match="invalid storage URL"):
         open_storage("definitely not a url")
+
+
+def test_tables_created_by_another_process_at_the_same_moment_are_opened(tmp_path, monkeypatch):
+    from sqlalchemy.exc import IntegrityError
+
+    url = f"sqlite:///{tmp_path / 'raced.db'}"
+    real = optuna.storages.RDBStorage
+    calls = []
+
+    def racing_storage(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:  # what Optuna raises when the other process wrote the version first
+            real(url)
+            raise IntegrityError("INSERT INTO alembic_version", {}, Exception("UNIQUE constraint failed"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(optuna.storages, "RDBStorage", racing_storage)
+    storage = open_storage(url)
+    assert len(calls) == 2
+    assert storage.get_all_studies() == []
