@@ -75,7 +75,8 @@ class StudySpec:
         grid: for ``sampler="grid"``: the values of each gridded parameter; parameters left
             out take the objective's ``DEFAULT_PARAMS``.
         pruner_options: keyword arguments of the pruner (``threshold``: ``lower``/``upper``,
-            default the chance level; ``learning-curve``: ``threshold``, ``min_epochs``).
+            default the chance level; ``learning-curve``: ``threshold``, ``min_epochs``,
+            ``fit_weight``).
         storage: storage URL; ``--storage`` and ``HPO_STORAGE`` take precedence.
     """
 

@@ -5,7 +5,7 @@ import optuna
 import pytest
 
 from hpo.pruners import LearningCurvePruner
-from hpo.pruners.learning_curve import extrapolate
+from hpo.pruners.learning_curve import chance_from_finished_curves, extrapolate, rising_scale
 
 EPOCHS = 40
 X = np.arange(1, EPOCHS + 1)
@@ -43,9 +43,11 @@ def test_a_slow_starting_curve_that_will_win_is_never_pruned(seed):
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_a_flat_loser_is_pruned_within_epochs_of_the_first_allowed_one(seed):
+def test_a_flat_loser_is_pruned_as_soon_as_its_curve_can_be_fitted(seed):
     rng = np.random.default_rng(seed)
     loser = 0.6 + rng.normal(0, 0.01, EPOCHS)
+    # one finished trial tells little, so the fit decides, and a 2-parameter family needs
+    # 5 points
     assert 5 <= first_pruned_epoch(study_with_best(0.90), loser) <= 7
 
 
@@ -60,7 +62,7 @@ def test_a_rising_curve_that_saturates_too_low_is_pruned_well_before_it_ends(see
 @pytest.mark.parametrize("seed", range(3))
 def test_minimised_losses_work_the_same_way(seed):
     rng = np.random.default_rng(seed)
-    winning_loss = 0.05 + 1.5 * X ** -0.7 + rng.normal(0, 0.005, EPOCHS)  # ends near 0.13
+    winning_loss = 0.02 + 1.5 * X ** -0.7 + rng.normal(0, 0.005, EPOCHS)  # ends near 0.13
     losing_loss = 0.60 + 1.5 * np.exp(-0.4 * X) + rng.normal(0, 0.005, EPOCHS)
     assert first_pruned_epoch(study_with_best(0.15, "minimize"), winning_loss) is None
     epoch = first_pruned_epoch(study_with_best(0.15, "minimize"), losing_loss)
@@ -102,3 +104,55 @@ def test_bad_arguments_are_rejected():
         LearningCurvePruner(10, threshold=0)
     with pytest.raises(ValueError, match="max_epochs"):
         LearningCurvePruner(0)
+    with pytest.raises(ValueError, match="fit_weight"):
+        LearningCurvePruner(10, fit_weight=0)
+
+
+def test_losses_are_modelled_on_a_log_scale_and_other_metrics_as_they_are():
+    assert rising_scale(True, [[0.5, 0.25]])([0.5, 0.25]) == pytest.approx([np.log(2), np.log(4)])
+    assert rising_scale(True, [[0.5, -1.0]])([0.5, -1.0]) == [-0.5, 1.0]  # not all positive
+    assert rising_scale(False, [[0.5, 0.7]])([0.5, 0.7]) == [0.5, 0.7]
+
+
+def test_finished_curves_count_when_their_gain_after_the_same_epoch_would_beat_the_target():
+    finished = [[0.1, 0.5, 0.9], [0.1, 0.2, 0.3], [0.4]]  # gains after epoch 1: 0.8, 0.2, 0
+    assert chance_from_finished_curves([0.3], 0.85, finished) == (1, 3)
+    assert chance_from_finished_curves([0.3], 0.45, finished) == (2, 3)
+    assert chance_from_finished_curves([0.5, 0.6], 0.75, finished) == (1, 3)  # gains 0.4, 0.1, 0
+
+
+def study_with_finished_curves(curves, direction="maximize", **options) -> optuna.Study:
+    study = optuna.create_study(direction=direction, pruner=LearningCurvePruner(EPOCHS, **options))
+    for curve in curves:
+        best = float(max(curve) if direction == "maximize" else min(curve))
+        study.add_trial(optuna.trial.create_trial(
+            value=best, intermediate_values={epoch: float(v) for epoch, v in enumerate(curve, 1)}))
+    return study
+
+
+def test_many_finished_curves_prune_a_trial_behind_all_of_them_before_a_fit_is_possible():
+    rng = np.random.default_rng(0)
+    # 60 finished trials that all reached 0.8-0.9 by epoch 3 and ended at 0.90-0.95
+    finished = [top - 0.1 * X ** -1.0 + rng.normal(0, 0.003, EPOCHS)
+                for top in rng.uniform(0.90, 0.95, 60)]
+    behind = 0.5 - 0.1 * X ** -1.0
+    assert first_pruned_epoch(study_with_finished_curves(finished), behind) == 3
+    # with a few finished trials the families decide, and they need 5 epochs
+    assert first_pruned_epoch(study_with_finished_curves(finished[:3]), behind) >= 5
+
+
+def test_a_slow_starter_is_kept_when_the_study_has_seen_slow_starters_win():
+    rng = np.random.default_rng(1)
+    fast = [0.85 + 0.05 * rng.random() - 0.1 * X ** -1.0 for _ in range(20)]
+    slow_winners = [0.97 - 0.8 * np.exp(-0.15 * X) + rng.normal(0, 0.003, EPOCHS) for _ in range(5)]
+    slow = 0.99 - 0.8 * np.exp(-0.15 * X) + rng.normal(0, 0.003, EPOCHS)  # the best of them
+    assert slow[:8].max() < 0.8 < fast[0][2]  # far behind every fast curve for 8 epochs
+    assert first_pruned_epoch(study_with_finished_curves(fast + slow_winners), slow) is None
+
+
+def test_losses_use_finished_curves_too():
+    rng = np.random.default_rng(2)
+    finished = [low + 1.0 * X ** -1.0 + rng.normal(0, 0.002, EPOCHS)
+                for low in rng.uniform(0.05, 0.1, 60)]
+    behind = 0.8 + 1.0 * X ** -1.0
+    assert first_pruned_epoch(study_with_finished_curves(finished, "minimize"), behind) == 3
