@@ -14,13 +14,20 @@ value (a complete trial at least as good), and the best value it reached; then t
 over seeds. Wall-clock seconds are trial time from the first trial's start, so the numbers do
 not depend on how long Python takes to start.
 
-    .venv/bin/python benchmarks/pruner_comparison.py [--seeds 5] [--trials 60] [--epochs 20] [--patience 4]
+``--jobs N`` runs N seeds at a time, each in its own process with 1/N of the cores
+(``HPO_THREADS``), as ``hpo run --workers`` does. Epochs and values do not depend on it; seconds
+do, the same way for every strategy of a seed, since each process runs the four in turn.
+
+    .venv/bin/python benchmarks/pruner_comparison.py [--seeds 5] [--jobs 1] [--trials 60] [--epochs 20] [--patience 4]
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import math
+import multiprocessing
+import os
 import statistics
 import tempfile
 from dataclasses import dataclass
@@ -77,34 +84,46 @@ def measure(label: str, trials: list, target: float) -> Run:
                (end - start).total_seconds())
 
 
+def run_seed(seed: int, args: argparse.Namespace) -> dict[str, list]:
+    from hpo.keras_runtime import prepare_keras
+
+    prepare_keras()
+    with tempfile.TemporaryDirectory() as directory:
+        return {f"{s} + {p}": run_study(Path(directory), s, p, seed * 100 + index, args.trials,
+                                        args.epochs, args.patience)
+                for index, (s, p) in enumerate(STRATEGIES)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed+seeds-1")
+    parser.add_argument("--jobs", type=int, default=1, help="seeds run at the same time")
     parser.add_argument("--trials", type=int, default=60)
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--patience", type=int, default=4)
     args = parser.parse_args()
 
-    from hpo.keras_runtime import prepare_keras
-
-    prepare_keras()
-    results: dict[str, list[Run]] = {f"{s} + {p}": [] for s, p in STRATEGIES}
-    for seed in range(args.first_seed, args.first_seed + args.seeds):
-        with tempfile.TemporaryDirectory() as directory:
-            runs = {f"{s} + {p}": run_study(Path(directory), s, p, seed * 100 + index, args.trials,
-                                            args.epochs, args.patience)
-                    for index, (s, p) in enumerate(STRATEGIES)}
-        baseline = runs["random + none"]
-        target = min(t.value for t in baseline if t.state.name == "COMPLETE")
-        print(f"seed {seed}: random search's final best val_loss {target:.4f}")
-        for label, trials in runs.items():
-            run = measure(label, trials, target)
-            results[label].append(run)
-            print(f"  {label:<22} to reach it: {run.epochs_to_target:>5} epochs "
-                  f"{run.seconds_to_target:>6.1f} s   best {run.best:.4f}   "
-                  f"all {args.trials} trials: {run.epochs_total} epochs {run.seconds_total:.1f} s",
-                  flush=True)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    if args.jobs > 1:
+        os.environ["HPO_THREADS"] = str(max(1, (os.cpu_count() or 1) // args.jobs))
+    # spawn, not fork: each seed's process imports Keras itself, after HPO_THREADS is set.
+    with concurrent.futures.ProcessPoolExecutor(
+            max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {seed: pool.submit(run_seed, seed, args) for seed in seeds}
+        results: dict[str, list[Run]] = {f"{s} + {p}": [] for s, p in STRATEGIES}
+        for seed in seeds:
+            runs = futures[seed].result()
+            baseline = runs["random + none"]
+            target = min(t.value for t in baseline if t.state.name == "COMPLETE")
+            print(f"seed {seed}: random search's final best val_loss {target:.4f}")
+            for label, trials in runs.items():
+                run = measure(label, trials, target)
+                results[label].append(run)
+                print(f"  {label:<22} to reach it: {run.epochs_to_target:>5} epochs "
+                      f"{run.seconds_to_target:>6.1f} s   best {run.best:.4f}   "
+                      f"all {args.trials} trials: {run.epochs_total} epochs {run.seconds_total:.1f} s",
+                      flush=True)
 
     random_epochs = statistics.median(r.epochs_to_target for r in results["random + none"])
     print(f"\nmedian over {args.seeds} seeds ({args.trials} trials, up to {args.epochs} epochs, "

@@ -121,6 +121,13 @@ def test_finished_curves_count_when_their_gain_after_the_same_epoch_would_beat_t
     assert chance_from_finished_curves([0.5, 0.6], 0.75, finished) == (1, 3)  # gains 0.4, 0.1, 0
 
 
+def test_pruned_curves_count_only_for_the_epochs_they_ran():
+    pruned = [[0.1, 0.5, 0.9], [0.2, 0.3]]  # gains after epoch 1: 0.8 and 0.1; after epoch 2: 0.4
+    assert chance_from_finished_curves([0.3], 0.85, [], pruned) == (1, 2)
+    assert chance_from_finished_curves([0.3, 0.4], 0.85, [], pruned) == (0, 1)  # the second ended
+    assert chance_from_finished_curves([0.3, 0.4, 0.4], 0.85, [], pruned) == (0, 0)
+
+
 def study_with_finished_curves(curves, direction="maximize", **options) -> optuna.Study:
     study = optuna.create_study(direction=direction, pruner=LearningCurvePruner(EPOCHS, **options))
     for curve in curves:
@@ -139,6 +146,20 @@ def test_many_finished_curves_prune_a_trial_behind_all_of_them_before_a_fit_is_p
     assert first_pruned_epoch(study_with_finished_curves(finished), behind) == 3
     # with a few finished trials the families decide, and they need 5 epochs
     assert first_pruned_epoch(study_with_finished_curves(finished[:3]), behind) >= 5
+
+
+def test_pruned_trials_curves_let_a_study_with_few_finished_trials_prune_early():
+    rng = np.random.default_rng(3)
+    finished = [top - 0.1 * X ** -1.0 + rng.normal(0, 0.003, EPOCHS) for top in (0.93, 0.94, 0.95)]
+    study = study_with_finished_curves(finished)
+    for top in rng.uniform(0.6, 0.8, 30):  # 30 trials pruned after 5 epochs, none near the best
+        curve = top - 0.1 * X[:5] ** -1.0
+        study.add_trial(optuna.trial.create_trial(
+            state=optuna.trial.TrialState.PRUNED,
+            intermediate_values={epoch: float(v) for epoch, v in enumerate(curve, 1)}))
+    behind = 0.5 - 0.1 * X ** -1.0
+    assert first_pruned_epoch(study, behind) == 3
+    assert first_pruned_epoch(study_with_finished_curves(finished), behind) >= 5
 
 
 def test_a_slow_starter_is_kept_when_the_study_has_seen_slow_starters_win():

@@ -13,8 +13,8 @@ it cheap enough to run at every epoch boundary:
 * each family that fits adequately predicts the value at the last epoch with an uncertainty
   (delta method on the fit covariance), and the families are mixed with equal weights, so
   that disagreement between them counts as uncertainty;
-* the study's finished curves say how much a curve still gained after the same epoch; this
-  estimate is pooled with the extrapolation, which counts as ``fit_weight`` finished trials
+* the study's finished curves (and its pruned ones, for the epochs they ran) say how much a
+  curve still gained after the same epoch; this estimate is pooled with the extrapolation, which counts as ``fit_weight`` finished trials
   (our addition: a parametric family knows nothing of the study, while the study's own
   curves come from the same model and data);
 * a trial is pruned when the pooled chance that its best value by the last epoch beats the
@@ -139,6 +139,10 @@ MIN_RESIDUAL_DOF = 3
 # says nothing) 2 of 44 winners and 242 of 244 losers.
 PARAMETER_VAR_INFLATION = 9.0
 GUMBEL_STD = math.pi / math.sqrt(6.0)  # the standard Gumbel distribution's standard deviation
+# What the extrapolation says before any family can be fitted (the first epochs): nothing, so
+# a coin toss. Weighted as ``fit_weight`` curves, it lets the study's own curves prune that
+# early only once more than 4 * fit_weight of them (21 by default) say the trial cannot win.
+UNINFORMED_CHANCE = 0.5
 
 
 def rising_scale(minimize: bool, curves: list[list[float]]) -> Callable[[list[float]], list[float]]:
@@ -222,21 +226,25 @@ def _delta_method_variance(family: _Family, theta: np.ndarray, covariance: np.nd
     return variance if math.isfinite(variance) and variance >= 0 else math.inf
 
 
-def chance_from_finished_curves(curve: list[float], target: float,
-                                finished: list[list[float]]) -> tuple[int, int]:
-    """How many of the finished trials' curves, had they stood where ``curve`` stands now,
-    would have gone on to beat ``target``: (count, number of finished curves).
+def chance_from_finished_curves(curve: list[float], target: float, finished: list[list[float]],
+                                pruned: list[list[float]] = ()) -> tuple[int, int]:
+    """How many of the study's other curves, had they stood where ``curve`` stands now, would
+    have gone on to beat ``target``: (count, number of curves that tell).
 
     A finished curve's gain after epoch n is how much its best value rose after epoch n (0
     when it had stopped early by then: early stopping ends a curve that stopped improving).
-    All curves are on the rising scale of ``rising_scale``, so a loss's gains are factors.
+    A pruned curve tells only while it is longer than n, and then with the gain it showed
+    before it was stopped (a lower bound, but the pruner stopped it because little more was
+    coming). All curves are on the rising scale of ``rising_scale``, so a loss's gains are
+    factors.
     """
     n, current = len(curve), max(curve)
-    count = 0
-    for other in finished:
+    count = total = 0
+    for other in [*finished, *(other for other in pruned if len(other) > n)]:
         gain = max(other) - max(other[:n]) if len(other) > n else 0.0
         count += current + gain > target
-    return count, len(finished)
+        total += 1
+    return count, total
 
 
 class LearningCurvePruner(BasePruner):
@@ -288,14 +296,14 @@ class LearningCurvePruner(BasePruner):
             return False
         minimize = study.direction == StudyDirection.MINIMIZE
         best = (min if minimize else max)(t.value for t in finished)
-        finished_curves = [[v for _, v in sorted(t.intermediate_values.items())] for t in finished]
-        finished_curves = [c for c in finished_curves if c and all(math.isfinite(v) for v in c)]
-        rise = rising_scale(minimize, [values, [best], *finished_curves])
-        return self.chance_to_beat(rise(values), rise([best])[0],
-                                   [rise(c) for c in finished_curves]) < self.threshold
+        finished_curves = _curves(finished)
+        pruned_curves = _curves(study.get_trials(deepcopy=False, states=(TrialState.PRUNED,)))
+        rise = rising_scale(minimize, [values, [best], *finished_curves, *pruned_curves])
+        return self.chance_to_beat(rise(values), rise([best])[0], [rise(c) for c in finished_curves],
+                                   [rise(c) for c in pruned_curves]) < self.threshold
 
-    def chance_to_beat(self, curve: list[float], target: float,
-                       finished_curves: list[list[float]]) -> float:
+    def chance_to_beat(self, curve: list[float], target: float, finished_curves: list[list[float]],
+                       pruned_curves: list[list[float]] = ()) -> float:
         """P(the trial's best value by ``max_epochs`` beats ``target``), all on the rising scale.
 
         Two estimates, pooled: the curve's own extrapolation, and what the study's finished
@@ -305,13 +313,19 @@ class LearningCurvePruner(BasePruner):
         the study's own experience does. On 3,475 (trial, epoch) points of digits-MLP
         studies the extrapolation alone was far too hopeful (of 127 points it gave 10-30%,
         none went on to beat the best), while the finished curves' estimate was about right
-        (10-20%: 10% did). Before the families can be fitted the prior is 1, so only a study
-        with many finished trials can prune that early, and only a trial that none of them
+        (10-20%: 10% did). Pruned trials' curves count too, for the epochs they ran. Before
+        the families can be fitted the prior is a coin toss (``UNINFORMED_CHANCE``), so only
+        a study with many curves can prune that early, and only a trial that none of them
         shows could still win.
         """
         if max(curve) > target:  # already better than every finished trial
             return 1.0
         prediction = extrapolate(curve, self.max_epochs)
-        fit_chance = 1.0 if prediction is None else prediction.chance_to_exceed(target)
-        count, total = chance_from_finished_curves(curve, target, finished_curves)
+        fit_chance = UNINFORMED_CHANCE if prediction is None else prediction.chance_to_exceed(target)
+        count, total = chance_from_finished_curves(curve, target, finished_curves, pruned_curves)
         return (count + self.fit_weight * fit_chance) / (total + self.fit_weight)
+
+
+def _curves(trials: list[FrozenTrial]) -> list[list[float]]:
+    curves = [[v for _, v in sorted(t.intermediate_values.items())] for t in trials]
+    return [c for c in curves if c and all(math.isfinite(v) for v in c)]
