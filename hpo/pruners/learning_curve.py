@@ -260,7 +260,7 @@ class LearningCurvePruner(BasePruner):
             epochs) pruned no more of the trials that beat the best than from the third.
         n_startup_trials: finished trials needed before anything is pruned.
         interval: check every ``interval`` epochs only.
-        fit_weight: how many finished trials the curve's own extrapolation counts as.
+        fit_weight: how many of the study's curves the trial's own extrapolation counts as.
 
     Works for maximised and minimised single-objective studies (for several objectives, Optuna
     does not support pruning). Steps are the 1-based epochs hpo reports.
