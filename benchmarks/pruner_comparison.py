@@ -30,8 +30,6 @@ import multiprocessing
 import os
 import statistics
 import tempfile
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,22 +84,23 @@ def measure(label: str, trials: list, target: float) -> Run:
                (end - start).total_seconds())
 
 
-def run_seed(seed: int, args: argparse.Namespace, parent: int) -> dict[str, list]:
+def run_seed(seed: int, args: argparse.Namespace) -> dict[str, list]:
+    from hpo.driver import PARENT_PID_ENV
     from hpo.keras_runtime import prepare_keras
+    from hpo.workers import stop_with_parent
 
-    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+    # As an `hpo run --workers` worker: when the benchmark is killed, the seed's study stops
+    # at the next epoch boundary (an idle pool process just dies of the signal).
+    stop_with_parent()
     prepare_keras()
-    with tempfile.TemporaryDirectory() as directory:
-        return {f"{s} + {p}": run_study(Path(directory), s, p, seed * 100 + index, args.trials,
-                                        args.epochs, args.patience)
-                for index, (s, p) in enumerate(STRATEGIES)}
-
-
-def _exit_when_orphaned(parent: int) -> None:
-    """A pool process outlives a killed benchmark and would train on for many minutes."""
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(1)
+    try:
+        with tempfile.TemporaryDirectory() as directory:
+            return {f"{s} + {p}": run_study(Path(directory), s, p, seed * 100 + index,
+                                            args.trials, args.epochs, args.patience)
+                    for index, (s, p) in enumerate(STRATEGIES)}
+    finally:
+        if str(os.getppid()) != os.environ[PARENT_PID_ENV]:
+            os._exit(1)  # no one takes the result, and the pool process would wait forever
 
 
 def main() -> None:
@@ -114,13 +113,17 @@ def main() -> None:
     parser.add_argument("--patience", type=int, default=4)
     args = parser.parse_args()
 
+    from hpo.driver import PARENT_PID_ENV
+    from hpo.workers import THREADS_ENV, available_cores
+
     seeds = range(args.first_seed, args.first_seed + args.seeds)
+    os.environ[PARENT_PID_ENV] = str(os.getpid())
     if args.jobs > 1:
-        os.environ["HPO_THREADS"] = str(max(1, (os.cpu_count() or 1) // args.jobs))
+        os.environ[THREADS_ENV] = str(max(1, available_cores() // args.jobs))
     # spawn, not fork: each seed's process imports Keras itself, after HPO_THREADS is set.
     with concurrent.futures.ProcessPoolExecutor(
             max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {seed: pool.submit(run_seed, seed, args, os.getpid()) for seed in seeds}
+        futures = {seed: pool.submit(run_seed, seed, args) for seed in seeds}
         results: dict[str, list[Run]] = {f"{s} + {p}": [] for s, p in STRATEGIES}
         for seed in seeds:
             runs = futures[seed].result()
