@@ -14,7 +14,28 @@ import sys
 import threading
 from typing import Iterator
 
-_requested = threading.Event()
+
+
+class _StopFlag:
+    """``threading.Event``'s ``set``/``clear``/``is_set`` without its lock. The signal handlers
+    set it, and a handler that runs while the same thread is inside ``Event.set`` (the kernel
+    sends a parent-death signal once per exiting parent thread) waits for a lock its own thread
+    holds: an orphaned worker hung that way. A plain attribute write needs no lock."""
+
+    def __init__(self) -> None:
+        self._value = False
+
+    def set(self) -> None:
+        self._value = True
+
+    def clear(self) -> None:
+        self._value = False
+
+    def is_set(self) -> bool:
+        return self._value
+
+
+_requested = _StopFlag()
 # A worker's parent-death signal (see hpo.workers.stop_with_parent): a graceful stop only.
 PARENT_GONE_SIGNAL = signal.SIGUSR1
 

@@ -2,7 +2,11 @@
 
 import os
 import signal
+import subprocess
+import sys
+import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -37,3 +41,33 @@ def test_workers_leave_the_announcement_to_their_parent(monkeypatch, capfd):
         _deliver(signal.SIGTERM)
         assert interrupts.stop_requested()
     assert capfd.readouterr().err == ""
+
+
+def test_parent_death_signals_arriving_while_the_stop_flag_is_set_do_not_hang_or_recurse():
+    # An orphaned worker hung when the kernel's repeated parent-death signal interrupted the
+    # handler's own Event.set(); here a thread sends the signal over and over while the main
+    # thread keeps setting the flag.
+    script = textwrap.dedent("""
+        import os, threading, time
+        from hpo import interrupts
+
+        done = threading.Event()
+
+        def send():
+            while not done.is_set():
+                os.kill(os.getpid(), interrupts.PARENT_GONE_SIGNAL)
+                time.sleep(0.0005)
+
+        with interrupts.graceful_stop():
+            sender = threading.Thread(target=send, daemon=True)
+            sender.start()
+            for _ in range(300_000):
+                interrupts.request_stop()
+            done.set()
+            sender.join()
+            print("finished", interrupts.stop_requested())
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=60, cwd=Path(__file__).resolve().parents[1])
+    assert result.returncode == 0, result.stderr[-500:]
+    assert result.stdout.strip() == "finished True"
