@@ -5,7 +5,12 @@ import optuna
 import pytest
 
 from hpo.pruners import LearningCurvePruner
-from hpo.pruners.learning_curve import chance_from_finished_curves, extrapolate, rising_scale
+from hpo.pruners.learning_curve import (
+    chance_from_finished_curves,
+    extrapolate,
+    rising_scale,
+    within_pace,
+)
 
 EPOCHS = 40
 X = np.arange(1, EPOCHS + 1)
@@ -43,12 +48,31 @@ def test_a_slow_starting_curve_that_will_win_is_never_pruned(seed):
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_a_flat_loser_is_pruned_as_soon_as_its_curve_can_be_fitted(seed):
+def test_a_flat_loser_is_pruned_within_the_first_epochs(seed):
     rng = np.random.default_rng(seed)
     loser = 0.6 + rng.normal(0, 0.01, EPOCHS)
-    # one finished trial tells little, so the fit decides, and a 2-parameter family needs
-    # 5 points
-    assert 5 <= first_pruned_epoch(study_with_best(0.90), loser) <= 7
+    # one finished trial tells little; a curve whose noise happens to rise at first is judged
+    # by the fit, which a 2-parameter family can make from 5 points
+    assert first_pruned_epoch(study_with_best(0.90), loser) <= 7
+
+
+def test_a_curve_too_slow_to_reach_the_best_at_twice_its_pace_is_pruned_at_once():
+    # a loss stuck near chance level (ln 10) against a best of 0.2, with one finished trial:
+    # before the pace bound, the coin-toss prior kept it until a family could be fitted
+    stuck = [2.31, 2.29, 2.27, 2.25, 2.2, 2.1, 2.0]
+    assert first_pruned_epoch(study_with_best(0.2, "minimize"), stuck) == 2
+    # a loss as far behind but falling fast (like one in a random-search study: 9.99, 4.65,
+    # ..., it ended at 0.094 against a best of 0.110) is within reach, and wins
+    falling = 0.08 + 9.9 * np.exp(-0.8 * (X - 1))
+    assert falling[1] > 4 and first_pruned_epoch(study_with_best(0.11, "minimize"), falling) is None
+
+
+def test_within_pace_doubles_the_fastest_gain_so_far():
+    # fastest gain 0.1 an epoch, 8 epochs left: at twice that pace the curve can end at 0.3 + 1.6
+    assert within_pace([0.1, 0.2, 0.3], 1.9, horizon=11)
+    assert not within_pace([0.1, 0.2, 0.3], 1.95, horizon=11)
+    assert not within_pace([0.5, 0.4, 0.38], 0.6, horizon=20)  # never rose: no pace at all
+    assert within_pace([0.5], 100.0, horizon=20)  # one point says nothing
 
 
 @pytest.mark.parametrize("seed", range(5))
