@@ -55,6 +55,14 @@ class FitResult:
     first_epoch: int = 1  # the first epoch trained here: later than 1 when resumed
 
 
+def _build_optimizer(model: "keras.Model") -> None:
+    """Create the optimizer's slots now, eagerly. Keras' TensorFlow trainer would create them
+    while tracing the first train step, where making each variable costs more: 0.1 s of a
+    2-epoch digits-MLP trial. The values trained are the same to the bit."""
+    if model.built and model.optimizer is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+
+
 def fit_and_score(
     trial: "optuna.trial.BaseTrial | None",
     make_model: Callable[[], "keras.Model"],
@@ -81,6 +89,7 @@ def fit_and_score(
     keras.backend.clear_session()
     keras.utils.set_random_seed(settings.seed)
     model = make_model()
+    _build_optimizer(model)
     n_params = int(model.count_params())
     if trial is not None:
         trial.set_user_attr("n_params", n_params)
