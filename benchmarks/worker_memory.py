@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-READY = re.compile(r"^w\d+ worker pid (\d+) ready")
+READY = re.compile(r"^(?:w\d+ )?worker pid (\d+) ready")  # one worker: no "w0 " prefix
 TRIAL = re.compile(r"^(w\d+ )?\[trial\s+(\d+)\]")
 
 
