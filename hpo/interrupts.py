@@ -15,7 +15,6 @@ import threading
 from typing import Iterator
 
 
-
 class _StopFlag:
     """``threading.Event``'s ``set``/``clear``/``is_set`` without its lock. The signal handlers
     set it, and a handler that runs while the same thread is inside ``Event.set`` (the kernel

@@ -348,10 +348,9 @@ class LearningCurvePruner(BasePruner):
         """
         if max(curve) > target:  # already better than every finished trial
             return 1.0
-        prediction = extrapolate(curve, self.max_epochs)
         if not within_pace(curve, target, self.max_epochs):
-            fit_chance = 0.0
-        elif prediction is None:
+            fit_chance = 0.0  # and no families to fit, which is most of a check's cost
+        elif (prediction := extrapolate(curve, self.max_epochs)) is None:
             fit_chance = UNINFORMED_CHANCE
         else:
             fit_chance = prediction.chance_to_exceed(target)
