@@ -38,8 +38,13 @@ def _wait_until_mid_trial(process, url, name, *, finished_at_least, epochs_at_le
     raise AssertionError("the study never reached the middle of a trial")
 
 
-def _setup(tmp_path, name, max_epochs=15, **settings):
-    # Long enough trials (no pruning, no early stop) that a signal lands inside one.
+# Long enough trials (no pruning, no early stop) that a signal lands inside one: a test sends
+# it some 0.5 s after it saw the trial's first epoch, and 15 epochs of the digits MLP take
+# only 1.1 s.
+TRIAL_EPOCHS = 60
+
+
+def _setup(tmp_path, name, max_epochs=TRIAL_EPOCHS, **settings):
     script = write_study_script(tmp_path, name=name, n_trials=4, max_epochs=max_epochs,
                                 patience=max_epochs, pruner="none", **settings)
     home = tmp_path / "hpo-runs"
@@ -89,7 +94,7 @@ def test_a_study_killed_mid_trial_retries_the_trial_from_its_last_epoch(tmp_path
     resumed_from = retry.user_attrs["resumed_from_epoch"]
     assert len(dead_curve) >= resumed_from - 1 >= 3
     assert all(retry.intermediate_values[step] == dead_curve[step] for step in range(1, resumed_from))
-    assert retry.user_attrs["epochs_trained"] == len(retry.intermediate_values) == 15
+    assert retry.user_attrs["epochs_trained"] == len(retry.intermediate_values) == TRIAL_EPOCHS
     assert len(after) == 5  # 4 finished + the dead one
     assert _checkpoint_dirs(tmp_path / "hpo-runs") == []  # no checkpoint outlives its trial
     best = min(t.number for t in after if t.value == max(t.value or 0 for t in after))
