@@ -42,6 +42,7 @@ STRATEGIES = (
     ("tpe", "hyperband"),
     ("tpe", "learning-curve"),
 )
+BASELINE = "{} + {}".format(*STRATEGIES[0])  # the label of random search without pruning
 
 
 @dataclass
@@ -148,7 +149,7 @@ def main() -> None:
         results: dict[str, list[Run]] = {f"{s} + {p}": [] for s, p in STRATEGIES}
         for seed in seeds:
             runs = futures[seed].result()
-            baseline = runs["random + none"]
+            baseline = runs[BASELINE]
             target = min(t.value for t in baseline if t.state.name == "COMPLETE")
             print(f"seed {seed}: random search's final best val_loss {target:.4f}")
             for label, trials in runs.items():
@@ -159,7 +160,7 @@ def main() -> None:
                       f"all {args.trials} trials: {run.epochs_total} epochs {run.seconds_total:.1f} s",
                       flush=True)
 
-    random_epochs = statistics.median(r.epochs_to_target for r in results["random + none"])
+    random_epochs = statistics.median(r.epochs_to_target for r in results[BASELINE])
     print(f"\nmedian over {args.seeds} seeds ({args.trials} trials, up to {args.epochs} epochs, "
           f"patience {args.patience}):")
     print(f"{'strategy':<22} {'epochs to target':>16} {'of random':>9} {'seconds to target':>17} "
@@ -174,8 +175,8 @@ def main() -> None:
     print(f"\nratio of median epochs to random's, over {BOOTSTRAP_DRAWS} resamplings of the "
           f"{args.seeds} seeds (10% / 50% / 90%):")
     for label, runs in results.items():
-        if label != "random + none":
-            low, middle, high = bootstrap_ratio(runs, results["random + none"])
+        if label != BASELINE:
+            low, middle, high = bootstrap_ratio(runs, results[BASELINE])
             print(f"{label:<22} {low:>6.2f} {middle:>6.2f} {high:>6.2f}")
 
 
