@@ -107,9 +107,8 @@ def bootstrap_ratio(runs: list[Run], baseline: list[Run]) -> tuple[float, float,
 
 
 def run_seed(seed: int, args: argparse.Namespace) -> dict[str, list]:
-    from hpo.driver import PARENT_PID_ENV
     from hpo.keras_runtime import prepare_keras
-    from hpo.workers import stop_with_parent
+    from hpo.workers import PARENT_PID_ENV, stop_with_parent
 
     # As an `hpo run --workers` worker: when the benchmark is killed, the seed's study stops
     # at the next epoch boundary (an idle pool process just dies of the signal).
@@ -135,8 +134,7 @@ def main() -> None:
     parser.add_argument("--patience", type=int, default=4)
     args = parser.parse_args()
 
-    from hpo.driver import PARENT_PID_ENV
-    from hpo.workers import THREADS_ENV, available_cores
+    from hpo.workers import PARENT_PID_ENV, THREADS_ENV, available_cores
 
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     os.environ[PARENT_PID_ENV] = str(os.getpid())

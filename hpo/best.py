@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import hpo.records as records
 from hpo.errors import SetupError
+from hpo.selection import chosen_in_study, pareto_front
 from hpo.storage import runtime_dir
+from hpo.study_setup import load_hpo_study, load_objective_and_data
 
 
 @dataclass(frozen=True)
@@ -30,34 +33,21 @@ def train_best(name: str, *, storage_url: str | None = None, model_path: Path | 
     from hpo.keras_runtime import prepare_keras
 
     prepare_keras()
-    from hpo.data import load_dataset
-    from hpo.driver import load_hpo_study
-    from hpo.objectives import check_param_count, load_objective
-    from hpo.retries import trial_seed
-    from hpo.schedules import epoch_schedule
-    from hpo.selection import chosen_for, pareto_front
-    from hpo.training import FitSettings, fit_and_score
+    from hpo.training import fit_and_score
+    from hpo.trial_runner import check_param_count, fit_settings
 
     study, spec = load_hpo_study(name, storage_url=storage_url)
-    best = chosen_for(study, spec)
+    best = chosen_in_study(study, spec.pick_within)
     if best is None:
-        if spec.pick_within is not None and pareto_front(study):
-            raise SetupError(f"no trial of study {name!r}'s Pareto front has {spec.also_minimize} "
+        if spec.pick_within is not None and pareto_front(study.get_trials(deepcopy=False), study.directions):
+            raise SetupError(f"no trial on the Pareto front of study {name!r} has {spec.also_minimize} "
                              f"within pick_within={spec.pick_within:g}")
         raise SetupError(f"study {name!r} has no complete trial yet; run it first")
 
-    module = load_objective(spec.objective)
-    data = load_dataset(spec.dataset, seed=spec.seed)
+    module, data = load_objective_and_data(spec)
     params = dict(best.params)
-    settings = FitSettings(
-        monitor=spec.metric,
-        direction=spec.direction,
-        max_epochs=spec.max_epochs,
-        patience=spec.patience,
-        batch_size=int(params.get("batch_size", 64)),
-        seed=trial_seed(spec.seed, best.number, best.user_attrs),  # the seed the trial trained with
-        learning_rate_schedule=epoch_schedule(params, spec.max_epochs),
-    )
+    # The seed the trial trained with, so the retrained model repeats the search's.
+    settings = fit_settings(spec, params, records.trial_seed(spec.seed, best.number, best.user_attrs))
     result = fit_and_score(None, lambda: module.build(params, data.input_shape, data.n_classes), data, settings)
     check_param_count(module, params, data, result.n_params)
     scores = result.model.evaluate(data.x_test, data.y_test, verbose=0, return_dict=True)
@@ -66,11 +56,12 @@ def train_best(name: str, *, storage_url: str | None = None, model_path: Path | 
     path = model_path or (runtime_dir() / "models" / name / "best.keras")
     path.parent.mkdir(parents=True, exist_ok=True)
     result.model.save(path)
-    study.set_user_attr("hpo_test_evaluation", {
+    study.set_user_attr(records.TEST_EVALUATION, {
         "trial": best.number,
         "at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         **test_metrics,
     })
+    assert best.values is not None
     return BestModelResult(
         study_name=name,
         trial_number=best.number,

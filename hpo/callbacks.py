@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import keras
 
-from hpo.errors import MonitorMissingError, NonFiniteLossError
-from hpo.interrupts import TrialInterrupted, stop_requested
+from hpo.errors import CheckpointError, MonitorMissingError, NonFiniteLossError, TrialInterrupted
+from hpo.interrupts import stop_requested
 
 if TYPE_CHECKING:
     import optuna
@@ -131,8 +131,6 @@ class StopAtEpochBoundary(keras.callbacks.Callback):
 
 def restore_training_state(model: "keras.Model", state: "CheckpointState") -> None:
     """Load a checkpoint's weights and optimizer variables into a freshly built ``model``."""
-    from hpo.checkpoints import CheckpointError
-
     optimizer = model.optimizer
     if not optimizer.built:
         optimizer.build(model.trainable_variables)

@@ -23,15 +23,13 @@ import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
+from hpo.errors import CheckpointError
+
 FORMAT = 1
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used (unreadable, or not this model's)."""
 
 
 @dataclass(frozen=True)
@@ -167,7 +165,8 @@ class TrialCheckpoint:
 def _write_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
     temporary = path.with_suffix(".npz.tmp")
     with open(temporary, "wb") as handle:
-        np.savez(handle, **arrays)
+        named: dict[str, Any] = arrays  # numpy's stub would take a key for its allow_pickle flag
+        np.savez(handle, **named)
     os.replace(temporary, path)
 
 

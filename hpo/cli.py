@@ -13,12 +13,12 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from hpo.errors import HpoError, TooManyFailuresError
+from hpo.errors import ERROR_PREFIX, EXIT_OK, HpoError, exit_code_for
 
-EXIT_OK, EXIT_STUDY_FAILED, EXIT_SETUP, EXIT_INTERRUPTED = 0, 1, 2, 130
+ArgumentContainer = argparse.ArgumentParser | argparse._ArgumentGroup
 
 
-def _add_storage(parser: argparse.ArgumentParser) -> None:
+def _add_storage(parser: ArgumentContainer) -> None:
     parser.add_argument(
         "--storage", metavar="URL",
         help="SQLAlchemy URL (default: $HPO_STORAGE, else the study script's, "
@@ -27,26 +27,21 @@ def _add_storage(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_overrides(parser: argparse.ArgumentParser, *, with_name: bool) -> None:
-    from hpo.strategies import PRUNER_NAMES, SAMPLER_NAMES
+    """One flag per setting :func:`hpo.spec.cli_settings` lists; none given means "as stored"."""
+    from hpo.spec import cli_settings
 
     group = parser.add_argument_group("overrides of the study's settings")
     if with_name:
         group.add_argument("--study-name", metavar="NAME", help="store the study under this name")
     _add_storage(group)
-    group.add_argument("--n-trials", type=int, metavar="N",
-                       help="budget: total number of finished trials the study should have")
-    group.add_argument("--max-epochs", type=int, metavar="N", help="epochs per trial at most")
-    group.add_argument("--sampler", metavar="NAME", help=f"one of: {', '.join(SAMPLER_NAMES)}")
-    group.add_argument("--pruner", metavar="NAME", help=f"one of: {', '.join(PRUNER_NAMES)}")
-    group.add_argument("--seed", type=int, metavar="N", help="seed for sampler, Keras and splits")
-    group.add_argument("--deterministic", action="store_true", default=None,
-                       help="deterministic TensorFlow ops: same seed, same values to the last bit")
-    group.add_argument("--warm-start", metavar="STUDY",
-                       help="a new study starts with the best trials of this earlier study")
-    group.add_argument("--workers", type=int, metavar="N",
-                       help="run trials in N worker processes at once (each gets cores/N threads)")
-    group.add_argument("--recycle-after", type=int, metavar="N",
-                       help="replace a worker process by a fresh one after N trials (0: never)")
+    for name, setting in cli_settings():
+        flag = "--" + name.replace("_", "-")
+        if setting.type is bool:  # tri-state: --flag, --no-flag, or the stored value
+            group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None,
+                               help=setting.help)
+        else:
+            group.add_argument(flag, dest=name, type=setting.type, metavar=setting.metavar,
+                               help=setting.help)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,41 +112,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return _COMMANDS[args.command](args)
-    except TooManyFailuresError as error:
-        _error(str(error))
-        return EXIT_STUDY_FAILED
     except HpoError as error:
         _error(str(error))
-        return EXIT_SETUP
-    except KeyboardInterrupt:
+        return exit_code_for(error)
+    except KeyboardInterrupt as error:
         name = getattr(args, "study_name", None) or getattr(args, "name", None) or getattr(args, "_spec_name", None)
         hint = f"; resume with: hpo resume {name}" if name else ""
         _error(f"interrupted; finished trials are stored{hint}")
-        return EXIT_INTERRUPTED
+        return exit_code_for(error)
 
 
 def _error(message: str) -> None:
-    print(f"hpo: error: {message}", file=sys.stderr, flush=True)
+    print(f"{ERROR_PREFIX}{message}", file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------------------------
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    return {
-        "name": getattr(args, "study_name", None),
-        "n_trials": args.n_trials,
-        "max_epochs": args.max_epochs,
-        "sampler": args.sampler,
-        "pruner": args.pruner,
-        "seed": args.seed,
-        "deterministic": args.deterministic,
-        "warm_start": args.warm_start,
-        "workers": args.workers,
-        "recycle_after": args.recycle_after,
-    }
+    """The settings given on the command line; None for each one not given."""
+    from hpo.spec import cli_settings
+
+    overrides = {name: getattr(args, name) for name, _ in cli_settings()}
+    overrides["name"] = getattr(args, "study_name", None)
+    return overrides
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from hpo import driver
+    import hpo.driver as driver
     from hpo.study_script import load_study_script
 
     spec = load_study_script(args.script).with_overrides(**_overrides(args))
@@ -162,7 +148,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from hpo import driver
+    import hpo.driver as driver
 
     outcome = driver.resume(args.name, storage_url=args.storage, overrides=_overrides(args))
     _print_outcome(outcome)
@@ -172,7 +158,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     import os
 
-    from hpo import driver
+    import hpo.driver as driver
     from hpo.workers import LABEL_ENV, stop_with_parent
 
     stop_with_parent()
@@ -200,14 +186,14 @@ def _print_outcome(outcome: Any) -> None:
     print(f"stored in {outcome.storage} as study {outcome.study_name!r}")
 
 
-def _format_params(params: dict[str, Any]) -> str:
+def _format_params(params: dict[str, Any] | None) -> str:
     def fmt(value: Any) -> str:
         return f"{value:.4g}" if isinstance(value, float) else str(value)
 
-    return ", ".join(f"{key}={fmt(value)}" for key, value in params.items())
+    return ", ".join(f"{key}={fmt(value)}" for key, value in (params or {}).items())
 
 
-def _open_readonly(args: argparse.Namespace):
+def _open_readonly(args: argparse.Namespace) -> Any:
     from hpo.storage import open_storage, resolve_url
 
     return open_storage(resolve_url(args.storage), create=False)
@@ -255,8 +241,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         picked = " (picked from the Pareto front)" if len(best["values"]) > 1 else ""
         print(f"best trial {best['number']}{picked}: value {best['value']:.4f}")
         print(f"  params: {_format_params(best['params'])}")
-        shown = ("n_params", "best_epoch", "epochs_trained", "retry_of", "resumed_from_epoch")
-        attrs = {k: v for k, v in best["user_attrs"].items() if k in shown}
+        from hpo.records import SHOWN_WITH_BEST
+
+        attrs = {k: best["user_attrs"][k] for k in SHOWN_WITH_BEST if k in best["user_attrs"]}
         if attrs:
             print("  " + ", ".join(f"{k}={v}" for k, v in attrs.items()))
         from hpo.storage import resolve_url

@@ -1,8 +1,12 @@
 """Datasets as stratified, seeded train / validation / test splits.
 
-Images are kept as ``(N, height, width, channels)`` float32 in [0, 1] so the MLP (which
-flattens) and a CNN share loaders. The search only ever sees validation scores; the test split
-is used once, by ``hpo best``. Loading is cached per process: trials never reload data.
+A study names its data as a built-in dataset (``digits``, ``mnist``, ``cifar10``) or as the
+user's loader by import path (:mod:`hpo.plugins`): ``"package.module:load"``,
+``"file.py:load"``, or ``"file.py"`` (its ``load``). A loader is called as ``load(seed)`` and
+returns a :class:`Dataset`. Images are kept as ``(N, height, width, channels)`` float32 in
+[0, 1] so the MLP (which flattens) and a CNN share loaders. The search only ever sees
+validation scores; the test split is used once, by ``hpo best``. Loading is cached per
+process: trials never reload data.
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
+import hpo.plugins as plugins
 from hpo.errors import DatasetUnavailableError, SetupError
 
 # Seed 000 holds out 10% of MNIST's training images for validation (validation_split=0.1).
@@ -51,19 +56,42 @@ def keras_cache_dir() -> Path:
 
 
 def load_dataset(name: str, *, seed: int = 0) -> Dataset:
-    """The named dataset split with ``seed``; cached, so repeated calls cost nothing."""
-    if name not in _LOADERS:
-        raise SetupError(f"unknown dataset {name!r}; choose one of: {', '.join(sorted(_LOADERS))}")
+    """The named dataset (or the user's loader's) split with ``seed``; cached, so repeated
+    calls cost nothing."""
+    if name not in _LOADERS and not plugins.is_reference(name):
+        raise SetupError(f"unknown dataset {name!r}; choose one of: {', '.join(sorted(_LOADERS))}, "
+                         "or your own loader as 'package.module:load' or 'file.py:load'")
     return _load_cached(name, seed, str(keras_cache_dir()))
 
 
 @functools.lru_cache(maxsize=4)
 def _load_cached(name: str, seed: int, cache_dir: str) -> Dataset:
+    if plugins.is_reference(name):
+        return _load_user(name, seed)
     return _LOADERS[name](seed, Path(cache_dir))
 
 
+def _load_user(reference: str, seed: int) -> Dataset:
+    """The user's ``load(seed)``; a loader that fails or returns something else is a setup error."""
+    target, attribute = plugins.split(reference)
+    loader: Any = plugins.load_object(f"{target}:{attribute or 'load'}", what="dataset")
+    if not callable(loader):
+        raise SetupError(f"dataset {reference!r}: {attribute or 'load'} is not a function")
+    try:
+        dataset = loader(seed)
+    except SetupError:
+        raise
+    except Exception as error:
+        raise SetupError(f"dataset {reference!r} failed to load: {type(error).__name__}: {error}") from error
+    if not isinstance(dataset, Dataset):
+        raise SetupError(f"dataset {reference!r}: load(seed) returned a {type(dataset).__name__}, "
+                         "not an hpo.data.Dataset")
+    return dataset
+
+
 def _split(
-    name: str, x_trainval, y_trainval, x_test, y_test, seed: int, validation_fraction: float
+    name: str, x_trainval: np.ndarray, y_trainval: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
+    seed: int, validation_fraction: float,
 ) -> Dataset:
     """Split a stratified, seeded validation set off the training data."""
     from sklearn.model_selection import train_test_split

@@ -1,23 +1,44 @@
-"""The error taxonomy.
+"""The error taxonomy and the exit codes, defined once.
 
-Two kinds of trouble, handled differently (KerasTuner's ``errors.py`` draws the same line):
+Three kinds of trouble, handled differently (KerasTuner's ``errors.py`` draws the same line
+between a failed trial and a fatal error):
 
-* :class:`SetupError` - the study cannot run at all (broken study script, unknown sampler,
-  unreachable storage, missing dataset). The CLI prints its message on one line and exits 2;
-  nothing stored is changed.
-* :class:`TrialFailure` - one trial went wrong (NaN loss, out of memory, an exception in the
-  model). The trial is recorded as FAIL with the reason on it and the study goes on.
+* **fatal** - the study cannot go on. :class:`SetupError` (broken study script, unknown
+  sampler, unreachable storage, missing dataset): one line on stderr, exit 2, nothing stored
+  changed. :class:`TooManyFailuresError`: trials keep failing, exit 1.
+* **failed trial** - :class:`TrialFailure` (NaN loss, out of memory, an exception in the
+  model): the trial is recorded as FAIL with its reason and the study goes on. Any other
+  exception raised by a trial is turned into one by :mod:`hpo.failures`.
+* **interrupted** - :class:`TrialInterrupted` and ``KeyboardInterrupt`` (Ctrl-C, SIGTERM):
+  the trial is recorded as failed, a retry is queued, exit 130.
+
+Errors that hpo handles itself and never lets reach the user (:class:`CheckpointError`: an
+unusable checkpoint means "train from epoch 1"; :class:`PngUnavailable`: a report without
+PNGs) live here too, so that a reader finds every error in one file. They also derive from
+the built-in class callers would expect (KerasTuner's multiple-inheritance style).
 """
 
 from __future__ import annotations
 
+EXIT_OK = 0
+EXIT_STUDY_FAILED = 1
+EXIT_SETUP = 2
+EXIT_INTERRUPTED = 130
+# Every fatal error is printed with this prefix; a worker's parent reads its error line by it.
+ERROR_PREFIX = "hpo: error: "
+
 
 class HpoError(Exception):
-    """Base class of every error hpo raises on purpose."""
+    """Base class of every error hpo raises on purpose; ``exit_code`` is what the CLI exits with."""
+
+    exit_code = EXIT_STUDY_FAILED
 
 
+# Fatal ---------------------------------------------------------------------------------------
 class SetupError(HpoError):
     """The study cannot be run as configured. The message is one line a user can act on."""
+
+    exit_code = EXIT_SETUP
 
 
 class StudyScriptError(SetupError):
@@ -33,16 +54,58 @@ class DatasetUnavailableError(SetupError):
 
 
 class MonitorMissingError(SetupError):
-    """The monitored metric is not in Keras' logs: every trial would fail the same way."""
+    """The monitored metric is not in Keras' logs: every trial would fail the same way.
+
+    Found before any trial exists (:func:`hpo.trial_runner.check_metric`); should a model
+    still not log it, the first epoch finds it too, and the study stops there.
+    """
 
 
 class TooManyFailuresError(HpoError):
     """Several trials failed in a row; the study stops so a bug does not burn the budget."""
 
+    exit_code = EXIT_STUDY_FAILED
 
+
+class WorkerError(HpoError):
+    """A worker process stopped the study; carries the exit code of the worker's own error."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+# Failed trial --------------------------------------------------------------------------------
 class TrialFailure(HpoError):
     """Fails the current trial with a stored reason; the study goes on."""
 
 
 class NonFiniteLossError(TrialFailure):
     """The training loss or the monitored metric became NaN or infinite."""
+
+
+# Interrupted ---------------------------------------------------------------------------------
+class TrialInterrupted(KeyboardInterrupt):
+    """Raised at an epoch boundary after a stop was requested (Ctrl-C or SIGTERM).
+
+    A ``KeyboardInterrupt`` so that Optuna records the trial as failed and re-raises it, as it
+    does for Ctrl-C, instead of catching it as an ordinary failure.
+    """
+
+
+# Handled inside hpo --------------------------------------------------------------------------
+class CheckpointError(HpoError, ValueError):
+    """A checkpoint that cannot be used (unreadable, or not this model's): train from epoch 1."""
+
+
+class PngUnavailable(HpoError):
+    """PNG export cannot run on this machine; the message says what to install."""
+
+
+def exit_code_for(error: BaseException) -> int:
+    """The exit code of a command that stopped with ``error``."""
+    if isinstance(error, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(error, HpoError):
+        return error.exit_code
+    return EXIT_STUDY_FAILED

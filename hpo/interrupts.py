@@ -39,14 +39,6 @@ _requested = _StopFlag()
 PARENT_GONE_SIGNAL = signal.SIGUSR1
 
 
-class TrialInterrupted(KeyboardInterrupt):
-    """Raised at an epoch boundary after a stop was requested.
-
-    A ``KeyboardInterrupt`` so that Optuna records the trial as failed and re-raises it, as it
-    does for Ctrl-C, instead of catching it as an ordinary failure.
-    """
-
-
 def stop_requested() -> bool:
     return _requested.is_set()
 
@@ -63,7 +55,7 @@ def graceful_stop() -> Iterator[None]:
         yield
         return
 
-    def handle(signum: int, frame) -> None:  # noqa: ANN001
+    def handle(signum: int, frame: object) -> None:
         if _requested.is_set():
             raise KeyboardInterrupt
         _requested.set()
@@ -75,7 +67,7 @@ def graceful_stop() -> Iterator[None]:
         with contextlib.suppress(OSError):
             os.write(2, message.encode())
 
-    def handle_parent_gone(signum: int, frame) -> None:  # noqa: ANN001
+    def handle_parent_gone(signum: int, frame: object) -> None:
         _requested.set()  # never escalates: the kernel may send it once per exiting parent thread
 
     previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}

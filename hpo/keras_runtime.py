@@ -36,10 +36,7 @@ def prepare_keras() -> None:
     if "keras" in sys.modules:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    threads = os.environ.get("HPO_THREADS", "")
-    if threads.isdigit() and int(threads) > 0:
-        for variable in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
-            os.environ.setdefault(variable, threads)
+    _size_thread_pools()
     if os.environ.get("HPO_TF_VERBOSE") == "1":
         import keras  # noqa: F401
         return
@@ -50,6 +47,14 @@ def prepare_keras() -> None:
             import tensorflow as tf
 
             tf.config.list_physical_devices()  # device probing prints too
+
+
+def _size_thread_pools() -> None:
+    """TensorFlow's and OpenMP's pool sizes from ``HPO_THREADS`` (read when TensorFlow starts)."""
+    threads = os.environ.get("HPO_THREADS", "")
+    if threads.isdigit() and int(threads) > 0:
+        for variable in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+            os.environ.setdefault(variable, threads)
 
 
 def use_deterministic_ops() -> None:

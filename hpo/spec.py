@@ -10,10 +10,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping, cast
 
 from hpo.errors import SetupError
-from hpo.strategies import check_pruner_name, check_sampler_name
+from hpo.strategies import PRUNER_NAMES, SAMPLER_NAMES, check_pruner_name, check_sampler_name
 
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
 DIRECTIONS = ("maximize", "minimize")
@@ -23,6 +23,23 @@ DIRECTIONS = ("maximize", "minimize")
 IDENTITY_FIELDS = ("objective", "dataset", "metric", "direction", "also_minimize")
 # Second objectives a study can minimise alongside its metric (multi-objective studies).
 SECOND_OBJECTIVES = ("n_params", "inference_ms")
+
+
+Direction = Literal["maximize", "minimize"]
+
+
+@dataclasses.dataclass(frozen=True)
+class CliSetting:
+    """How a setting is overridden on the command line (``--name-with-dashes``)."""
+
+    type: type  # int, str, or bool (a --flag/--no-flag pair)
+    help: str
+    metavar: str = "N"
+
+
+def _cli(default: Any, type: type, help: str, metavar: str = "N") -> Any:
+    """A spec field that ``hpo run`` and ``hpo resume`` can override (see :func:`cli_settings`)."""
+    return dataclasses.field(default=default, metadata={"cli": CliSetting(type, help, metavar)})
 
 
 def infer_direction(metric: str) -> str:
@@ -40,12 +57,17 @@ class StudySpec:
         objective: a built-in objective (``"mlp"``), a dotted module path, or a ``.py`` file
             (relative to the study script) defining ``suggest(trial)`` and
             ``build(params, input_shape, n_classes)``.
-        dataset: a built-in dataset name (``"digits"``, ``"mnist"``).
+        dataset: a built-in dataset name (``"digits"``, ``"mnist"``, ``"cifar10"``), or the
+            user's loader as ``"package.module:load"`` / ``"file.py:load"`` (see :mod:`hpo.data`).
         metric: the Keras log key that is monitored (``val_accuracy``, ``val_loss``, ...).
             It drives the study direction, early stopping, pruning and the trial's value.
-        direction: ``"maximize"`` or ``"minimize"``; inferred from ``metric`` when omitted.
-        sampler: a name from :data:`hpo.strategies.SAMPLER_NAMES`.
-        pruner: a name from :data:`hpo.strategies.PRUNER_NAMES`.
+        direction: ``"maximize"`` or ``"minimize"``; inferred from ``metric`` when omitted
+            (or empty).
+        sampler: a name from :data:`hpo.strategies.SAMPLER_NAMES`, or the user's own
+            ``BaseSampler`` as ``"package.module:Name"`` / ``"file.py:Name"``.
+        pruner: a name from :data:`hpo.strategies.PRUNER_NAMES`, or the user's own
+            ``BasePruner`` as ``"package.module:Name"`` / ``"file.py:Name"`` (called with
+            ``pruner_options``).
         n_trials: the budget: how many *finished* (complete or pruned) trials the study should
             have in total. Re-running tops up to it.
         max_epochs: epochs per trial at most.
@@ -84,21 +106,23 @@ class StudySpec:
     objective: str = "mlp"
     dataset: str = "digits"
     metric: str = "val_accuracy"
-    direction: str | None = None
-    sampler: str = "tpe"
-    pruner: str = "median"
-    n_trials: int = 30
-    max_epochs: int = 30
+    direction: str = ""
+    sampler: str = _cli("tpe", str, f"one of: {', '.join(SAMPLER_NAMES)}, or package.module:Name", "NAME")
+    pruner: str = _cli("median", str, f"one of: {', '.join(PRUNER_NAMES)}, or package.module:Name", "NAME")
+    n_trials: int = _cli(30, int, "budget: total number of finished trials the study should have")
+    max_epochs: int = _cli(30, int, "epochs per trial at most")
     patience: int = 5
-    seed: int = 0
+    seed: int = _cli(0, int, "seed for sampler, Keras and splits")
     enqueue: tuple[Mapping[str, Any], ...] = ()
     enqueue_defaults: bool = True
     max_consecutive_failures: int = 5
     max_retries: int = 2
-    workers: int = 1
-    recycle_after: int = 25
-    deterministic: bool = False
-    warm_start: str | None = None
+    workers: int = _cli(1, int, "run trials in N worker processes at once (each gets cores/N threads)")
+    recycle_after: int = _cli(25, int, "replace a worker process by a fresh one after N trials (0: never)")
+    deterministic: bool = _cli(False, bool, "deterministic TensorFlow ops: same seed, same values to the "
+                               "last bit (--no-deterministic switches a stored study back)")
+    warm_start: str | None = _cli(None, str, "a new study starts with the best trials of this earlier study",
+                                  "STUDY")
     warm_start_trials: int = 3
     also_minimize: str | None = None
     pick_within: float | None = None
@@ -160,9 +184,10 @@ class StudySpec:
         object.__setattr__(self, "pruner_options", dict(self.pruner_options))
 
     @property
-    def directions(self) -> list[str]:
+    def directions(self) -> list[Direction]:
         """One direction per objective: the metric's, then ``minimize`` for ``also_minimize``."""
-        return [self.direction] + (["minimize"] if self.also_minimize else [])
+        first = cast(Direction, self.direction)
+        return [first, "minimize"] if self.also_minimize else [first]
 
     @property
     def multi_objective(self) -> bool:
@@ -197,6 +222,13 @@ class StudySpec:
         """``(setting, stored value, this value)`` for every stored setting that differs."""
         mine, theirs = self.to_dict(), stored.to_dict()
         return [(key, theirs[key], mine[key]) for key in mine if mine[key] != theirs[key]]
+
+
+def cli_settings() -> list[tuple[str, CliSetting]]:
+    """``(field name, how to override it)`` of every setting the command line can override:
+    the one list ``hpo run``/``hpo resume`` build their flags and overrides from."""
+    return [(field.name, field.metadata["cli"]) for field in dataclasses.fields(StudySpec)
+            if "cli" in field.metadata]
 
 
 def _is_param_value(value: Any) -> bool:

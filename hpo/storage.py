@@ -80,7 +80,16 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def _rdb_storage(url: str, engine_kwargs: dict, create: bool) -> "optuna.storages.RDBStorage":
+def rdb_storage(study: "optuna.Study") -> "optuna.storages.RDBStorage | None":
+    """The study's RDBStorage (Optuna wraps it in a private caching layer, ``_backend``);
+    None for other storages."""
+    from optuna.storages import RDBStorage
+
+    storage = getattr(study._storage, "_backend", study._storage)
+    return storage if isinstance(storage, RDBStorage) else None
+
+
+def _connect(url: str, engine_kwargs: dict, create: bool) -> "optuna.storages.RDBStorage":
     import optuna
     from sqlalchemy.exc import IntegrityError
 
@@ -131,7 +140,7 @@ def open_storage(url: str, *, create: bool = True) -> "optuna.storages.RDBStorag
             _check_sqlite_file(path, create=create)
 
     try:
-        storage = _rdb_storage(url, engine_kwargs, create)
+        storage = _connect(url, engine_kwargs, create)
     except ImportError as error:
         package = _DRIVER_PACKAGES.get(backend, "the DB-API driver for this URL")
         raise StorageError(

@@ -1,17 +1,23 @@
-"""Samplers and pruners by name.
+"""Samplers and pruners by name, or the user's own by import path.
 
 A study script names its search strategy as a string so that it can be stored with the study
-and overridden on the command line (``--sampler random``). Optuna is imported lazily: naming
-and validating a strategy must not cost an import.
+and overridden on the command line (``--sampler random``). Besides the built-in names, a
+string ``"package.module:Name"`` or ``"file.py:Name"`` (:mod:`hpo.plugins`) names the user's
+own: a ``BaseSampler``/``BasePruner`` subclass or a function returning one. A sampler is
+called with ``seed=`` when it takes one (so resumed studies and workers explore new points);
+a pruner with the study's ``pruner_options`` as keyword arguments. Optuna is imported lazily:
+naming and validating a strategy must not cost an import.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable
 
+import hpo.plugins as plugins
 from hpo.errors import SetupError
 
 if TYPE_CHECKING:
@@ -42,19 +48,28 @@ PRUNER_NAMES = (
 )
 
 
+OWN = "or your own as 'package.module:Name'"
+
+
 def check_sampler_name(name: str) -> None:
-    if name not in _SAMPLER_REQUIREMENTS:
-        raise SetupError(f"unknown sampler {name!r}; choose one of: {', '.join(SAMPLER_NAMES)}")
+    """A built-in sampler name or an import path (checked without importing anything)."""
+    if name not in _SAMPLER_REQUIREMENTS and not plugins.is_reference(name):
+        raise SetupError(f"unknown sampler {name!r}; choose one of: {', '.join(SAMPLER_NAMES)}, {OWN}")
 
 
 def check_pruner_name(name: str) -> None:
-    if name not in PRUNER_NAMES:
-        raise SetupError(f"unknown pruner {name!r}; choose one of: {', '.join(PRUNER_NAMES)}")
+    """A built-in pruner name or an import path (checked without importing anything)."""
+    if name not in PRUNER_NAMES and not plugins.is_reference(name):
+        raise SetupError(f"unknown pruner {name!r}; choose one of: {', '.join(PRUNER_NAMES)}, {OWN}")
 
 
 def check_sampler_available(name: str) -> None:
-    """Fail at start, with the install command, rather than in the middle of a run."""
+    """Fail at start, with the install command (or the import error), rather than in the
+    middle of a run."""
     check_sampler_name(name)
+    if plugins.is_reference(name):
+        _user_factory(name, "sampler")
+        return
     requirement = _SAMPLER_REQUIREMENTS[name]
     if requirement is not None and importlib.util.find_spec(requirement[0]) is None:
         module, command = requirement
@@ -82,8 +97,14 @@ def make_sampler(
 
     import optuna
 
+    if plugins.is_reference(name):
+        factory = _user_factory(name, "sampler")
+        takes_seed = _accepts(factory, "seed")
+        made = _call_user(factory, name, "sampler", **({"seed": seed} if takes_seed else {}))
+        return _checked(made, optuna.samplers.BaseSampler, name, "sampler")
     if name == "grid":
         require_grid(grid)
+        assert grid is not None
         from hpo.grid import GridWithDefaults
 
         return GridWithDefaults(grid, defaults or {}, seed=seed)
@@ -118,6 +139,9 @@ def make_pruner(
     import optuna
 
     options = dict(options or {})
+    if plugins.is_reference(name):
+        made = _call_user(_user_factory(name, "pruner"), name, "pruner", **options)
+        return _checked(made, optuna.pruners.BasePruner, name, "pruner")
 
     # Epoch 1 is reported as step 1; the first epochs of any network are noisy, so the pruners
     # that compare against other trials never prune before epoch 3 (Optuna's warm-up skips
@@ -176,3 +200,33 @@ def _learning_curve(max_epochs: int, options: Mapping[str, Any]) -> "optuna.prun
         return LearningCurvePruner(max_epochs, **options)
     except ValueError as error:
         raise SetupError(f"pruner 'learning-curve': {error}") from None
+
+
+def _user_factory(reference: str, kind: str) -> Callable[..., Any]:
+    """The class or function a ``"module:Name"`` reference names; one line when it is not one."""
+    factory = plugins.load_object(reference, what=kind)
+    if not callable(factory):
+        raise SetupError(f"{kind} {reference!r} is not a class or a function")
+    return factory
+
+
+def _accepts(factory: Callable[..., Any], parameter: str) -> bool:
+    try:
+        parameters = inspect.signature(factory).parameters
+    except (TypeError, ValueError):  # a builtin without a signature
+        return False
+    return parameter in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+
+
+def _call_user(factory: Callable[..., Any], reference: str, kind: str, **kwargs: Any) -> Any:
+    try:
+        return factory(**kwargs)
+    except TypeError as error:  # e.g. pruner_options its class does not take
+        raise SetupError(f"{kind} {reference!r}: {error}") from None
+
+
+def _checked(made: Any, base: type, reference: str, kind: str) -> Any:
+    if not isinstance(made, base):
+        raise SetupError(f"{kind} {reference!r} made a {type(made).__name__}, "
+                         f"not an optuna {base.__name__}")
+    return made

@@ -15,10 +15,13 @@ import os
 import re
 import socket
 from pathlib import Path
-from typing import IO, Iterable
+from typing import IO, TYPE_CHECKING, Iterable
 
 from hpo.checkpoints import TrialCheckpoint
-from hpo.storage import runtime_dir, sqlite_path
+from hpo.storage import rdb_storage, runtime_dir, sqlite_path
+
+if TYPE_CHECKING:
+    import optuna
 
 
 def worker_id() -> str:
@@ -99,6 +102,12 @@ def storage_lock(storage_url: str) -> HeldLock:
         key = hashlib.sha1(storage_url.encode()).hexdigest()[:16]
         lock = runtime_dir() / "locks" / f"{key}.lock"
     return file_lock(lock)
+
+
+def storage_lock_for(study: "optuna.Study") -> contextlib.AbstractContextManager[object]:
+    """:func:`storage_lock` of the study's database (none needed for in-memory storage)."""
+    storage = rdb_storage(study)
+    return storage_lock(storage.url) if storage is not None else contextlib.nullcontext()
 
 
 class StudyFiles:

@@ -6,9 +6,14 @@ import dataclasses
 import importlib.util
 import sys
 from pathlib import Path
+from typing import Any
 
+import hpo.plugins as plugins
 from hpo.errors import SetupError, StudyScriptError
 from hpo.spec import StudySpec
+
+# Settings that may name a .py file beside the script (see hpo.plugins).
+_CODE_SETTINGS = ("objective", "dataset", "sampler", "pruner")
 
 
 def load_study_script(path: str | Path) -> StudySpec:
@@ -41,10 +46,11 @@ def load_study_script(path: str | Path) -> StudySpec:
         raise StudyScriptError(
             f"study script {path} must define STUDY = hpo.StudySpec(...), found {type(study).__name__}"
         )
-    if study.objective.endswith(".py"):
-        # Stored with the study, so `hpo resume` (which has no script) finds it too.
-        study = dataclasses.replace(study, objective=str((path.parent / study.objective).resolve()))
-    return study
+    # Stored with the study absolute, so `hpo resume` (which has no script) and workers started
+    # elsewhere find the files too.
+    absolute: dict[str, Any] = {name: plugins.absolute(getattr(study, name), path.parent) for name in _CODE_SETTINGS
+                if plugins.is_reference(getattr(study, name))}
+    return dataclasses.replace(study, **absolute) if absolute else study
 
 
 def _failing_line(error: BaseException, path: Path) -> str:

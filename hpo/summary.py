@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+import hpo.records as records
 from hpo.errors import SetupError
+from hpo.selection import chosen_trial, pareto_front
 
 if TYPE_CHECKING:
     import optuna
 
 STATES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
-_BULKY_ATTRS = ("fail_traceback", "weight_histograms")  # for the report, not for `hpo show`
 
 
 def _counts(trials: list["optuna.trial.FrozenTrial"]) -> dict[str, int]:
@@ -19,13 +20,9 @@ def _counts(trials: list["optuna.trial.FrozenTrial"]) -> dict[str, int]:
     return {state: counted.get(state, 0) for state in STATES}
 
 
-def _best(study: "optuna.Study") -> "optuna.trial.FrozenTrial | None":
+def _best(study: "optuna.Study", trials: list["optuna.trial.FrozenTrial"]) -> "optuna.trial.FrozenTrial | None":
     """The best trial, or the one the study's ``pick_within`` rule picks from its Pareto front."""
-    from hpo.driver import SPEC_ATTR
-    from hpo.selection import chosen_trial
-
-    settings = study.user_attrs.get(SPEC_ATTR) or {}
-    return chosen_trial(study, settings.get("pick_within"))
+    return chosen_trial(trials, study.directions, records.pick_within(records.spec_dict(study.user_attrs)))
 
 
 def list_studies(storage: "optuna.storages.BaseStorage") -> list[dict[str, Any]]:
@@ -36,7 +33,7 @@ def list_studies(storage: "optuna.storages.BaseStorage") -> list[dict[str, Any]]
     for name in optuna.get_all_study_names(storage):
         study = optuna.load_study(study_name=name, storage=storage)
         trials = study.get_trials(deepcopy=False)
-        best = _best(study)
+        best = _best(study, trials)
         rows.append({
             "name": name,
             "direction": "/".join(d.name.lower() for d in study.directions),
@@ -52,17 +49,14 @@ def describe_study(storage: "optuna.storages.BaseStorage", name: str) -> dict[st
     """Counts, the best trial and its parameters, the stored hpo settings, recent failures."""
     import optuna
 
-    from hpo.driver import FAIL_REASON_ATTR, SPEC_ATTR
-    from hpo.selection import pareto_front
-
     try:
         study = optuna.load_study(study_name=name, storage=storage)
     except KeyError:
         raise SetupError(f"no study named {name!r} in this storage (see `hpo ls`)") from None
     trials = study.get_trials(deepcopy=False)
-    best = _best(study)
+    best = _best(study, trials)
     failures = [
-        {"number": t.number, "reason": t.user_attrs.get(FAIL_REASON_ATTR, "no reason recorded")}
+        {"number": t.number, "reason": records.fail_reason(t.user_attrs)}
         for t in trials if t.state.name == "FAIL"
     ]
     durations = [t.duration.total_seconds() for t in trials if t.duration is not None]
@@ -71,19 +65,19 @@ def describe_study(storage: "optuna.storages.BaseStorage", name: str) -> dict[st
         "direction": "/".join(d.name.lower() for d in study.directions),
         "n_trials": len(trials),
         "states": _counts(trials),
-        "settings": study.user_attrs.get(SPEC_ATTR),
+        "settings": records.spec_dict(study.user_attrs),
         "best": None if best is None else {
             "number": best.number,
             "value": best.values[0],
             "values": list(best.values),
             "params": best.params,
-            "user_attrs": {k: v for k, v in best.user_attrs.items() if k not in _BULKY_ATTRS},
+            "user_attrs": records.compact(best.user_attrs),
             "intermediate_values": {str(k): v for k, v in sorted(best.intermediate_values.items())},
         },
         "total_trial_seconds": sum(durations),
         "pareto_front": None if len(study.directions) == 1 else [
             {"number": t.number, "values": list(t.values), "params": t.params}
-            for t in pareto_front(study)
+            for t in pareto_front(trials, study.directions)
         ],
         "failures": failures[-10:],
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
+import hpo.records as records
 from hpo.callbacks import (
     EpochCheckpoint,
     FailOnNonFiniteLoss,
@@ -13,7 +14,8 @@ from hpo.callbacks import (
     StopAtEpochBoundary,
     restore_training_state,
 )
-from hpo.checkpoints import CheckpointError, CheckpointState, TrialCheckpoint
+from hpo.checkpoints import CheckpointState, TrialCheckpoint
+from hpo.errors import CheckpointError
 
 # Validation batches only run inference, so their size changes speed, not results.
 VALIDATION_BATCH_SIZE = 1024
@@ -23,9 +25,6 @@ if TYPE_CHECKING:
     import optuna
 
     from hpo.data import Dataset
-
-RESUMED_FROM_EPOCH_ATTR = "resumed_from_epoch"
-
 
 @dataclass(frozen=True)
 class FitSettings:
@@ -92,19 +91,18 @@ def fit_and_score(
     _build_optimizer(model)
     n_params = int(model.count_params())
     if trial is not None:
-        trial.set_user_attr("n_params", n_params)
+        trial.set_user_attr(records.N_PARAMS, n_params)
     # Optuna takes intermediate values (and prunes) in single-objective studies only.
-    reporting = trial is not None and _single_objective(trial)
+    reporting_trial = trial if trial is not None and _single_objective(trial) else None
 
     state = _load_checkpoint(checkpoint, model, warn) if checkpoint is not None else None
     done = state.epochs_done if state is not None else 0
     curve = list(state.curve) if state is not None else []
-    if reporting:
+    if reporting_trial is not None:
         for step, value in enumerate(curve, start=1):
-            trial.report(value, step=step)
-    if trial is not None:
-        if resuming:
-            trial.set_user_attr(RESUMED_FROM_EPOCH_ATTR, done + 1)
+            reporting_trial.report(value, step=step)
+    if trial is not None and resuming:
+        trial.set_user_attr(records.RESUMED_FROM_EPOCH, done + 1)
 
     early_stopping = ResumableEarlyStopping(
         monitor=settings.monitor,
@@ -114,8 +112,8 @@ def fit_and_score(
         resume_from=state,
     )
     callbacks: list[keras.callbacks.Callback] = [FailOnNonFiniteLoss(settings.monitor)]
-    if reporting:
-        callbacks.append(ReportAndPrune(trial, settings.monitor))
+    if reporting_trial is not None:
+        callbacks.append(ReportAndPrune(reporting_trial, settings.monitor))
     callbacks.append(early_stopping)  # before the checkpoint, which saves its state
     if checkpoint is not None:
         callbacks.append(EpochCheckpoint(checkpoint, early_stopping, settings.monitor, list(curve)))
@@ -144,8 +142,8 @@ def fit_and_score(
     best = pick(range(len(curve)), key=lambda i: curve[i])
     value = float(curve[best])  # finite: FailOnNonFiniteLoss checked every epoch
     if trial is not None:
-        trial.set_user_attr("best_epoch", best + 1)
-        trial.set_user_attr("epochs_trained", len(curve))
+        trial.set_user_attr(records.BEST_EPOCH, best + 1)
+        trial.set_user_attr(records.EPOCHS_TRAINED, len(curve))
     return FitResult(value, best + 1, len(curve), n_params, model, done + 1)
 
 

@@ -2,7 +2,8 @@
 
 Reports only read storage and never load Keras, so the histograms of the best model (seed
 001's parameter visualisation) are computed where the model is, when the trial's model is
-kept as the study's best, and stored as the trial's ``weight_histograms`` user attribute:
+kept as the study's best, and stored as the trial's ``weight_histograms`` user attribute
+(:data:`hpo.records.WEIGHT_HISTOGRAMS`):
 a few hundred bytes per weight tensor, on the few trials that were ever the best.
 """
 
@@ -13,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import keras
 
-WEIGHT_HISTOGRAMS_ATTR = "weight_histograms"
 BINS = 30
 MAX_TENSORS = 48  # a deep CNN has hundreds of small tensors; a report shows the first ones
 

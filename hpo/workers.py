@@ -24,7 +24,10 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
-from hpo.errors import SetupError, TooManyFailuresError
+from hpo.budget import count_finished, count_started
+from hpo.errors import ERROR_PREFIX, EXIT_INTERRUPTED, EXIT_SETUP, EXIT_STUDY_FAILED, WorkerError
+from hpo.progress import RUN_CLOCK_ENV, run_clock_value
+from hpo.recovery import recover_dead_trials
 
 if TYPE_CHECKING:
     import optuna
@@ -32,12 +35,11 @@ if TYPE_CHECKING:
     from hpo.spec import StudySpec
     from hpo.study_files import StudyFiles
 
+PARENT_PID_ENV = "HPO_PARENT_PID"  # a worker stops when its parent is no longer this process
 THREADS_ENV = "HPO_THREADS"  # read by hpo.keras_runtime.prepare_keras
 QUIET_STOP_ENV = "HPO_QUIET_STOP"  # the parent announces a stop once for all workers
 LABEL_ENV = "HPO_WORKER_LABELS"  # prefix workers' lines with w1, w2, ... when there are several
 POLL_S = 0.5
-EXIT_STUDY_FAILED, EXIT_SETUP, EXIT_INTERRUPTED = 1, 2, 130
-ERROR_PREFIX = "hpo: error: "
 
 
 def available_cores() -> int:
@@ -50,7 +52,7 @@ def available_cores() -> int:
 @dataclass
 class _Worker:
     label: str
-    process: subprocess.Popen
+    process: "subprocess.Popen[str]"
     last_error: str = ""
     relay: threading.Thread | None = field(default=None, repr=False)
 
@@ -61,15 +63,14 @@ def supervise(
 ) -> int:
     """Keep ``spec.workers`` worker processes running until the budget is met; returns the
     number of trials the workers started."""
-    from hpo.driver import PARENT_PID_ENV, count_finished, recover_dead_trials
-
-    n_before = _started_trials(study)
+    n_before = count_started(study)
     env = {
         **os.environ,
         PARENT_PID_ENV: str(os.getpid()),
         THREADS_ENV: str(max(1, available_cores() // spec.workers)),
         QUIET_STOP_ENV: "1",
         "HPO_STORAGE": storage_url,  # not on the command line, where `ps` would show a password
+        RUN_CLOCK_ENV: run_clock_value(count_finished(study)),  # a recycled worker's clock goes on
     }
     if spec.workers > 1:
         env[LABEL_ENV] = "1"
@@ -79,7 +80,7 @@ def supervise(
     signals = 0
     failure: tuple[int, str] | None = None
 
-    def on_signal(signum: int, frame) -> None:  # noqa: ANN001
+    def on_signal(signum: int, frame: object) -> None:
         nonlocal signals
         signals += 1
         if signals == 1:
@@ -144,19 +145,10 @@ def supervise(
 
     if failure is not None:
         code, message = failure
-        raise (SetupError if code == EXIT_SETUP else TooManyFailuresError)(message)
+        raise WorkerError(message, code)  # the CLI exits with the worker's code
     if signals:
         raise KeyboardInterrupt
-    return _started_trials(study) - n_before
-
-
-def _started_trials(study: "optuna.Study") -> int:
-    from optuna.trial import TrialState
-
-    from hpo.driver import count_by_state
-
-    counts = count_by_state(study)
-    return sum(counts.values()) - counts[TrialState.WAITING]
+    return count_started(study) - n_before
 
 
 def _stop_workers(slots: list[_Worker | None]) -> None:
@@ -179,7 +171,6 @@ def _relay_stderr(worker: _Worker) -> None:
 
 def stop_with_parent() -> None:
     """In a worker: be asked to stop when the parent dies (Linux), and stop if it already has."""
-    from hpo.driver import PARENT_PID_ENV
     from hpo.interrupts import PARENT_GONE_SIGNAL
 
     parent = os.environ.get(PARENT_PID_ENV)

@@ -39,6 +39,30 @@ def write_study_script(directory: Path, name: str = "tiny", **settings) -> Path:
     return path
 
 
+def quadratic(trial):
+    """A trivial objective with a three-step learning curve: trials in milliseconds."""
+    x = trial.suggest_float("x", -1.0, 1.0)
+    for step in range(1, 4):
+        trial.report(x * x, step)
+    return x * x
+
+
+def quick_spec(**settings):
+    """A spec for :func:`quadratic` (study "q", minimised "loss", random sampler, 5 trials)."""
+    from hpo.spec import StudySpec
+
+    return StudySpec(**{"name": "q", "metric": "loss", "n_trials": 5, "sampler": "random", **settings})
+
+
+def run_quick(spec, url, objective=quadratic):
+    """``driver.run`` with a plain objective; returns (outcome, printed lines)."""
+    from hpo import driver
+
+    lines = []
+    outcome = driver.run(spec, storage_url=url, objective=objective, out=lines.append)
+    return outcome, lines
+
+
 def hpo_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "hpo", *args]
 

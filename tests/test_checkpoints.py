@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from hpo.checkpoints import CheckpointError, TrialCheckpoint
+from hpo.checkpoints import TrialCheckpoint
+from hpo.errors import CheckpointError
 
 
 def _save(checkpoint, epochs_done, *, best_epoch, best_weights=None, wait=0):

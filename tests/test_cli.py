@@ -169,3 +169,20 @@ def _empty_study_db(directory):
     path = directory / "other.db"
     optuna.create_study(study_name="other", storage=f"sqlite:///{path}")
     return path
+
+
+def test_every_overridable_setting_has_one_flag_and_booleans_are_tri_state():
+    from hpo.cli import _overrides, build_parser
+    from hpo.spec import StudySpec, cli_settings
+
+    parser = build_parser()
+    args = parser.parse_args(["resume", "s", "--no-deterministic", "--n-trials", "9", "--sampler", "pkg.mod:Mine"])
+    overrides = _overrides(args)
+    assert set(overrides) == {name for name, _ in cli_settings()} | {"name"}
+    assert overrides["deterministic"] is False and overrides["n_trials"] == 9
+    assert overrides["sampler"] == "pkg.mod:Mine" and overrides["seed"] is None
+    stored = StudySpec(name="s", deterministic=True)
+    assert stored.with_overrides(**overrides).deterministic is False  # a stored True can be switched off
+    assert _overrides(parser.parse_args(["resume", "s"]))["deterministic"] is None  # not given: as stored
+    assert _overrides(parser.parse_args(["run", "x.py", "--deterministic", "--study-name", "t"])) == {
+        **{name: None for name, _ in cli_settings()}, "deterministic": True, "name": "t"}

@@ -89,3 +89,36 @@ def test_cifar10_loads_keras_cached_batches(tmp_path, monkeypatch, layout):
     assert len(data.x_train) + len(data.x_val) == 100 and len(data.x_test) == 20
     assert 0.0 <= data.x_train.min() and data.x_train.max() <= 1.0
     data_module._load_cached.cache_clear()
+
+
+_OWN_LOADER = '''
+import numpy as np
+from hpo.data import Dataset
+
+calls = []
+
+def load(seed):
+    calls.append(seed)
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(40, 3)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    return Dataset("own", x[:20], y[:20], x[20:30], y[20:30], x[30:], y[30:], 2)
+
+def broken(seed):
+    raise OSError("no such table")
+
+def wrong(seed):
+    return (1, 2)
+'''
+
+
+def test_a_users_loader_is_named_by_file_or_module_path_and_loaded_once(tmp_path):
+    (tmp_path / "own_data.py").write_text(_OWN_LOADER)
+    data = load_dataset(f"{tmp_path}/own_data.py", seed=3)
+    assert data.name == "own" and data.input_shape == (3,) and data.n_classes == 2
+    assert load_dataset(f"{tmp_path}/own_data.py:load", seed=3).x_train.shape == (20, 3)
+    assert load_dataset(f"{tmp_path}/own_data.py", seed=3) is data  # once per process
+    with pytest.raises(SetupError, match=r"own_data.py:broken' failed to load: OSError: no such table"):
+        load_dataset(f"{tmp_path}/own_data.py:broken")
+    with pytest.raises(SetupError, match="returned a tuple, not an hpo.data.Dataset"):
+        load_dataset(f"{tmp_path}/own_data.py:wrong")

@@ -5,7 +5,7 @@ import json
 import optuna
 import pytest
 
-from hpo.report import figures, model_views
+from hpo.report import figures
 from hpo.report.display import DisplayCopy
 from hpo.report.figures import FigureBuilder, figure_json
 from hpo.report.snapshot import take_snapshot
@@ -37,16 +37,6 @@ def test_mixed_study_with_pruned_failed_and_running_trials_gets_every_figure(sql
     assert sections["history"].figure.data  # Optuna's figure, with our metric name
     contour_pairs = [sections[k].title for k in ("contour-1", "contour-2", "contour-3")]
     assert len(set(contour_pairs)) == 3
-
-
-def test_weight_histograms_of_the_best_trial(sqlite_url):
-    histograms = {"tensors": [{"name": "dense/kernel", "shape": [3, 2], "edges": [0, 0.5, 1],
-                               "counts": [4, 2]}], "n_tensors": 1}
-    make_study(sqlite_url, extra_attrs={5: {"weight_histograms": histograms}})
-    sections, _ = build(sqlite_url, "mixed")
-    figure = sections["weights"].figure
-    assert figure is not None and figure.layout.title.text == "Weight histograms of trial 5, best epoch 4"
-    assert list(figure.data[0].y) == [4, 2] and list(figure.data[0].x) == [0.25, 0.75]
 
 
 def test_bounds_apply_and_are_noted(sqlite_url, monkeypatch):
@@ -137,15 +127,6 @@ def test_figure_json_cannot_close_its_script_element(sqlite_url):
     # The hostile name reaches the figures escaped for Plotly's markup.
     assert "&lt;img src=x" in json.loads(figure_json(sections["slice"].figure)).__repr__()
     assert HOSTILE not in repr(json.loads(figure_json(sections["slice"].figure)))
-
-
-def test_metric_against_size_puts_pruned_trials_at_their_last_value(sqlite_url):
-    make_study(sqlite_url)
-    section = model_views.metric_vs_size_section(take_snapshot(sqlite_url, "mixed"))
-    traces = {trace.name: trace for trace in section.figure.data}
-    assert list(traces["pruned (last reported value)"].y) == [0.15]
-    assert traces["best (trial 5)"].x == (6000,)
-    assert section.figure.layout.xaxis.type == "log"
 
 
 def test_importances_of_a_small_study_say_they_are_rough(sqlite_url):

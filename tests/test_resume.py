@@ -44,8 +44,8 @@ def _wait_until_mid_trial(process, url, name, *, finished_at_least, epochs_at_le
 TRIAL_EPOCHS = 60
 
 
-def _setup(tmp_path, name, max_epochs=TRIAL_EPOCHS, **settings):
-    script = write_study_script(tmp_path, name=name, n_trials=4, max_epochs=max_epochs,
+def _setup(tmp_path, name, max_epochs=TRIAL_EPOCHS, n_trials=4, **settings):
+    script = write_study_script(tmp_path, name=name, n_trials=n_trials, max_epochs=max_epochs,
                                 patience=max_epochs, pruner="none", **settings)
     home = tmp_path / "hpo-runs"
     return script, {"HPO_HOME": str(home), "HPO_STORAGE": ""}, f"sqlite:///{home / 'hpo.db'}"
@@ -104,7 +104,8 @@ def test_a_study_killed_mid_trial_retries_the_trial_from_its_last_epoch(tmp_path
 
 @pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_a_signal_stops_at_the_epoch_boundary_and_the_retry_continues_there(tmp_path, signal_number):
-    script, env, url = _setup(tmp_path, "stopped")
+    # A budget of 2: one trial finishes, one is stopped, and the resume runs just its retry.
+    script, env, url = _setup(tmp_path, "stopped", n_trials=2)
     process = _start(script, env)
     _wait_until_mid_trial(process, url, "stopped", finished_at_least=1)
     process.send_signal(signal_number)

@@ -112,16 +112,16 @@ def test_multi_objective_study_keeps_a_pareto_front_and_picks_by_the_stated_rule
     assert outcome.pareto_size == len(study.best_trials) >= 1
     assert all(t.values[1] == t.user_attrs["n_params"] for t in study.trials if t.values)
     assert "no pruning" in lines[0]
-    from hpo.selection import chosen_trial
+    from hpo.selection import chosen_in_study
 
-    picked = chosen_trial(study, 5000)
+    picked = chosen_in_study(study, 5000)
     small = [t for t in study.best_trials if t.values[1] <= 5000]
     if small:
         assert picked.values[0] == max(t.values[0] for t in small)
         assert outcome.best_number == picked.number
     else:
         assert picked is None and outcome.best_value is None
-    unrestricted = chosen_trial(study)
+    unrestricted = chosen_in_study(study)
     assert unrestricted.values[0] == max(t.values[0] for t in study.best_trials)
     shown = subprocess.run(hpo_command("show", "mo", "--storage", sqlite_url), capture_output=True,
                            text=True, cwd=REPO, check=True).stdout
@@ -130,13 +130,13 @@ def test_multi_objective_study_keeps_a_pareto_front_and_picks_by_the_stated_rule
 
 def test_best_retrains_the_pareto_fronts_pick(sqlite_url):
     from hpo.best import train_best
-    from hpo.selection import chosen_trial
+    from hpo.selection import chosen_in_study
 
     spec = tiny("mo-best", also_minimize="n_params", n_trials=3, max_epochs=2)
     _, _, study = run(spec, sqlite_url)
     result = train_best("mo-best", storage_url=sqlite_url)
-    assert result.trial_number == chosen_trial(study).number
-    assert result.validation_value == chosen_trial(study).values[0]
+    assert result.trial_number == chosen_in_study(study).number
+    assert result.validation_value == chosen_in_study(study).values[0]
 
 
 def test_the_cnn_objective_trains_on_the_digits_images(sqlite_url):

@@ -89,3 +89,65 @@ def test_pruners_never_prune_before_epoch_three():
     assert not loser.should_prune()
     loser.report(0.1, 3)
     assert loser.should_prune()
+
+
+_OWN_STRATEGIES = '''
+import optuna
+
+
+class EveryOtherPruner(optuna.pruners.BasePruner):
+    """Prunes odd-numbered trials at their first step."""
+
+    def __init__(self, every=2):
+        self.every = every
+
+    def prune(self, study, trial):
+        return trial.number % self.every == 1
+
+
+def make_sampler(seed=None):
+    return optuna.samplers.RandomSampler(seed=seed)
+
+
+def not_a_pruner():
+    return "nope"
+'''
+
+
+def test_a_users_own_pruner_and_sampler_are_named_by_import_path(tmp_path):
+    (tmp_path / "own.py").write_text(_OWN_STRATEGIES)
+    pruner = strategies.make_pruner(f"{tmp_path}/own.py:EveryOtherPruner", max_epochs=5, options={"every": 3})
+    assert type(pruner).__name__ == "EveryOtherPruner" and pruner.every == 3
+    sampler = strategies.make_sampler(f"{tmp_path}/own.py:make_sampler", seed=7)
+    assert isinstance(sampler, optuna.samplers.RandomSampler)
+    assert sampler.sample_independent(None, None, "x", optuna.distributions.FloatDistribution(0, 1)) == \
+        optuna.samplers.RandomSampler(seed=7).sample_independent(None, None, "x", optuna.distributions.FloatDistribution(0, 1))
+    with pytest.raises(SetupError, match="made a str, not an optuna BasePruner"):
+        strategies.make_pruner(f"{tmp_path}/own.py:not_a_pruner", max_epochs=5)
+    with pytest.raises(SetupError, match="unexpected keyword argument 'colour'"):
+        strategies.make_pruner(f"{tmp_path}/own.py:EveryOtherPruner", max_epochs=5, options={"colour": 1})
+    with pytest.raises(SetupError, match="defines no 'Missing'"):
+        strategies.check_sampler_available(f"{tmp_path}/own.py:Missing")
+
+
+def test_a_study_script_names_its_own_pruner_and_the_study_uses_it(tmp_path, sqlite_url):
+    from hpo.study_script import load_study_script
+    from tests.conftest import run_quick
+
+    def pruned_when_told(trial):
+        x = trial.suggest_float("x", -1.0, 1.0)
+        trial.report(x * x, 1)
+        if trial.should_prune():
+            raise optuna.TrialPruned()
+        return x * x
+
+    (tmp_path / "own.py").write_text(_OWN_STRATEGIES)
+    (tmp_path / "study.py").write_text(
+        "from hpo import StudySpec\n"
+        "STUDY = StudySpec(name='own', metric='loss', n_trials=4, sampler='own.py:make_sampler',\n"
+        "                  pruner='own.py:EveryOtherPruner', enqueue_defaults=False)\n")
+    spec = load_study_script(tmp_path / "study.py")
+    assert spec.pruner == f"{tmp_path.resolve()}/own.py:EveryOtherPruner"  # stored absolute for resume
+    run_quick(spec, sqlite_url, objective=pruned_when_told)
+    states = [t.state.name for t in optuna.load_study(study_name="own", storage=sqlite_url).trials]
+    assert states == ["COMPLETE", "PRUNED", "COMPLETE", "PRUNED"]

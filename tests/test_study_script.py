@@ -41,3 +41,11 @@ def test_an_objective_file_is_stored_absolute_so_resume_finds_it(tmp_path):
     (tmp_path / "my_objective.py").write_text("def suggest(trial): return {}\ndef build(p, s, n): return None\n")
     spec = load_study_script(write_study_script(tmp_path, objective="my_objective.py"))
     assert spec.objective == str(tmp_path / "my_objective.py")
+
+
+def test_files_named_for_data_sampler_and_pruner_are_stored_absolute_too(tmp_path):
+    spec = load_study_script(write_study_script(
+        tmp_path, dataset="loader.py:load", sampler="mypkg.samplers:Mine", pruner="extras.py:Patient"))
+    assert spec.dataset == f"{tmp_path.resolve()}/loader.py:load"
+    assert spec.pruner == f"{tmp_path.resolve()}/extras.py:Patient"
+    assert spec.sampler == "mypkg.samplers:Mine"  # a module path is found on sys.path, as it is

@@ -9,8 +9,7 @@ import pytest
 from hpo import interrupts
 from hpo.checkpoints import TrialCheckpoint
 from hpo.data import load_dataset
-from hpo.errors import MonitorMissingError, NonFiniteLossError
-from hpo.interrupts import TrialInterrupted
+from hpo.errors import MonitorMissingError, NonFiniteLossError, TrialInterrupted
 from hpo.objectives import mlp
 from hpo.training import FitSettings, fit_and_score
 

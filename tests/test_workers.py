@@ -97,3 +97,16 @@ def test_a_worker_whose_hpo_process_is_killed_stops_at_the_epoch_boundary(tmp_pa
     assert trials[trial.number].state.name == "FAIL"
     assert trials[trial.number].user_attrs["fail_reason"].startswith("interrupted after epoch")
     assert [t.user_attrs["retry_of"] for t in trials if t.state.name == "WAITING"] == [trial.number]
+
+
+def test_a_metric_workers_cannot_find_stops_them_before_any_trial_with_one_line(tmp_path):
+    home = tmp_path / "hpo-runs"
+    script = write_study_script(tmp_path, name="typo", metric="val_acc", direction="maximize")
+    env = {**os.environ, "HPO_HOME": str(home), "HPO_STORAGE": ""}
+    result = subprocess.run(hpo_command("run", str(script), "--workers", "1"), cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and re.match(r"hpo: error: worker w1: metric 'val_acc' is not in Keras' logs", lines[0])
+    study = optuna.load_study(study_name="typo", storage=f"sqlite:///{home / 'hpo.db'}")
+    assert [t.state.name for t in study.trials] == ["WAITING"]  # the enqueued defaults, never started

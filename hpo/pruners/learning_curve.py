@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -250,8 +250,8 @@ def within_pace(curve: list[float], target: float, horizon: int, margin: float =
     return max(curve) + margin * pace * (horizon - len(curve)) >= target
 
 
-def chance_from_finished_curves(curve: list[float], target: float, finished: list[list[float]],
-                                pruned: list[list[float]] = ()) -> tuple[int, int]:
+def chance_from_finished_curves(curve: list[float], target: float, finished: Sequence[list[float]],
+                                pruned: Sequence[list[float]] = ()) -> tuple[int, int]:
     """How many of the study's other curves, had they stood where ``curve`` stands now, would
     have gone on to beat ``target``: (count, number of curves that tell).
 
@@ -321,7 +321,7 @@ class LearningCurvePruner(BasePruner):
         if not values or any(not math.isfinite(v) for v in values):
             return False
         minimize = study.direction == StudyDirection.MINIMIZE
-        best = (min if minimize else max)(t.value for t in finished)
+        best = (min if minimize else max)(t.value for t in finished if t.value is not None)
         finished_curves = _curves(finished)
         pruned_curves = _curves(study.get_trials(deepcopy=False, states=(TrialState.PRUNED,)))
         rise = rising_scale(minimize, [values, [best], *finished_curves, *pruned_curves])
@@ -329,8 +329,8 @@ class LearningCurvePruner(BasePruner):
                                    [rise(c) for c in finished_curves],
                                    [rise(c) for c in pruned_curves]) < self.threshold
 
-    def chance_to_beat(self, curve: list[float], target: float, finished_curves: list[list[float]],
-                       pruned_curves: list[list[float]] = ()) -> float:
+    def chance_to_beat(self, curve: list[float], target: float, finished_curves: Sequence[list[float]],
+                       pruned_curves: Sequence[list[float]] = ()) -> float:
         """P(the trial's best value by ``max_epochs`` beats ``target``), all on the rising scale.
 
         Two estimates, pooled: the curve's own extrapolation, and what the study's finished

@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 import optuna
 
+import hpo.records as records
+
 if TYPE_CHECKING:
     from hpo.report.snapshot import StudySnapshot
 
 # User attributes shown in hover texts; long ones (histograms, tracebacks) would repeat in
 # every point of every figure.
 MAX_HOVER_ATTR_CHARS = 120
-_HIDDEN_ATTRS = frozenset({"weight_histograms", "fail_traceback"})
 
 
 def plotly_text(value: Any) -> str:
@@ -47,7 +48,7 @@ def _display_distribution(distribution: optuna.distributions.BaseDistribution):
 def _display_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
     shown = {}
     for key, value in attrs.items():
-        if key in _HIDDEN_ATTRS or not isinstance(value, (str, int, float, bool)) or value is None:
+        if key in records.BULKY or not isinstance(value, (str, int, float, bool)) or value is None:
             continue
         if isinstance(value, str) and len(value) > MAX_HOVER_ATTR_CHARS:
             value = value[:MAX_HOVER_ATTR_CHARS] + "..."

@@ -9,7 +9,6 @@ measured), so each figure sees at most the trials it can draw usefully.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import sys
 import warnings
@@ -25,8 +24,10 @@ from optuna.importance import (
 )
 from optuna.trial import TrialState
 
-from hpo.report import IMPORTANCE_EVALUATORS
+from hpo.errors import SetupError
+from hpo.report import IMPORTANCE_EVALUATORS, model_views
 from hpo.report.display import DisplayCopy, plotly_text, spread_sample
+from hpo.report.section import STATE_COLORS, Section
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -41,21 +42,6 @@ CONTOUR_TRIALS = 150  # the contour grid is (distinct values)² per pair
 CONTOUR_PARAMS = 3  # pairs among the most important parameters: 3 pairs
 MAX_SLICE_PARAMS = 12
 MAX_TIMELINE_BARS = 1000
-
-STATE_COLORS = {"COMPLETE": "#1f77b4", "PRUNED": "#ff7f0e"}
-
-
-@dataclasses.dataclass
-class Section:
-    """One titled part of the report: a figure, a note (bounds applied), or only a note
-    saying why there is no figure. Title and note are Plotly text, like the figure's: strings
-    from storage in them are escaped (:func:`plotly_text`)."""
-
-    key: str  # HTML id and PNG file name
-    title: str
-    figure: "go.Figure | None" = None
-    note: str = ""
-
 
 class _ImportanceOnce(BaseImportanceEvaluator):
     """Optuna's importance plot computes importances itself; the contour section needs them
@@ -75,8 +61,6 @@ class _ImportanceOnce(BaseImportanceEvaluator):
 
 
 def make_evaluator(name: str) -> BaseImportanceEvaluator:
-    from hpo.errors import SetupError
-
     if name == "ped-anova":
         return PedAnovaImportanceEvaluator()
     if name == "fanova":
@@ -108,8 +92,6 @@ class FigureBuilder:
 
     # ----------------------------------------------------------------------------------------
     def sections(self) -> list[Section]:
-        from hpo.report import model_views
-
         builders: list[tuple[str, str, Callable[[], Section | list[Section]]]] = [
             ("history", "Optimization history", self.history),
             ("importances", f"Parameter importances ({self.importance_name})", self.importances),

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 
 from optuna.trial import TrialState
 
+import hpo.records as records
 from hpo.report.display import plotly_text
-from hpo.report.figures import STATE_COLORS, Section
-from hpo.weight_histograms import WEIGHT_HISTOGRAMS_ATTR
+from hpo.report.section import STATE_COLORS, Section
+from hpo.selection import chosen_trial
 
 if TYPE_CHECKING:
     import optuna
@@ -26,12 +27,8 @@ HISTOGRAM_COLUMNS = 3
 
 
 def best_trial(snapshot: "StudySnapshot") -> "optuna.trial.FrozenTrial | None":
-    """The complete trial best in the (first) objective."""
-    complete = [t for t in snapshot.trials if t.state == TrialState.COMPLETE and t.values]
-    if not complete:
-        return None
-    pick = max if snapshot.directions[0] == "maximize" else min
-    return pick(complete, key=lambda t: t.values[0])
+    """The trial the study stands for, by the rule ``hpo show`` uses (:mod:`hpo.selection`)."""
+    return chosen_trial(snapshot.trials, snapshot.directions, records.pick_within(snapshot.settings))
 
 
 def weight_histograms_section(snapshot: "StudySnapshot") -> Section:
@@ -41,8 +38,8 @@ def weight_histograms_section(snapshot: "StudySnapshot") -> Section:
     best = best_trial(snapshot)
     if best is None:
         return Section("weights", "", note="No complete trial yet.")
-    stored = best.user_attrs.get(WEIGHT_HISTOGRAMS_ATTR)
-    if not stored or not stored.get("tensors"):
+    stored = records.weight_histograms(best.user_attrs)
+    if stored is None:
         why = ("hpo stores them with the model of each trial that becomes the best"
                if snapshot.made_by_hpo else "the study was not made by hpo, which stores them")
         return Section("weights", "", note=f"Trial {best.number} has no weight histograms stored ({why}).")
@@ -62,8 +59,8 @@ def weight_histograms_section(snapshot: "StudySnapshot") -> Section:
                    hovertemplate="%{x:.3g}: %{y} weights<extra></extra>"),
             row=index // columns + 1, col=index % columns + 1,
         )
-    epoch = best.user_attrs.get("best_epoch")
-    at = f", best epoch {epoch}" if isinstance(epoch, int) else ""
+    epoch = records.best_epoch(best.user_attrs)
+    at = f", best epoch {epoch}" if epoch is not None else ""
     figure.update_layout(
         title=f"Weight histograms of trial {best.number}{at}",
         height=max(320, 230 * rows), bargap=0,
@@ -81,8 +78,8 @@ def metric_vs_size_section(snapshot: "StudySnapshot") -> Section:
         "COMPLETE": ([], [], []), "PRUNED": ([], [], []),
     }
     for trial in snapshot.trials:
-        n_params = trial.user_attrs.get("n_params")
-        if not isinstance(n_params, int) or n_params <= 0 or trial.state.name not in points:
+        n_params = records.n_params(trial.user_attrs)
+        if n_params is None or n_params <= 0 or trial.state.name not in points:
             continue
         if trial.state == TrialState.COMPLETE and trial.values:
             value = trial.values[0]
@@ -109,9 +106,10 @@ def metric_vs_size_section(snapshot: "StudySnapshot") -> Section:
                 hovertemplate="%{text}<br>%{x:,} parameters<br>%{y:.4g}<extra></extra>",
             ))
     best = best_trial(snapshot)
-    if best is not None and isinstance(best.user_attrs.get("n_params"), int):
+    best_size = records.n_params(best.user_attrs) if best is not None else None
+    if best is not None and best_size is not None:
         figure.add_trace(go.Scatter(
-            x=[best.user_attrs["n_params"]], y=[best.values[0]], mode="markers",
+            x=[best_size], y=[best.values[0]], mode="markers",
             name=f"best (trial {best.number})",
             marker={"symbol": "star", "size": 16, "color": "#d62728"},
         ))

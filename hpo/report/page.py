@@ -16,7 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from optuna.trial import TrialState
 
-from hpo.report.figures import Section, figure_json
+import hpo.records as records
+from hpo.progress import format_clock
+from hpo.report.figures import figure_json
+from hpo.report.model_views import best_trial
+from hpo.report.section import Section
 
 if TYPE_CHECKING:
     import optuna
@@ -150,17 +154,9 @@ def _seconds(trial: "optuna.trial.FrozenTrial", now: datetime.datetime) -> float
     return None if end is None else (end - trial.datetime_start).total_seconds()
 
 
-def _clock(seconds: float) -> str:
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
-
-
 def summary_facts(snapshot: "StudySnapshot", importance: str,
                   pareto: list[int] | None = None) -> list[tuple[str, str]]:
     """(label, text) pairs of the summary; plain text, escaped by the caller."""
-    from hpo.report.model_views import best_trial
-
     trials = snapshot.trials
     counts = Counter(t.state.name for t in trials)
     objectives = ", ".join(f"{name} ({direction})"
@@ -190,7 +186,7 @@ def summary_facts(snapshot: "StudySnapshot", importance: str,
         starts = [t.datetime_start for t in trials if t.datetime_start]
         ends = [t.datetime_complete for t in trials if t.datetime_complete] or [now]
         span = (max(ends) - min(starts)).total_seconds()
-        time_text = f"{_clock(sum(all_durations))} of trial time in {_clock(span)} wall-clock"
+        time_text = f"{format_clock(sum(all_durations))} of trial time in {format_clock(span)} wall-clock"
         if durations:
             time_text += (f"; per finished trial: median {statistics.median(durations):.1f} s, "
                           f"mean {statistics.fmean(durations):.1f} s, max {max(durations):.1f} s")
@@ -218,8 +214,6 @@ def _summary_section(snapshot: "StudySnapshot", importance: str, pareto: list[in
 
 
 def _trials_section(snapshot: "StudySnapshot") -> str:
-    from hpo.driver import FAIL_REASON_ATTR
-
     trials = sorted(snapshot.trials, key=lambda t: t.number)
     shown = trials[:MAX_TABLE_ROWS]
     param_names = sorted({name for t in trials for name in t.params})
@@ -231,11 +225,11 @@ def _trials_section(snapshot: "StudySnapshot") -> str:
     for trial in shown:
         values = list(trial.values) if trial.values else [None] * len(value_names)
         duration = _seconds(trial, now)
-        reason = trial.user_attrs.get(FAIL_REASON_ATTR, "") if trial.state == TrialState.FAIL else ""
+        reason = trial.user_attrs.get(records.FAIL_REASON, "") if trial.state == TrialState.FAIL else ""
         state = trial.state.name
         cells = ([_fmt(v) for v in values] + ["" if duration is None else f"{duration:.1f}"]
                  + [_fmt(trial.params.get(name), 4) for name in param_names]
-                 + [_fmt(trial.user_attrs.get("n_params")), _fmt(trial.user_attrs.get("best_epoch"))])
+                 + [_fmt(records.n_params(trial.user_attrs)), _fmt(records.best_epoch(trial.user_attrs))])
         rows.append(f'<tr><td>{trial.number}</td><td class="{state}">{state}</td>'
                     + "".join(f"<td>{escape(cell)}</td>" for cell in cells)
                     + f'<td class="reason">{escape(str(reason))}</td></tr>')

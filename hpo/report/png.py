@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from hpo.errors import PngUnavailable
 
 if TYPE_CHECKING:
-    from hpo.report.figures import Section
+    from hpo.report.section import Section
 
 PNG_WIDTH = 1100
 PNG_HEIGHT = 550
-
-
-class PngUnavailable(Exception):
-    """PNG export cannot run on this machine; the message says what to install."""
 
 
 def export_png(sections: list["Section"], directory: Path) -> list[Path]:
@@ -38,7 +36,7 @@ def export_png(sections: list["Section"], directory: Path) -> list[Path]:
     return paths
 
 
-def _write(pio, drawn: list["Section"], paths: list[Path]) -> None:  # noqa: ANN001 - plotly.io
+def _write(pio: Any, drawn: list["Section"], paths: list[Path]) -> None:
     from choreographer.errors import (
         BrowserClosedError,
         BrowserDepsError,
@@ -46,11 +44,12 @@ def _write(pio, drawn: list["Section"], paths: list[Path]) -> None:  # noqa: ANN
         ChromeNotFoundError,
     )
 
+    figures = [section.figure for section in drawn if section.figure is not None]
     try:
         pio.write_images(
-            [section.figure for section in drawn], paths,
+            figures, paths,
             width=PNG_WIDTH,
-            height=[max(PNG_HEIGHT, int(section.figure.layout.height or 0)) for section in drawn],
+            height=[max(PNG_HEIGHT, int(figure.layout.height or 0)) for figure in figures],
         )
     except (RuntimeError, ChromeNotFoundError) as error:
         # plotly turns kaleido's ChromeNotFoundError into a RuntimeError that suggests

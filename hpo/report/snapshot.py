@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+import hpo.records as records
 from hpo.errors import SetupError
+from hpo.storage import mask_url, open_storage
 
 if TYPE_CHECKING:
     import optuna
+
+    from hpo.spec import Direction
 
 
 @dataclasses.dataclass(frozen=True)
 class StudySnapshot:
     name: str
-    directions: tuple[str, ...]  # "maximize" / "minimize", one per objective
+    directions: tuple["Direction", ...]  # one per objective
     metric_names: tuple[str, ...]  # one per objective
     trials: tuple["optuna.trial.FrozenTrial", ...]
     settings: dict[str, Any] | None  # hpo's stored StudySpec; None for foreign studies
@@ -40,9 +44,6 @@ def take_snapshot(storage_url: str, name: str) -> StudySnapshot:
     """Read study ``name``; :class:`SetupError` when it is absent or has no trials."""
     import optuna
 
-    from hpo.driver import SPEC_ATTR
-    from hpo.storage import mask_url, open_storage
-
     storage = open_storage(storage_url, create=False)
     try:
         study = optuna.load_study(study_name=name, storage=storage)
@@ -53,14 +54,14 @@ def take_snapshot(storage_url: str, name: str) -> StudySnapshot:
     trials = tuple(study.get_trials(deepcopy=False))
     if not trials:
         raise SetupError(f"study {name!r} has no trials yet: nothing to report (run it first)")
-    settings = study.user_attrs.get(SPEC_ATTR)
-    directions = tuple(d.name.lower() for d in study.directions)
+    settings = records.spec_dict(study.user_attrs)
+    directions = tuple(cast("Direction", d.name.lower()) for d in study.directions)
     return StudySnapshot(
         name=name,
         directions=directions,
         metric_names=_metric_names(study, settings, len(directions)),
         trials=trials,
-        settings=settings if isinstance(settings, dict) else None,
+        settings=settings,
         storage=mask_url(storage_url),
         taken_at=datetime.datetime.now(),
     )

@@ -9,7 +9,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from hpo.report.png import PngUnavailable
+from hpo.errors import PngUnavailable, SetupError
+from hpo.selection import pareto_front
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,7 +57,8 @@ def write_report(
     snapshot = take_snapshot(storage_url, name)
     copy = DisplayCopy(snapshot)
     sections = FigureBuilder(snapshot, copy, importance, warn).sections()
-    pareto = [t.number for t in copy.study.best_trials] if snapshot.multi_objective else None
+    pareto = ([t.number for t in pareto_front(snapshot.trials, snapshot.directions)]
+              if snapshot.multi_objective else None)
     html = render_page(snapshot, sections, plotly.offline.get_plotlyjs(), importance, pareto)
 
     directory = Path(out_dir) if out_dir is not None else default_report_dir(name)
@@ -67,8 +69,6 @@ def write_report(
         partial.write_text(html, encoding="utf-8")
         os.replace(partial, path)  # a browser or server never sees half a report
     except OSError as error:
-        from hpo.errors import SetupError
-
         raise SetupError(f"cannot write the report to {directory}: {error.strerror or error}") from error
 
     png_paths: tuple[Path, ...] = ()

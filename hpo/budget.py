@@ -1,0 +1,106 @@
+"""The budget: counting a study's trials by state, and claiming a slot before a trial starts.
+
+The budget is a *total*: a study whose script says ``n_trials=30`` should end with 30 finished
+(complete or pruned) trials however often it is interrupted and re-run (optuna/optuna#2638).
+Failed trials do not count; they are replaced by running more trials.
+
+Several processes share one budget through :func:`claim_slot`: a process counts finished and
+running trials under a lock of this host and keeps the lock until its trial is RUNNING in
+storage.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from typing import TYPE_CHECKING, Callable
+
+from hpo.interrupts import stop_requested
+from hpo.recovery import recover_dead_trials
+from hpo.storage import rdb_storage
+
+if TYPE_CHECKING:
+    from collections import Counter
+
+    import optuna
+    from optuna.trial import TrialState
+
+    from hpo.spec import StudySpec
+    from hpo.study_files import HeldLock, StudyFiles
+
+BUDGET_POLL_S = 1.0
+
+
+def count_by_state(study: "optuna.Study") -> "Counter[TrialState]":
+    """Trials per state, counted in the database where it is one.
+
+    The one place hpo reads Optuna's private RDB models (``optuna.storages._rdb.models``):
+    Optuna's own counting loads every trial, which costs milliseconds per trial on a study of
+    a few thousand, and this count runs before every trial. A GROUP BY costs one query.
+    """
+    storage = rdb_storage(study)
+    if storage is not None:
+        from optuna.storages._rdb import models
+        from sqlalchemy import func, select
+        from sqlalchemy.orm import Session
+
+        query = (
+            select(models.TrialModel.state, func.count())
+            .where(models.TrialModel.study_id == study._study_id)
+            .group_by(models.TrialModel.state)
+        )
+        with Session(storage.engine) as session:
+            rows = session.execute(query).all()
+            return collections.Counter({state: count for state, count in rows})
+    return collections.Counter(t.state for t in study.get_trials(deepcopy=False))
+
+
+def count_finished(study: "optuna.Study") -> int:
+    """Trials that count towards the budget: complete or pruned (not failed, not running)."""
+    from optuna.trial import TrialState
+
+    counts = count_by_state(study)
+    return counts[TrialState.COMPLETE] + counts[TrialState.PRUNED]
+
+
+def count_started(study: "optuna.Study") -> int:
+    """Trials that have started (in any state but waiting)."""
+    from optuna.trial import TrialState
+
+    counts = count_by_state(study)
+    return sum(counts.values()) - counts[TrialState.WAITING]
+
+
+def claim_slot(
+    study: "optuna.Study", spec: "StudySpec", files: "StudyFiles", slot: "HeldLock",
+    out: Callable[[str], None],
+) -> bool:
+    """Take the slot lock when the budget allows one more trial; False when it is met.
+
+    Finished and running trials both count, and the lock stays held until the new trial is
+    RUNNING in storage, so N workers of this host never start more trials than the budget
+    has left. While every remaining slot is taken by a running trial, wait: that trial may
+    fail (it does not count then) and need replacing. The lock is local, so workers of
+    several hosts can overshoot by the trials they start at the same moment.
+    """
+    from optuna.trial import TrialState
+
+    announced = False
+    while True:
+        if files.has_dead_worker():
+            recover_dead_trials(study, spec, files, out)
+        slot.acquire()
+        counts = count_by_state(study)
+        finished = counts[TrialState.COMPLETE] + counts[TrialState.PRUNED]
+        if finished < spec.n_trials and finished + counts[TrialState.RUNNING] < spec.n_trials:
+            return True  # held until the trial starts
+        slot.release()
+        if finished >= spec.n_trials:
+            return False
+        if not announced:
+            out(f"waiting: the rest of the budget is taken by {counts[TrialState.RUNNING]} running trial(s)")
+            announced = True
+        if stop_requested():
+            raise KeyboardInterrupt  # stopped while waiting: no trial of ours is running
+        time.sleep(BUDGET_POLL_S)
+        recover_dead_trials(study, spec, files, out)  # stale heartbeats of other hosts

@@ -1,0 +1,98 @@
+"""The progress line printed after each trial, and the clock format it shares with the report.
+
+```
+[trial   14] COMPLETE  value=0.9806             best=0.9806 (#14)    3.1s  15/30 done  elapsed 0:52  ETA 0:52
+```
+
+Counts and the best trial are read from storage, so with several workers every line shows the
+whole study's progress. ``elapsed`` and the ETA count from the start of the run, not of the
+process: ``hpo run`` hands its start to its workers (:data:`RUN_CLOCK_ENV`), so a recycled
+worker's lines do not restart at 0:00.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from typing import TYPE_CHECKING, Callable
+
+import hpo.records as records
+from hpo.budget import count_finished
+from hpo.selection import chosen_in_study
+
+if TYPE_CHECKING:
+    import optuna
+
+# "<wall-clock start of the run>,<finished trials at its start>", set by hpo run for its workers.
+RUN_CLOCK_ENV = "HPO_RUN_CLOCK"
+
+
+def format_clock(seconds: float) -> str:
+    """``m:ss`` or ``h:mm:ss``; ``--:--`` for an unknown (infinite or NaN) time."""
+    if not math.isfinite(seconds):
+        return "--:--"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def run_clock_value(finished: int) -> str:
+    """The :data:`RUN_CLOCK_ENV` value for a run starting now with ``finished`` trials done."""
+    return f"{time.time():.3f},{finished}"
+
+
+def _inherited_clock() -> tuple[float, int] | None:
+    """(seconds since the run started, finished trials at its start) from the parent, if any."""
+    started, _, finished = os.environ.get(RUN_CLOCK_ENV, "").partition(",")
+    try:
+        return max(0.0, time.time() - float(started)), int(finished)
+    except ValueError:
+        return None
+
+
+class ProgressPrinter:
+    """One line per finished trial: number, state, value, best so far, time, elapsed, ETA."""
+
+    def __init__(self, budget: int, finished: int, out: Callable[[str], None],
+                 pick_within: float | None = None) -> None:
+        self.budget = budget
+        self.pick_within = pick_within
+        self.finished = self.finished_at_start = finished
+        self.out = out
+        self.best: tuple[float, int] | None = None
+        self.started = time.monotonic()
+        inherited = _inherited_clock()
+        if inherited is not None:
+            elapsed, self.finished_at_start = inherited
+            self.started -= elapsed
+
+    def __call__(self, study: "optuna.Study", trial: "optuna.trial.FrozenTrial") -> None:
+        self.finished = count_finished(study)
+        best = chosen_in_study(study, self.pick_within)
+        if best is not None and best.values:
+            self.best = (best.values[0], best.number)
+        self.out(self.format_line(trial))
+
+    def format_line(self, trial: "optuna.trial.FrozenTrial") -> str:
+        from optuna.trial import TrialState
+
+        elapsed = time.monotonic() - self.started
+        remaining = max(0, self.budget - self.finished)
+        progress = self.finished - self.finished_at_start
+        eta = elapsed / progress * remaining if progress > 0 else math.nan
+        duration = trial.duration.total_seconds() if trial.duration else 0.0
+        if trial.state == TrialState.COMPLETE:
+            detail = "value=" + "/".join(f"{value:.4g}" if abs(value) >= 1e4 else f"{value:.4f}"
+                                         for value in trial.values)
+        elif trial.state == TrialState.PRUNED:
+            last = trial.last_step
+            detail = f"pruned at epoch {last}" if last is not None else "pruned"
+        else:
+            detail = trial.user_attrs.get(records.FAIL_REASON, "failed")
+        best = f"best={self.best[0]:.4f} (#{self.best[1]})" if self.best else "best=-"
+        return (
+            f"[trial {trial.number:>4}] {trial.state.name:<9} {detail:<24} {best}  "
+            f"{duration:5.1f}s  {self.finished}/{self.budget} done  "
+            f"elapsed {format_clock(elapsed)}  ETA {format_clock(eta)}"
+        )

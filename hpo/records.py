@@ -1,0 +1,114 @@
+"""Every key hpo stores on a study or a trial, and typed accessors to read them back.
+
+Storage is the one thing every worker, ``hpo show``, the report and optuna-dashboard share, so
+what a key means is written down here once. Writers use the constants; readers use the
+accessors, which return ``None`` for a missing or malformed value (a study made by an older
+hpo, or by Optuna directly, may lack any of them).
+
+Study user attributes:
+
+* ``hpo_spec`` - the :class:`hpo.spec.StudySpec` as a dict, so ``hpo resume`` needs no script;
+* ``hpo_test_evaluation`` - what ``hpo best`` measured on the test split (once).
+
+Trial user attributes:
+
+* ``fail_reason`` / ``fail_traceback`` - why a trial failed (one line / the traceback's tail);
+* ``retry_of`` / ``retry_attempt`` / ``seed`` - on a retry: the trial it retries, how many
+  retries deep it is, and the Keras seed it took over;
+* ``resumed_from_epoch`` - the first epoch a retry trained itself (later ones came from a checkpoint);
+* ``n_params``, ``best_epoch``, ``epochs_trained`` - the trained model's size and curve;
+* ``inference_ms`` - milliseconds per sample (studies with ``also_minimize="inference_ms"``);
+* ``weight_histograms`` - per-layer weight histograms of a model that became the best.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+# Study attributes
+SPEC = "hpo_spec"
+TEST_EVALUATION = "hpo_test_evaluation"
+
+# Trial attributes
+FAIL_REASON = "fail_reason"
+FAIL_TRACEBACK = "fail_traceback"
+RETRY_OF = "retry_of"
+RETRY_ATTEMPT = "retry_attempt"
+SEED = "seed"
+RESUMED_FROM_EPOCH = "resumed_from_epoch"
+N_PARAMS = "n_params"
+BEST_EPOCH = "best_epoch"
+EPOCHS_TRAINED = "epochs_trained"
+INFERENCE_MS = "inference_ms"
+WEIGHT_HISTOGRAMS = "weight_histograms"
+
+# Kept for the report's own views, hidden from `hpo show` and from table cells.
+BULKY = frozenset({FAIL_TRACEBACK, WEIGHT_HISTOGRAMS})
+# What `hpo show` prints under the best trial, in this order.
+SHOWN_WITH_BEST = (N_PARAMS, BEST_EPOCH, EPOCHS_TRAINED, RETRY_OF, RESUMED_FROM_EPOCH)
+NO_REASON = "no reason recorded"
+
+Attrs = Mapping[str, Any]
+
+
+def _int(attrs: Attrs, key: str) -> int | None:
+    value = attrs.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+# Study ---------------------------------------------------------------------------------------
+def spec_dict(study_attrs: Attrs) -> dict[str, Any] | None:
+    """The stored study settings, or None for a study hpo did not create."""
+    value = study_attrs.get(SPEC)
+    return value if isinstance(value, dict) else None
+
+
+def pick_within(settings: Attrs | None) -> float | None:
+    """The Pareto pick rule (see :mod:`hpo.selection`) of stored settings, None when there is none."""
+    value = (settings or {}).get("pick_within")
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+# Trial ---------------------------------------------------------------------------------------
+def fail_reason(attrs: Attrs) -> str:
+    value = attrs.get(FAIL_REASON)
+    return value if isinstance(value, str) and value else NO_REASON
+
+
+def retry_of(attrs: Attrs) -> int | None:
+    return _int(attrs, RETRY_OF)
+
+
+def retry_attempt(attrs: Attrs) -> int:
+    """0 for an original trial, 1 for its first retry, 2 for the retry's retry."""
+    return _int(attrs, RETRY_ATTEMPT) or 0
+
+
+def trial_seed(study_seed: int, number: int, attrs: Attrs) -> int:
+    """A trial's Keras seed: the study's seed plus its number, or the original trial's for a retry."""
+    seed = _int(attrs, SEED)
+    return seed if seed is not None else study_seed + number
+
+
+def retry_attrs(*, retry_of: int, attempt: int, seed: int) -> dict[str, int]:
+    """The user attributes a retry is enqueued with."""
+    return {RETRY_OF: retry_of, RETRY_ATTEMPT: attempt, SEED: seed}
+
+
+def n_params(attrs: Attrs) -> int | None:
+    return _int(attrs, N_PARAMS)
+
+
+def best_epoch(attrs: Attrs) -> int | None:
+    return _int(attrs, BEST_EPOCH)
+
+
+def weight_histograms(attrs: Attrs) -> dict[str, Any] | None:
+    value = attrs.get(WEIGHT_HISTOGRAMS)
+    return value if isinstance(value, dict) and value.get("tensors") else None
+
+
+def compact(attrs: Attrs) -> dict[str, Any]:
+    """The attributes without the bulky ones (histograms, tracebacks)."""
+    return {key: value for key, value in attrs.items() if key not in BULKY}
