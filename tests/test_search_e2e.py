@@ -169,13 +169,19 @@ def test_warm_start_enqueues_the_best_trials_of_an_earlier_study(sqlite_url):
 def test_the_same_seed_twice_gives_the_same_parameters_and_values(tmp_path):
     script = write_study_script(tmp_path, "repro", n_trials=4, max_epochs=3, patience=3, seed=7,
                                 deterministic=True, recycle_after=0, pruner="none")
+    # Both runs at once (one per core): separate processes, so neither sees the other.
+    urls = {attempt: f"sqlite:///{tmp_path / attempt}.db" for attempt in ("a", "b")}
+    processes = {
+        attempt: subprocess.Popen(hpo_command("run", str(script), "--storage", url), stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, cwd=REPO,
+                                  env={**os.environ, "HPO_HOME": str(tmp_path / attempt)})
+        for attempt, url in urls.items()
+    }
     runs = []
-    for attempt in ("a", "b"):
-        url = f"sqlite:///{tmp_path / attempt}.db"
-        result = subprocess.run(hpo_command("run", str(script), "--storage", url), capture_output=True,
-                                text=True, cwd=REPO, env={**os.environ, "HPO_HOME": str(tmp_path / attempt)})
-        assert result.returncode == 0, result.stderr
-        trials = optuna.load_study(study_name="repro", storage=url).trials
+    for attempt, process in processes.items():
+        _, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stderr
+        trials = optuna.load_study(study_name="repro", storage=urls[attempt]).trials
         runs.append([(t.params, t.value, t.intermediate_values) for t in trials])
     assert [params for params, _, _ in runs[0]] == [params for params, _, _ in runs[1]]
     assert [value for _, value, _ in runs[0]] == [value for _, value, _ in runs[1]]
