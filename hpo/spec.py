@@ -13,6 +13,7 @@ import re
 from typing import Any, Literal, Mapping, cast
 
 from hpo.errors import SetupError
+from hpo.metrics import direction_of
 from hpo.strategies import PRUNER_NAMES, SAMPLER_NAMES, check_pruner_name, check_sampler_name
 
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
@@ -42,12 +43,6 @@ def _cli(default: Any, type: type, help: str, metavar: str = "N") -> Any:
     return dataclasses.field(default=default, metadata={"cli": CliSetting(type, help, metavar)})
 
 
-def infer_direction(metric: str) -> str:
-    """Losses and errors are minimised; accuracies, AUCs and the like are maximised."""
-    lowered = metric.lower()
-    return "minimize" if ("loss" in lowered or "error" in lowered) else "maximize"
-
-
 @dataclasses.dataclass(frozen=True)
 class StudySpec:
     """What a study script states.
@@ -61,8 +56,9 @@ class StudySpec:
             user's loader as ``"package.module:load"`` / ``"file.py:load"`` (see :mod:`hpo.data`).
         metric: the Keras log key that is monitored (``val_accuracy``, ``val_loss``, ...).
             It drives the study direction, early stopping, pruning and the trial's value.
-        direction: ``"maximize"`` or ``"minimize"``; inferred from ``metric`` when omitted
-            (or empty).
+        direction: ``"maximize"`` or ``"minimize"``; when omitted (or empty), looked up from
+            ``metric``'s name in :mod:`hpo.metrics` (``val_mae``: minimize, ``val_auc``:
+            maximize); a metric not in that table needs it.
         sampler: a name from :data:`hpo.strategies.SAMPLER_NAMES`, or the user's own
             ``BaseSampler`` as ``"package.module:Name"`` / ``"file.py:Name"``.
         pruner: a name from :data:`hpo.strategies.PRUNER_NAMES`, or the user's own
@@ -139,7 +135,7 @@ class StudySpec:
             value = getattr(self, field)
             if not isinstance(value, str) or not value:
                 raise SetupError(f"{field} must be a non-empty string, got {value!r}")
-        direction = self.direction or infer_direction(self.metric)
+        direction = self.direction or direction_of(self.metric)
         if direction not in DIRECTIONS:
             raise SetupError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
         object.__setattr__(self, "direction", direction)

@@ -119,7 +119,7 @@ def test_changing_what_is_optimised_is_refused(sqlite_url):
     with pytest.raises(SetupError, match="exists with different metric 'loss' -> 'val_loss'.*new --study-name"):
         _run(_spec(metric="val_loss"), sqlite_url)
     with pytest.raises(SetupError, match="direction minimize, not maximize"):
-        _run(_spec(metric="score"), sqlite_url)
+        _run(_spec(metric="score", direction="maximize"), sqlite_url)
 
 
 def test_resume_of_an_unknown_study_is_a_clear_error(sqlite_url):

@@ -3,14 +3,22 @@ import dataclasses
 import pytest
 
 from hpo.errors import SetupError
-from hpo.spec import StudySpec, infer_direction
+from hpo.metrics import direction_of
+from hpo.spec import StudySpec
 
 
 def test_direction_is_inferred_from_the_metric_once():
     assert StudySpec(name="a", metric="val_accuracy").direction == "maximize"
     assert StudySpec(name="a", metric="val_loss").direction == "minimize"
     assert StudySpec(name="a", metric="val_loss", direction="maximize").direction == "maximize"
-    assert infer_direction("val_mean_squared_error") == "minimize"
+    assert direction_of("val_mean_squared_error") == "minimize"
+
+
+def test_a_metric_without_a_known_direction_must_state_one():
+    assert StudySpec(name="a", metric="val_mae").direction == "minimize"  # never maximised by a guess
+    with pytest.raises(SetupError, match="metric 'val_score' is not one hpo knows the direction of"):
+        StudySpec(name="a", metric="val_score")
+    assert StudySpec(name="a", metric="val_score", direction="maximize").direction == "maximize"
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,8 @@ def test_a_valid_script_gives_its_spec(tmp_path):
         ("import nonexistent_module_xyz", "failed at line 1: ModuleNotFoundError"),
         ("x = 1", "must define STUDY = hpo.StudySpec"),
         ("from hpo import StudySpec\nSTUDY = StudySpec(name='a', sampler='nope')", "unknown sampler 'nope'"),
+        ("from hpo import StudySpec\nSTUDY = StudySpec(name='a', metric='val_score')",
+         "metric 'val_score' is not one hpo knows the direction of; state it: direction="),
     ],
 )
 def test_broken_scripts_are_one_clear_line(tmp_path, source, message):
