@@ -34,7 +34,8 @@ def train_best(name: str, *, storage_url: str | None = None, model_path: Path | 
 
     prepare_keras()
     from hpo.training import fit_and_score
-    from hpo.trial_runner import check_param_count, fit_settings
+    from hpo.objectives import extra_callbacks
+    from hpo.trial_runner import check_param_count, class_weight_for, fit_settings
 
     study, spec = load_hpo_study(name, storage_url=storage_url)
     best = chosen_in_study(study, spec.pick_within)
@@ -47,8 +48,10 @@ def train_best(name: str, *, storage_url: str | None = None, model_path: Path | 
     module, data = load_objective_and_data(spec)
     params = dict(best.params)
     # The seed the trial trained with, so the retrained model repeats the search's.
-    settings = fit_settings(spec, params, records.trial_seed(spec.seed, best.number, best.user_attrs))
-    result = fit_and_score(None, lambda: module.build(params, data.input_shape, data.n_classes), data, settings)
+    settings = fit_settings(spec, params, records.trial_seed(spec.seed, best.number, best.user_attrs),
+                            class_weight_for(spec, data))
+    result = fit_and_score(None, lambda: module.build(params, data.input_shape, data.n_classes), data, settings,
+                           extra_callbacks=extra_callbacks(module, params))
     check_param_count(module, params, data, result.n_params)
     scores = result.model.evaluate(data.x_test, data.y_test, verbose=0, return_dict=True)
     test_metrics = {f"test_{key}": float(value) for key, value in scores.items()}

@@ -13,6 +13,7 @@ import re
 from typing import Any, Literal, Mapping, cast
 
 from hpo.errors import SetupError
+from hpo.fit_options import check_fit_options
 from hpo.metrics import direction_of
 from hpo.strategies import PRUNER_NAMES, SAMPLER_NAMES, check_pruner_name, check_sampler_name
 
@@ -95,6 +96,8 @@ class StudySpec:
         pruner_options: keyword arguments of the pruner (``threshold``: ``lower``/``upper``,
             default the chance level; ``learning-curve``: ``threshold``, ``min_epochs``,
             ``fit_weight``).
+        fit_options: Keras ``fit`` arguments hpo passes on: ``class_weight`` (a dict or
+            ``"balanced"``), ``shuffle``, ``steps_per_epoch`` (see :mod:`hpo.fit_options`).
         storage: storage URL; ``--storage`` and ``HPO_STORAGE`` take precedence.
     """
 
@@ -124,6 +127,7 @@ class StudySpec:
     pick_within: float | None = None
     grid: Mapping[str, tuple[Any, ...]] = dataclasses.field(default_factory=dict)
     pruner_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    fit_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     storage: str | None = None
 
     def __post_init__(self) -> None:
@@ -178,6 +182,7 @@ class StudySpec:
                 isinstance(k, str) and _is_param_value(v) for k, v in self.pruner_options.items()):
             raise SetupError(f"pruner_options must map option names to numbers, got {self.pruner_options!r}")
         object.__setattr__(self, "pruner_options", dict(self.pruner_options))
+        object.__setattr__(self, "fit_options", check_fit_options(self.fit_options))
 
     @property
     def directions(self) -> list[Direction]:
@@ -197,6 +202,7 @@ class StudySpec:
         data["enqueue"] = [dict(params) for params in self.enqueue]
         data["grid"] = {name: list(values) for name, values in self.grid.items()}
         data["pruner_options"] = dict(self.pruner_options)
+        data["fit_options"] = dict(self.fit_options)
         return data
 
     @classmethod

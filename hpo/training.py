@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import hpo.records as records
 from hpo.callbacks import (
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from hpo.data import Dataset
 
+
 @dataclass(frozen=True)
 class FitSettings:
     """How a trial trains: the monitored metric and direction are declared once, here."""
@@ -38,6 +39,10 @@ class FitSettings:
     seed: int = 0
     # epoch (0-based) -> learning rate; None keeps the optimizer's rate (hpo.schedules)
     learning_rate_schedule: Callable[[int], float] | None = None
+    # The study's fit_options (hpo.fit_options)
+    class_weight: dict[int, float] | None = None
+    shuffle: bool = True
+    steps_per_epoch: int | None = None
 
     @property
     def mode(self) -> str:
@@ -71,6 +76,7 @@ def fit_and_score(
     checkpoint: TrialCheckpoint | None = None,
     resuming: bool = False,
     warn: Callable[[str], None] = print,
+    extra_callbacks: Sequence["keras.callbacks.Callback"] = (),
 ) -> FitResult:
     """Build a fresh model, train it with pruning and early stopping, score its best epoch.
 
@@ -81,7 +87,8 @@ def fit_and_score(
     With a ``checkpoint`` the state is saved at every epoch boundary; when the checkpoint
     already holds epochs (a retry of an interrupted trial), training continues after them,
     their values are reported again so the pruner sees one curve, and ``resuming`` records
-    the first epoch trained as the trial's ``resumed_from_epoch``.
+    the first epoch trained as the trial's ``resumed_from_epoch``. ``extra_callbacks`` (the
+    objective module's own) run before hpo's, so hpo's checks see what they logged.
     """
     import keras
 
@@ -111,7 +118,7 @@ def fit_and_score(
         restore_best_weights=True,
         resume_from=state,
     )
-    callbacks: list[keras.callbacks.Callback] = [FailOnNonFiniteLoss(settings.monitor)]
+    callbacks: list[keras.callbacks.Callback] = [*extra_callbacks, FailOnNonFiniteLoss(settings.monitor)]
     if reporting_trial is not None:
         callbacks.append(ReportAndPrune(reporting_trial, settings.monitor))
     callbacks.append(early_stopping)  # before the checkpoint, which saves its state
@@ -132,6 +139,8 @@ def fit_and_score(
             initial_epoch=done,
             callbacks=callbacks,
             shuffle=False,  # the pipeline shuffles, seeded
+            class_weight=settings.class_weight,
+            steps_per_epoch=settings.steps_per_epoch,
             verbose=0,
         )
         curve.extend(float(v) for v in history.history[settings.monitor])
@@ -172,12 +181,13 @@ def _pipelines(data: "Dataset", settings: FitSettings):
     data (60 ms instead of 160 ms per digits epoch here), which is most of a small trial."""
     import tensorflow as tf
 
-    train = (
-        tf.data.Dataset.from_tensor_slices((data.x_train, data.y_train))
-        .shuffle(len(data.x_train), seed=settings.seed, reshuffle_each_iteration=True)
-        .batch(settings.batch_size)
-        .prefetch(tf.data.AUTOTUNE)
-    )
+    train = tf.data.Dataset.from_tensor_slices((data.x_train, data.y_train))
+    if settings.shuffle:
+        train = train.shuffle(len(data.x_train), seed=settings.seed, reshuffle_each_iteration=True)
+    train = train.batch(settings.batch_size)
+    if settings.steps_per_epoch is not None:
+        train = train.repeat()  # epochs of steps_per_epoch batches run through the data in turn
+    train = train.prefetch(tf.data.AUTOTUNE)
     validation = (
         tf.data.Dataset.from_tensor_slices((data.x_val, data.y_val))
         .batch(VALIDATION_BATCH_SIZE)

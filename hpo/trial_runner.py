@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import hpo.records as records
 from hpo.errors import MonitorMissingError, TrialFailure
-from hpo.objectives import ObjectiveModule, default_params, module_name, param_count_formula
+from hpo.objectives import ObjectiveModule, default_params, extra_callbacks, module_name, param_count_formula
 from hpo.selection import chosen_trial
 
 if TYPE_CHECKING:
@@ -32,8 +32,10 @@ TrialValue = float | tuple[float, float]
 DEFAULT_BATCH_SIZE = 64
 
 
-def fit_settings(spec: "StudySpec", params: dict[str, Any], seed: int) -> "FitSettings":
-    """How a configuration trains in this study (the search and ``hpo best`` alike)."""
+def fit_settings(spec: "StudySpec", params: dict[str, Any], seed: int,
+                 class_weight: dict[int, float] | None = None) -> "FitSettings":
+    """How a configuration trains in this study (the search and ``hpo best`` alike);
+    ``class_weight`` is :func:`class_weight_for`'s, computed once per process."""
     from hpo.schedules import epoch_schedule
     from hpo.training import FitSettings
 
@@ -45,7 +47,17 @@ def fit_settings(spec: "StudySpec", params: dict[str, Any], seed: int) -> "FitSe
         batch_size=int(params.get("batch_size", DEFAULT_BATCH_SIZE)),
         seed=seed,
         learning_rate_schedule=epoch_schedule(params, spec.max_epochs),
+        class_weight=class_weight,
+        shuffle=bool(spec.fit_options.get("shuffle", True)),
+        steps_per_epoch=spec.fit_options.get("steps_per_epoch"),
     )
+
+
+def class_weight_for(spec: "StudySpec", data: "Dataset") -> dict[int, float] | None:
+    """The study's ``class_weight`` fit option for this data (``"balanced"`` from its labels)."""
+    from hpo.fit_options import class_weights
+
+    return class_weights(spec.fit_options.get("class_weight"), data.y_train)
 
 
 def make_trial_runner(
@@ -60,10 +72,13 @@ def make_trial_runner(
     """
     from hpo.training import fit_and_score
 
+    class_weight = class_weight_for(spec, data)  # once per process, not per trial
+
     def run_trial(trial: "optuna.trial.BaseTrial") -> TrialValue:
         params = module.suggest(trial)
         user_attrs = trial.user_attrs
-        settings = fit_settings(spec, params, records.trial_seed(spec.seed, trial.number, user_attrs))
+        settings = fit_settings(spec, params, records.trial_seed(spec.seed, trial.number, user_attrs),
+                                class_weight)
         retry_of = records.retry_of(user_attrs)
         checkpoint = files.checkpoint(trial.number) if files is not None else None
         if files is not None and checkpoint is not None and retry_of is not None:
@@ -72,6 +87,7 @@ def make_trial_runner(
             result = fit_and_score(
                 trial, lambda: module.build(params, data.input_shape, data.n_classes), data,
                 settings, checkpoint=checkpoint, resuming=retry_of is not None, warn=warn,
+                extra_callbacks=extra_callbacks(module, params),
             )
             check_param_count(module, params, data, result.n_params)
             values = _values(spec, trial, result, data)

@@ -39,3 +39,12 @@ def test_built_in_modules_follow_the_protocol_and_optional_parts_are_read_safely
     bare.build = lambda params, input_shape, n_classes: None
     assert isinstance(bare, ObjectiveModule)
     assert default_params(bare) == {} and param_count_formula(bare) is None
+
+
+def test_a_modules_own_callbacks_are_read_per_configuration():
+    from hpo.objectives import extra_callbacks
+
+    module = types.ModuleType("with_callbacks")
+    module.callbacks = lambda params: [("stop-at", params["units_0"])]
+    assert extra_callbacks(module, {"units_0": 64}) == [("stop-at", 64)]
+    assert extra_callbacks(mlp, {}) == []

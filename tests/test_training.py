@@ -128,3 +128,29 @@ def _with_callback(model, callback):
 
     model.fit = fit_with_callback
     return model
+
+
+def test_fit_options_and_the_objectives_own_callbacks_reach_keras(small_digits):
+    batches = []
+
+    class CountBatches(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            batches.append(batch)
+
+    settings = FitSettings(monitor="val_accuracy", direction="maximize", max_epochs=2, patience=2,
+                           batch_size=16, class_weight={i: 1.0 + i for i in range(10)}, shuffle=False,
+                           steps_per_epoch=3)
+    result = fit_and_score(None, _model(), small_digits, settings, extra_callbacks=[CountBatches()])
+    assert result.epochs_trained == 2 and batches == [0, 1, 2, 0, 1, 2]  # 3 batches an epoch
+
+
+def test_without_shuffling_the_first_batch_is_the_first_rows(small_digits):
+    from hpo.training import _pipelines
+
+    settings = FitSettings(monitor="val_accuracy", direction="maximize", max_epochs=1, patience=1,
+                           batch_size=8, shuffle=False)
+    train, _ = _pipelines(small_digits, settings)
+    x, y = next(iter(train))
+    assert (x.numpy() == small_digits.x_train[:8]).all() and (y.numpy() == small_digits.y_train[:8]).all()
+    shuffled, _ = _pipelines(small_digits, dataclasses.replace(settings, shuffle=True))
+    assert not (next(iter(shuffled))[1].numpy() == small_digits.y_train[:8]).all()

@@ -40,6 +40,9 @@ class ObjectiveModule(Protocol):
       trial, and the values a grid leaves out.
     * ``param_count(params, input_shape, n_classes) -> int``: the parameter count by formula;
       a trial whose model disagrees fails (a bug in the module).
+    * ``callbacks(params) -> list[keras.callbacks.Callback]``: the module's own callbacks for a
+      trial (read with :func:`extra_callbacks`); they run before hpo's pruning, early stopping
+      and checkpoint callbacks.
     """
 
     def suggest(self, trial: "optuna.trial.BaseTrial") -> dict[str, Any]: ...
@@ -76,6 +79,12 @@ def param_count_formula(module: ObjectiveModule) -> ParamCount | None:
     """The module's ``param_count``, or None."""
     formula = getattr(module, "param_count", None)
     return formula if callable(formula) else None
+
+
+def extra_callbacks(module: ObjectiveModule, params: dict[str, Any]) -> list[Any]:
+    """The module's ``callbacks(params)``, or none."""
+    make = getattr(module, "callbacks", None)
+    return list(make(params)) if callable(make) else []
 
 
 def module_name(module: ObjectiveModule) -> str:
