@@ -15,7 +15,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Callable
 
 import hpo.records as records
-from hpo.errors import MonitorMissingError, TrialFailure
+from hpo.errors import MonitorMissingError, SetupError, TrialFailure
 from hpo.objectives import ObjectiveModule, default_params, extra_callbacks, module_name, param_count_formula
 from hpo.selection import chosen_trial
 
@@ -130,6 +130,8 @@ def check_metric(module: ObjectiveModule, data: "Dataset", spec: "StudySpec") ->
         predicted = model(x, training=False)
         model.compute_loss(x=x, y=y, y_pred=predicted)
         names = set(model.compute_metrics(x, y, predicted, sample_weight=None))
+    except SetupError:
+        raise  # a search space Optuna cannot express (hpo.keras_tuner_port): every trial would fail
     except Exception:  # noqa: BLE001 - see the docstring: the trials report it
         return
     logged = names | {f"val_{name}" for name in names}

@@ -1,8 +1,9 @@
 """Objective modules: one per model family, and the protocol they follow.
 
 An objective module is any Python module (built-in here, a dotted module path, or a ``.py``
-file beside the study script) that follows :class:`ObjectiveModule`. The trial runner
-(:mod:`hpo.trial_runner`) calls it; the module never sees the driver or the storage.
+file beside the study script) that follows :class:`ObjectiveModule`, or that defines
+KerasTuner's ``build_model(hp)`` instead (:mod:`hpo.keras_tuner_port` adapts it). The trial
+runner (:mod:`hpo.trial_runner`) calls it; the module never sees the driver or the storage.
 """
 
 from __future__ import annotations
@@ -64,8 +65,13 @@ def load_objective(name: str, *, base_dir: Path | None = None) -> ObjectiveModul
             raise SetupError(f"{error}; built-in: {', '.join(BUILTIN)}") from error
         raise
     missing = [attr for attr in ("suggest", "build") if not callable(getattr(module, attr, None))]
+    if missing == ["suggest", "build"] and callable(getattr(module, "build_model", None)):
+        from hpo.keras_tuner_port import KerasTunerObjective
+
+        return KerasTunerObjective(module)  # a KerasTuner model-building function
     if missing:
-        raise SetupError(f"objective {name!r} does not define {' and '.join(missing)}()")
+        raise SetupError(f"objective {name!r} does not define {' and '.join(missing)}() "
+                         "(or KerasTuner's build_model(hp))")
     return cast(ObjectiveModule, module)
 
 
