@@ -1,6 +1,6 @@
 """hpo: resumable, pruned Optuna studies of Keras models with persistent storage.
 
-The public API. Everything but :class:`StudySpec` is imported on first use (as
+The public API (:mod:`hpo.api`). Everything but :class:`StudySpec` is imported on first use (as
 ``optuna/__init__.py`` does), so ``import hpo`` in a study script and ``hpo --help`` stay
 instant.
 """
@@ -13,22 +13,24 @@ from typing import TYPE_CHECKING, Any
 from hpo.spec import StudySpec
 
 if TYPE_CHECKING:
-    from hpo.data import Dataset
-    from hpo.driver import RunOutcome, resume, run
+    from hpo.api import load_study, resume, run
+    from hpo.data import Data, Dataset, ModelInfo
+    from hpo.driver import RunOutcome
     from hpo.objectives import ObjectiveModule
-    from hpo.study_setup import load_hpo_study
 
-__all__ = ["Dataset", "ObjectiveModule", "RunOutcome", "StudySpec", "load_hpo_study", "resume", "run",
-           "__version__"]
+__all__ = ["Data", "Dataset", "ModelInfo", "ObjectiveModule", "RunOutcome", "StudySpec", "load_study",
+           "resume", "run", "__version__"]
 __version__ = "0.1.0"
 
 _LAZY = {
+    "Data": "hpo.data",
     "Dataset": "hpo.data",
+    "ModelInfo": "hpo.data",
     "ObjectiveModule": "hpo.objectives",
     "RunOutcome": "hpo.driver",
-    "resume": "hpo.driver",
-    "run": "hpo.driver",
-    "load_hpo_study": "hpo.study_setup",
+    "load_study": "hpo.api",
+    "resume": "hpo.api",
+    "run": "hpo.api",
 }
 
 

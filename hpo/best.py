@@ -9,13 +9,16 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import hpo.records as records
 from hpo.errors import SetupError
 from hpo.selection import chosen_in_study, pareto_front
 from hpo.storage import runtime_dir
 from hpo.study_setup import load_hpo_study, load_objective_and_data
+
+if TYPE_CHECKING:
+    from hpo.data import Data
 
 
 @dataclass(frozen=True)
@@ -29,12 +32,15 @@ class BestModelResult:
     params: dict[str, Any]
 
 
-def train_best(name: str, *, storage_url: str | None = None, model_path: Path | None = None) -> BestModelResult:
+def train_best(name: str, *, storage_url: str | None = None, model_path: Path | None = None,
+               in_memory: "Data | None" = None) -> BestModelResult:
+    """Retrain the study's chosen trial on its data (``in_memory``: the ``hpo.Data`` a study run
+    from Python was given), score the test split once, save the model."""
     from hpo.keras_runtime import prepare_keras
 
     prepare_keras()
     from hpo.training import fit_and_score
-    from hpo.objectives import extra_callbacks
+    from hpo.objectives import build_model, extra_callbacks
     from hpo.trial_runner import check_param_count, class_weight_for, fit_settings
 
     study, spec = load_hpo_study(name, storage_url=storage_url)
@@ -45,25 +51,28 @@ def train_best(name: str, *, storage_url: str | None = None, model_path: Path | 
                              f"within pick_within={spec.pick_within:g}")
         raise SetupError(f"study {name!r} has no complete trial yet; run it first")
 
-    module, data = load_objective_and_data(spec)
+    module, data = load_objective_and_data(spec, in_memory)
     params = dict(best.params)
     # The seed the trial trained with, so the retrained model repeats the search's.
     settings = fit_settings(spec, params, records.trial_seed(spec.seed, best.number, best.user_attrs),
                             class_weight_for(spec, data))
-    result = fit_and_score(None, lambda: module.build(params, data.input_shape, data.n_classes), data, settings,
+    result = fit_and_score(None, lambda: build_model(module, params, data), data, settings,
                            extra_callbacks=extra_callbacks(module, params))
     check_param_count(module, params, data, result.n_params)
-    scores = result.model.evaluate(data.x_test, data.y_test, verbose=0, return_dict=True)
-    test_metrics = {f"test_{key}": float(value) for key, value in scores.items()}
+    test_metrics: dict[str, float] = {}
+    if data.x_test is not None:  # data without a test split (hpo.Data(test=None)) has nothing to score
+        scores = result.model.evaluate(data.x_test, data.y_test, verbose=0, return_dict=True)
+        test_metrics = {f"test_{key}": float(value) for key, value in scores.items()}
 
     path = model_path or (runtime_dir() / "models" / name / "best.keras")
     path.parent.mkdir(parents=True, exist_ok=True)
     result.model.save(path)
-    study.set_user_attr(records.TEST_EVALUATION, {
-        "trial": best.number,
-        "at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        **test_metrics,
-    })
+    if test_metrics:
+        study.set_user_attr(records.TEST_EVALUATION, {
+            "trial": best.number,
+            "at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            **test_metrics,
+        })
     assert best.values is not None
     return BestModelResult(
         study_name=name,

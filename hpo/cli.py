@@ -274,7 +274,8 @@ def cmd_best(args: argparse.Namespace) -> int:
     print(f"validation (search): {result.validation_value:.4f}, validation (retrained): "
           f"{result.retrained_validation_value:.4f}")
     metrics = ", ".join(f"{k}={v:.4f}" for k, v in result.test_metrics.items() if math.isfinite(v))
-    print(f"test set (used once): {metrics}")
+    print(f"test set (used once): {metrics}" if result.test_metrics else
+          "no test set: the data has none, so nothing was scored on one")
     if accuracy is not None:
         print(f"test accuracy: {accuracy:.4f}")
     print(f"model saved to {result.model_path}")

@@ -28,26 +28,152 @@ VALIDATION_FRACTION = 0.1
 DOWNLOAD_TIMEOUT_S = 20
 
 
+TASKS = ("classification", "regression")
+# The dataset setting of a study whose data was passed from Python (hpo.run(spec, data=...)).
+MEMORY_DATASET = "<in-memory Data>"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What ``build(params, info)`` is told about the data (never the data itself)."""
+
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]  # (n_classes,) for classification, the target's shape for regression
+    n_classes: int | None  # None for regression
+    task: str  # "classification" or "regression"
+    sample: Callable[[int], np.ndarray]  # up to n training inputs, e.g. for Normalization.adapt
+
+
 @dataclass(frozen=True)
 class Dataset:
+    """In-memory train / validation / test splits, as trials use them."""
+
     name: str
     x_train: np.ndarray
     y_train: np.ndarray
     x_val: np.ndarray
     y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    n_classes: int
+    x_test: np.ndarray | None
+    y_test: np.ndarray | None
+    n_classes: int | None  # None for regression
+    task: str = "classification"
 
     @property
     def input_shape(self) -> tuple[int, ...]:
         return tuple(self.x_train.shape[1:])
 
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        if self.n_classes is not None:
+            return (self.n_classes,)
+        return tuple(self.y_train.shape[1:]) or (1,)
+
+    def info(self) -> ModelInfo:
+        return ModelInfo(self.input_shape, self.output_shape, self.n_classes, self.task,
+                         lambda n: self.x_train[:n])
+
     def describe(self) -> str:
-        return (
-            f"{self.name}: {len(self.x_train)} train / {len(self.x_val)} validation / "
-            f"{len(self.x_test)} test, input {self.input_shape}, {self.n_classes} classes"
-        )
+        test = f"{len(self.x_test)} test" if self.x_test is not None else "no test set"
+        target = f"{self.n_classes} classes" if self.n_classes is not None else f"regression, target {self.output_shape}"
+        return (f"{self.name}: {len(self.x_train)} train / {len(self.x_val)} validation / {test}, "
+                f"input {self.input_shape}, {target}")
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What the study's trials were scored on, independent of the split's seed: a resume on
+        other data would mix incomparable trials (stored with the study, see :mod:`hpo.study_setup`)."""
+        labels = np.concatenate([self.y_train, self.y_val])
+        fingerprint: dict[str, Any] = {
+            "source": self.name, "task": self.task, "input_shape": list(self.input_shape),
+            "output_shape": list(self.output_shape),
+            "examples": int(len(labels)), "test_examples": 0 if self.x_test is None else int(len(self.x_test)),
+        }
+        if self.n_classes is not None:
+            counts = np.bincount(labels.astype("int64").ravel(), minlength=self.n_classes)
+            fingerprint["class_counts"] = [int(count) for count in counts]
+        return fingerprint
+
+
+class Data:
+    """The user's own data: ``hpo.Data(train, validation=0.2, test=None, *, target=None, task=None)``.
+
+    ``train``, ``validation`` and ``test`` are each ``(x, y)`` with NumPy arrays (or anything
+    ``numpy.asarray`` takes) or a pandas DataFrame whose ``target`` column(s) are ``y``. A float
+    ``validation`` splits that share off the training data, seeded with the study's seed
+    (stratified for classification). ``task`` is inferred from ``y`` (integer, boolean or
+    string labels: classification; floating targets: regression) unless stated. String labels
+    are numbered in sorted order. ``test`` is used once, by ``hpo best``.
+    """
+
+    def __init__(self, train: Any, validation: Any = 0.2, test: Any = None, *,
+                 target: str | list[str] | None = None, task: str | None = None,
+                 name: str = "data") -> None:
+        if task is not None and task not in TASKS:
+            raise SetupError(f"Data: task must be 'classification' or 'regression', got {task!r}")
+        if isinstance(validation, float) and not 0.0 < validation < 1.0:
+            raise SetupError(f"Data: a validation fraction must be between 0 and 1, got {validation!r}")
+        self.target, self.name = target, name
+        self.train = self._arrays(train, "train")
+        self.validation = validation if isinstance(validation, float) else self._arrays(validation, "validation")
+        self.test = None if test is None else self._arrays(test, "test")
+        y_all = [self.train[1]] + ([self.validation[1]] if not isinstance(self.validation, float) else [])
+        self.task = task or _infer_task(self.train[1])
+        self.classes = np.unique(np.concatenate(y_all)) if self.task == "classification" else None
+
+    def _arrays(self, part: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
+        if hasattr(part, "columns") and hasattr(part, "drop"):  # a pandas DataFrame
+            if self.target is None:
+                raise SetupError(f"Data: {what} is a DataFrame; name its target column(s): target='price'")
+            targets = [self.target] if isinstance(self.target, str) else list(self.target)
+            missing = [t for t in targets if t not in part.columns]
+            if missing:
+                raise SetupError(f"Data: {what} has no column {missing[0]!r}")
+            y = part[targets[0]].to_numpy() if isinstance(self.target, str) else part[targets].to_numpy()
+            x = part.drop(columns=targets).to_numpy(dtype="float32")
+            return x, y
+        if type(part).__module__.startswith(("tensorflow", "keras")) or hasattr(part, "__getitem__") and \
+                hasattr(part, "on_epoch_end"):
+            raise SetupError(f"Data: {what} is streamed data ({type(part).__name__}); hpo takes in-memory "
+                             "(x, y) arrays or DataFrames for now")
+        if not isinstance(part, (tuple, list)) or len(part) != 2:
+            raise SetupError(f"Data: {what} must be (x, y) arrays or a DataFrame, got {type(part).__name__}")
+        x, y = (np.asarray(part[0]), np.asarray(part[1]))
+        if x.dtype.kind in "fiub" and x.dtype != np.float32:
+            x = x.astype("float32")
+        if len(x) != len(y):
+            raise SetupError(f"Data: {what} has {len(x)} inputs but {len(y)} targets")
+        if len(x) == 0:
+            raise SetupError(f"Data: {what} is empty")
+        return x, y
+
+    def _labels(self, y: np.ndarray) -> np.ndarray:
+        if self.classes is None:
+            return y.astype("float32")
+        unknown = set(np.unique(y)) - set(self.classes.tolist())
+        if unknown:
+            raise SetupError(f"Data: labels {sorted(map(str, unknown))[:3]} are not in the training labels")
+        return np.searchsorted(self.classes, y).astype("int64")
+
+    def split(self, seed: int) -> Dataset:
+        """Train, validation and test splits for the study's ``seed``."""
+        from sklearn.model_selection import train_test_split
+
+        x, y = self.train[0], self._labels(self.train[1])
+        if isinstance(self.validation, float):
+            stratify = y if self.classes is not None and np.bincount(y).min() >= 2 else None
+            x_train, x_val, y_train, y_val = train_test_split(
+                x, y, test_size=self.validation, stratify=stratify, random_state=seed)
+        else:
+            x_train, y_train = x, y
+            x_val, y_val = self.validation[0], self._labels(self.validation[1])
+        x_test = y_test = None
+        if self.test is not None:
+            x_test, y_test = self.test[0], self._labels(self.test[1])
+        n_classes = None if self.classes is None else len(self.classes)
+        return Dataset(self.name, x_train, y_train, x_val, y_val, x_test, y_test, n_classes, self.task)
+
+
+def _infer_task(y: np.ndarray) -> str:
+    return "regression" if np.asarray(y).dtype.kind in "fc" else "classification"
 
 
 def keras_cache_dir() -> Path:
@@ -58,6 +184,9 @@ def keras_cache_dir() -> Path:
 def load_dataset(name: str, *, seed: int = 0) -> Dataset:
     """The named dataset (or the user's loader's) split with ``seed``; cached, so repeated
     calls cost nothing."""
+    if name == MEMORY_DATASET:
+        raise SetupError("this study's data was passed from Python (hpo.run(spec, data=hpo.Data(...))) "
+                         "and is not stored: resume it the same way, hpo.resume(name, data=...)")
     if name not in _LOADERS and not plugins.is_reference(name):
         raise SetupError(f"unknown dataset {name!r}; choose one of: {', '.join(sorted(_LOADERS))}, "
                          "or your own loader as 'package.module:load' or 'file.py:load'")
@@ -72,7 +201,8 @@ def _load_cached(name: str, seed: int, cache_dir: str) -> Dataset:
 
 
 def _load_user(reference: str, seed: int) -> Dataset:
-    """The user's ``load(seed)``; a loader that fails or returns something else is a setup error."""
+    """The user's ``load(seed)`` (an :class:`Data`, split here, or a split :class:`Dataset`);
+    a loader that fails or returns something else is a setup error."""
     target, attribute = plugins.split(reference)
     loader: Any = plugins.load_object(f"{target}:{attribute or 'load'}", what="dataset")
     if not callable(loader):
@@ -83,9 +213,12 @@ def _load_user(reference: str, seed: int) -> Dataset:
         raise
     except Exception as error:
         raise SetupError(f"dataset {reference!r} failed to load: {type(error).__name__}: {error}") from error
+    if isinstance(dataset, Data):
+        dataset.name = reference
+        return dataset.split(seed)
     if not isinstance(dataset, Dataset):
         raise SetupError(f"dataset {reference!r}: load(seed) returned a {type(dataset).__name__}, "
-                         "not an hpo.data.Dataset")
+                         "not an hpo.Data")
     return dataset
 
 

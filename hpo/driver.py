@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from hpo.budget import claim_slot, count_finished
+from hpo.data import MEMORY_DATASET
 from hpo.errors import SetupError, TooManyFailuresError, TrialFailure
 from hpo.failures import ConsecutiveFailureGuard, Objective, TrialValue, recording_failures
 from hpo.interrupts import graceful_stop, stop_requested
@@ -30,7 +31,7 @@ from hpo.workers import PARENT_PID_ENV, supervise
 if TYPE_CHECKING:
     import optuna
 
-    from hpo.data import Dataset
+    from hpo.data import Data, Dataset
     from hpo.objectives import ObjectiveModule
 
 Printer = Callable[[str], None]
@@ -62,18 +63,26 @@ def run(
     storage_url: str | None = None,
     objective: Objective | None = None,
     out: Printer = _print,
+    data: "Data | None" = None,
 ) -> RunOutcome:
     """Create the study (or resume it) and run trials until the budget is met.
 
     With ``spec.workers`` above 1 (or worker recycling on), trials run in worker processes
     (see :mod:`hpo.workers`); otherwise in this process. ``objective`` replaces the spec's
     Keras objective with any ``(trial) -> value`` callable (used by benchmarks and tests); the
-    spec still supplies name, direction, sampler and budget.
+    spec still supplies name, direction, sampler and budget. ``data`` (an ``hpo.Data`` the
+    caller holds) replaces ``spec.dataset``: it cannot be handed to worker processes, so its
+    trials run in this process.
     """
+    if data is not None:
+        if spec.workers > 1:
+            raise SetupError("data passed from Python trains in this process; use workers=1 "
+                             "(or a data module: dataset='my_data.py')")
+        spec = spec.with_overrides(dataset=MEMORY_DATASET, recycle_after=0)
     # A run that trains here checks its metric before the study exists; workers check theirs.
     trains_here = objective is None and spec.workers == 1 and not spec.recycle_after
     prepared = prepare(spec, storage_url, load_objective=objective is None, out=out,
-                       check=_check_metric if trains_here else None)
+                       check=_check_metric if trains_here else None, data=data)
     spec, study, files = prepared.spec, prepared.study, prepared.files  # a grid may set the budget
     finished = count_finished(study)
     if finished >= spec.n_trials:
@@ -107,11 +116,11 @@ def run(
 
 def resume(
     name: str, *, storage_url: str | None = None, overrides: dict[str, Any] | None = None,
-    out: Printer = _print,
+    out: Printer = _print, data: "Data | None" = None,
 ) -> RunOutcome:
     """Continue study ``name`` with the settings stored with it (``overrides`` replace some)."""
     _, spec = load_hpo_study(name, storage_url=storage_url)
-    return run(spec.with_overrides(**(overrides or {})), storage_url=storage_url, out=out)
+    return run(spec.with_overrides(**(overrides or {})), storage_url=storage_url, out=out, data=data)
 
 
 def work(

@@ -156,5 +156,5 @@ class KerasTunerObjective:
         self._build_model(hp)  # run for its hp calls; the model is built again, seeded, by build
         return {name: value for name, value in hp.values.items() if value is not None}
 
-    def build(self, params: dict[str, Any], input_shape: tuple[int, ...], n_classes: int) -> "keras.Model":
+    def build(self, params: dict[str, Any], info: Any) -> "keras.Model":
         return self._build_model(OptunaHyperParameters(values=params))

@@ -8,7 +8,9 @@ hpo, or by Optuna directly, may lack any of them).
 Study user attributes:
 
 * ``hpo_spec`` - the :class:`hpo.spec.StudySpec` as a dict, so ``hpo resume`` needs no script;
-* ``hpo_test_evaluation`` - what ``hpo best`` measured on the test split (once).
+* ``hpo_test_evaluation`` - what ``hpo best`` measured on the test split (once);
+* ``hpo_data`` - the data's fingerprint (source, task, shapes, sizes, class counts): a resume
+  on other data is refused.
 
 Trial user attributes:
 
@@ -29,6 +31,7 @@ from typing import Any
 # Study attributes
 SPEC = "hpo_spec"
 TEST_EVALUATION = "hpo_test_evaluation"
+DATA = "hpo_data"
 
 # Trial attributes
 FAIL_REASON = "fail_reason"

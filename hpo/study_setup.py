@@ -24,7 +24,7 @@ from hpo.study_files import StudyFiles, storage_lock
 if TYPE_CHECKING:
     import optuna
 
-    from hpo.data import Dataset
+    from hpo.data import Data, Dataset
 
 Printer = Callable[[str], None]
 
@@ -45,20 +45,21 @@ Check = Callable[[ObjectiveModule, "Dataset", StudySpec], None]
 
 
 def prepare(spec: StudySpec, storage_url: str | None, *, load_objective: bool, out: Printer,
-            check: Check | None = None) -> Prepared:
+            check: Check | None = None, data: "Data | None" = None) -> Prepared:
     """Load objective and data, then create or load the study, recover what dead workers left,
     and enqueue a new study's first trials. ``check(module, data, spec)`` runs before the
-    storage is opened (the metric check of a run that trains in this process)."""
+    storage is opened (the metric check of a run that trains in this process). ``data`` is
+    the user's in-memory data (``hpo.run(spec, data=...)``) in place of ``spec.dataset``."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # we print our own line per trial
     check_sampler_available(spec.sampler)
     module: ObjectiveModule | None = None
-    data: "Dataset | None" = None
+    dataset: "Dataset | None" = None
     if load_objective:
-        module, data = load_objective_and_data(spec)
+        module, dataset = load_objective_and_data(spec, data)
         if check is not None:
-            check(module, data, spec)
+            check(module, dataset, spec)
     if spec.sampler == "grid":
         spec = fit_budget_to_grid(spec, module, out)
 
@@ -66,21 +67,23 @@ def prepare(spec: StudySpec, storage_url: str | None, *, load_objective: bool, o
     files = StudyFiles(url, spec.name)
     with storage_lock(url):
         storage = open_storage(url, create=True)
-        study, is_new = create_or_load(spec, storage, out, module, data)
+        study, is_new = create_or_load(spec, storage, out, module, dataset)
         install_heartbeat_retries(study, spec, files, out)
         recover_dead_trials(study, spec, files, out, lock=False)  # the lock is held here
         sweep_checkpoints(study, files)
         if is_new:
             enqueue_first_trials(study, spec, module)
-    return Prepared(spec, url, mask_url(url), study, files, is_new, module, data)
+    return Prepared(spec, url, mask_url(url), study, files, is_new, module, dataset)
 
 
-def load_objective_and_data(spec: StudySpec) -> tuple[ObjectiveModule, "Dataset"]:
-    """The objective module and the data, loaded once per process, never per trial."""
+def load_objective_and_data(spec: StudySpec, data: "Data | None" = None) -> tuple[ObjectiveModule, "Dataset"]:
+    """The objective module and the data (``data`` split, or ``spec.dataset`` loaded), once
+    per process, never per trial."""
     from hpo.data import load_dataset
     from hpo.objectives import load_objective
 
-    return load_objective(spec.objective), load_dataset(spec.dataset, seed=spec.seed)
+    dataset = data.split(spec.seed) if data is not None else load_dataset(spec.dataset, seed=spec.seed)
+    return load_objective(spec.objective), dataset
 
 
 def load_hpo_study(name: str, *, storage_url: str | None = None) -> tuple["optuna.Study", StudySpec]:
@@ -159,9 +162,12 @@ def create_or_load(
                 f"study {spec.name!r} already exists with direction {'/'.join(directions)}, "
                 f"not {'/'.join(spec.directions)}; use another --study-name"
             )
-        stored = records.spec_dict(storage.get_study_user_attrs(study_id))
+        attrs = storage.get_study_user_attrs(study_id)
+        stored = records.spec_dict(attrs)
         if stored is not None:
             report_differences(spec, StudySpec.from_dict(stored), out)
+        if data is not None:
+            check_same_data(spec.name, attrs.get(records.DATA), data.fingerprint())
         n_existing = len(storage.get_all_trials(study_id, deepcopy=False))
 
     # A sampler seeded identically on every resume would repeat its first proposals
@@ -178,7 +184,20 @@ def create_or_load(
     )
     if study.user_attrs.get(records.SPEC) != spec.to_dict():
         study.set_user_attr(records.SPEC, spec.to_dict())
+    if data is not None and study.user_attrs.get(records.DATA) != data.fingerprint():
+        study.set_user_attr(records.DATA, data.fingerprint())
     return study, study_id is None
+
+
+def check_same_data(name: str, stored: Any, current: dict[str, Any]) -> None:
+    """Refuse to continue a study on data other than its trials were scored on."""
+    if not isinstance(stored, dict):
+        return  # a study from before hpo stored fingerprints: it gets one now
+    changed = [key for key in sorted(set(stored) | set(current)) if stored.get(key) != current.get(key)]
+    if changed:
+        what = ", ".join(f"{key} {stored.get(key)!r} -> {current.get(key)!r}" for key in changed[:3])
+        raise SetupError(f"study {name!r} was tuned on other data ({what}); its trials would not "
+                         "compare with new ones, so use a new --study-name")
 
 
 def report_differences(spec: StudySpec, stored: StudySpec, out: Printer) -> None:

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import hpo.records as records
 from hpo.errors import MonitorMissingError, SetupError, TrialFailure
-from hpo.objectives import ObjectiveModule, default_params, extra_callbacks, module_name, param_count_formula
+from hpo.objectives import (
+    ObjectiveModule,
+    build_model,
+    default_params,
+    expected_param_count,
+    extra_callbacks,
+    module_name,
+)
 from hpo.selection import chosen_trial
 
 if TYPE_CHECKING:
@@ -57,7 +64,10 @@ def class_weight_for(spec: "StudySpec", data: "Dataset") -> dict[int, float] | N
     """The study's ``class_weight`` fit option for this data (``"balanced"`` from its labels)."""
     from hpo.fit_options import class_weights
 
-    return class_weights(spec.fit_options.get("class_weight"), data.y_train)
+    option = spec.fit_options.get("class_weight")
+    if option is not None and data.n_classes is None:
+        raise SetupError("fit_options: class_weight is for classification; this data is a regression task")
+    return class_weights(option, data.y_train)
 
 
 def make_trial_runner(
@@ -85,7 +95,7 @@ def make_trial_runner(
             files.checkpoint(retry_of).move_to(checkpoint)
         try:
             result = fit_and_score(
-                trial, lambda: module.build(params, data.input_shape, data.n_classes), data,
+                trial, lambda: build_model(module, params, data), data,
                 settings, checkpoint=checkpoint, resuming=retry_of is not None, warn=warn,
                 extra_callbacks=extra_callbacks(module, params),
             )
@@ -125,7 +135,7 @@ def check_metric(module: ObjectiveModule, data: "Dataset", spec: "StudySpec") ->
     try:
         params = module.suggest(trial)
         keras.backend.clear_session()
-        model = module.build(params, data.input_shape, data.n_classes)
+        model = build_model(module, params, data)
         x, y = data.x_val[:2], data.y_val[:2]
         predicted = model(x, training=False)
         model.compute_loss(x=x, y=y, y_pred=predicted)
@@ -198,10 +208,9 @@ def keep_if_best(trial: "optuna.trial.BaseTrial", values: tuple[float, ...], res
 
 def check_param_count(module: ObjectiveModule, params: dict[str, Any], data: "Dataset", n_params: int) -> None:
     """The formula and Keras must agree; a mismatch is a bug in the objective module."""
-    formula = param_count_formula(module)
-    if formula is None:
+    expected = expected_param_count(module, params, data)
+    if expected is None:
         return
-    expected = int(formula(params, data.input_shape, data.n_classes))
     if expected != n_params:
         raise TrialFailure(
             f"parameter count formula gives {expected} but Keras counts {n_params} "

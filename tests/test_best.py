@@ -25,3 +25,17 @@ def test_an_unknown_study_is_one_line(sqlite_url):
     run_quick(quick_spec(n_trials=1), sqlite_url)
     with pytest.raises(SetupError, match="no study named 'other'"):
         train_best("other", storage_url=sqlite_url)
+
+
+@pytest.mark.training
+def test_data_without_a_test_split_is_retrained_and_says_there_is_nothing_to_score(sqlite_url):
+    import numpy as np
+
+    import hpo
+
+    x = np.random.default_rng(0).normal(size=(60, 3)).astype("float32")
+    data = hpo.Data((x, (x[:, 0] > 0).astype("int64")), validation=0.25)
+    hpo.run(hpo.StudySpec(name="no-test", n_trials=1, max_epochs=1), data=data, storage=sqlite_url)
+    result = train_best("no-test", storage_url=sqlite_url, in_memory=data)
+    assert result.test_metrics == {} and result.model_path.is_file()
+    assert "hpo_test_evaluation" not in hpo.load_study("no-test", storage=sqlite_url).user_attrs

@@ -120,5 +120,76 @@ def test_a_users_loader_is_named_by_file_or_module_path_and_loaded_once(tmp_path
     assert load_dataset(f"{tmp_path}/own_data.py", seed=3) is data  # once per process
     with pytest.raises(SetupError, match=r"own_data.py:broken' failed to load: OSError: no such table"):
         load_dataset(f"{tmp_path}/own_data.py:broken")
-    with pytest.raises(SetupError, match="returned a tuple, not an hpo.data.Dataset"):
+    with pytest.raises(SetupError, match="returned a tuple, not an hpo.Data"):
         load_dataset(f"{tmp_path}/own_data.py:wrong")
+
+
+def test_user_arrays_are_split_stratified_with_the_seed_and_labels_numbered():
+    from hpo.data import Data
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(100, 4))
+    y = np.array(["cat"] * 80 + ["dog"] * 20)
+    data = Data((x, y), validation=0.25)
+    first, again, other = data.split(0), data.split(0), data.split(1)
+    assert first.task == "classification" and first.n_classes == 2 and first.x_train.dtype == np.float32
+    assert len(first.x_val) == 25 and np.bincount(first.y_val).tolist() == [20, 5]  # stratified
+    assert (first.x_val == again.x_val).all() and not (first.x_val == other.x_val).all()
+    assert first.x_test is None and "no test set" in first.describe()
+    assert first.fingerprint() == other.fingerprint()  # the seed moves the split, not what the data is
+    assert first.fingerprint()["class_counts"] == [80, 20]
+
+
+def test_floating_targets_are_regression_and_a_dataframe_names_its_target():
+    import pandas as pd
+
+    from hpo.data import Data
+
+    frame = pd.DataFrame({"a": np.arange(40.0), "b": np.arange(40.0) ** 2, "price": np.linspace(1, 2, 40)})
+    data = Data(frame, validation=0.2, test=frame.iloc[:5], target="price").split(3)
+    assert data.task == "regression" and data.n_classes is None and data.input_shape == (2,)
+    assert data.output_shape == (1,) and data.y_train.dtype == np.float32 and len(data.x_test) == 5
+    info = data.info()
+    assert info.task == "regression" and info.sample(3).shape == (3, 2) and info.n_classes is None
+    assert "regression, target (1,)" in data.describe()
+    stated = Data((np.zeros((10, 2)), np.arange(10) % 3), task="regression").split(0)
+    assert stated.task == "regression"
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda D: D((np.zeros((3, 2)), np.zeros(4))), "train has 3 inputs but 4 targets"),
+    (lambda D: D(np.zeros((3, 2))), "train must be .x, y. arrays or a DataFrame"),
+    (lambda D: D((np.zeros((3, 2)), np.zeros(3)), validation=1.5), "validation fraction must be between 0 and 1"),
+    (lambda D: D((np.zeros((3, 2)), np.zeros(3)), task="ranking"), "task must be 'classification' or 'regression'"),
+])
+def test_bad_data_is_one_line(make, message):
+    from hpo.data import Data
+
+    with pytest.raises(SetupError, match=message):
+        make(Data)
+
+
+def test_streamed_data_is_refused_for_now_and_unknown_test_labels_are_named():
+    import tensorflow as tf
+
+    from hpo.data import Data
+
+    stream = tf.data.Dataset.from_tensor_slices((np.zeros((4, 2)), np.zeros(4)))
+    with pytest.raises(SetupError, match="streamed data .* in-memory"):
+        Data(stream)
+    data = Data((np.zeros((4, 2)), np.array([0, 1, 0, 1])), validation=(np.zeros((2, 2)), np.array([1, 0])),
+                test=(np.zeros((1, 2)), np.array([7])))
+    with pytest.raises(SetupError, match=r"labels \['7'\] are not in the training labels"):
+        data.split(0)
+
+
+def test_a_loader_may_return_hpo_data(tmp_path):
+    (tmp_path / "arrays.py").write_text(
+        "import numpy as np\nfrom hpo import Data\n\n"
+        "def load(seed):\n"
+        "    x = np.linspace(0, 1, 60).reshape(30, 2)\n"
+        "    return Data((x, x[:, 0] * 2.0), validation=0.2)\n")
+    data = load_dataset(f"{tmp_path}/arrays.py", seed=0)
+    assert data.task == "regression" and len(data.x_val) == 6 and data.name.endswith("arrays.py")
+    with pytest.raises(SetupError, match="data was passed from Python .* hpo.resume\\(name, data=...\\)"):
+        load_dataset("<in-memory Data>")

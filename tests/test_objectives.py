@@ -48,3 +48,24 @@ def test_a_modules_own_callbacks_are_read_per_configuration():
     module.callbacks = lambda params: [("stop-at", params["units_0"])]
     assert extra_callbacks(module, {"units_0": 64}) == [("stop-at", 64)]
     assert extra_callbacks(mlp, {}) == []
+
+
+def test_build_and_param_count_are_called_with_the_signature_a_module_has():
+    import numpy as np
+
+    from hpo.data import Data
+    from hpo.objectives import build_model, expected_param_count
+
+    data = Data((np.zeros((20, 3)), np.arange(20) % 2)).split(0)
+    seen = {}
+    new_style = types.ModuleType("new_style")
+    new_style.suggest = lambda trial: {}
+    new_style.build = lambda params, info: seen.setdefault("info", info)
+    new_style.param_count = lambda params, info: 7
+    build_model(new_style, {}, data)
+    assert seen["info"].input_shape == (3,) and seen["info"].n_classes == 2 and seen["info"].task == "classification"
+    assert expected_param_count(new_style, {}, data) == 7
+    old_style = types.ModuleType("old_style")
+    old_style.build = lambda params, input_shape, n_classes: (input_shape, n_classes)
+    assert build_model(old_style, {}, data) == ((3,), 2)
+    assert expected_param_count(old_style, {}, data) is None

@@ -46,3 +46,8 @@ def test_cnn_uses_no_more_blocks_than_the_image_can_pool():
     assert cnn.usable_blocks(params, (4, 4, 1)) == 2
     model = cnn.build(params, (4, 4, 1), 10)
     assert [layer.__class__.__name__ for layer in model.layers].count("MaxPooling2D") == 2
+
+
+def test_the_cnn_builds_a_regression_model_too():
+    model = cnn.build(dict(cnn.DEFAULT_PARAMS), (8, 8, 1), None)
+    assert model.output_shape == (None, 1) and model.loss == "mean_squared_error"

@@ -55,3 +55,10 @@ def test_seed_formula_matches_keras_parameter_count(overrides):
 def test_seed_000_reference_model_size():
     # Input(784) -> Dense(128) -> Dropout -> Dense(10): (784+1)*128 + (128+1)*10
     assert mlp.param_count(dict(mlp.DEFAULT_PARAMS), (784,), 10) == 101_770
+
+
+def test_regression_gets_one_linear_output_and_the_formula_follows():
+    params = dict(mlp.DEFAULT_PARAMS)
+    model = mlp.build(params, (10,), None)
+    assert model.output_shape == (None, 1) and model.layers[-1].activation.__name__ == "linear"
+    assert mlp.param_count(params, (10,), None) == model.count_params() == (10 + 1) * 128 + (128 + 1) * 1

@@ -186,3 +186,28 @@ def test_the_same_seed_twice_gives_the_same_parameters_and_values(tmp_path):
     assert [params for params, _, _ in runs[0]] == [params for params, _, _ in runs[1]]
     assert [value for _, value, _ in runs[0]] == [value for _, value, _ in runs[1]]
     assert [curve for _, _, curve in runs[0]] == [curve for _, _, curve in runs[1]]
+
+
+def test_the_diabetes_study_tunes_a_users_model_on_a_users_data_and_best_scores_its_test_split(sqlite_url):
+    from hpo.best import train_best
+    from hpo.study_script import load_study_script
+
+    spec = load_study_script(REPO / "studies" / "diabetes_regression.py").with_overrides(
+        n_trials=2, max_epochs=3, recycle_after=0)
+    outcome, lines, study = run(spec, sqlite_url)
+    assert study.direction.name == "MINIMIZE" and outcome.n_finished == 2  # val_mae: minimised unasked
+    assert "regression, target (1,)" in " ".join(lines)
+    assert 0 < outcome.best_value < 400  # MAE of a disease-progression score (25-346)
+    result = train_best("diabetes_regression", storage_url=sqlite_url)
+    assert set(result.test_metrics) == {"test_loss", "test_mae"}
+
+
+def test_the_breast_cancer_study_maximises_a_named_auc_with_balanced_class_weights(sqlite_url):
+    from hpo.study_script import load_study_script
+
+    spec = load_study_script(REPO / "studies" / "breast_cancer_auc.py").with_overrides(
+        n_trials=2, max_epochs=3, recycle_after=0)
+    outcome, _, study = run(spec, sqlite_url)
+    assert study.direction.name == "MAXIMIZE" and outcome.n_finished == 2
+    assert 0.5 < outcome.best_value <= 1.0
+    assert study.user_attrs["hpo_data"]["class_counts"] == [170, 285]  # train + validation

@@ -55,3 +55,11 @@ def test_warm_start_needs_an_earlier_study_with_complete_trials(sqlite_url):
     assert params == [best_first[0].params, best_first[1].params]
     with pytest.raises(SetupError, match="no study named 'nothing'"):
         study_setup.warm_start_params(study, quick_spec(name="new", warm_start="nothing"))
+
+
+def test_a_study_refuses_other_data_but_accepts_a_fingerprint_it_never_had():
+    fingerprint = {"source": "digits", "examples": 1437, "class_counts": [143, 146]}
+    study_setup.check_same_data("s", None, fingerprint)  # made before hpo stored fingerprints
+    study_setup.check_same_data("s", dict(fingerprint), fingerprint)
+    with pytest.raises(SetupError, match=r"study 's' was tuned on other data \(examples 1437 -> 1000\)"):
+        study_setup.check_same_data("s", fingerprint, {**fingerprint, "examples": 1000})

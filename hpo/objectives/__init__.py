@@ -8,6 +8,7 @@ runner (:mod:`hpo.trial_runner`) calls it; the module never sees the driver or t
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Protocol, cast, runtime_checkable
 
@@ -17,6 +18,8 @@ from hpo.plugins import load_module
 if TYPE_CHECKING:
     import keras
     import optuna
+
+    from hpo.data import Dataset
 
 BUILTIN = ("mlp", "cnn")
 
@@ -32,15 +35,19 @@ class ObjectiveModule(Protocol):
       and ``fit`` need (a ``batch_size`` entry is the batch size ``fit`` uses, default 64;
       ``lr_schedule``/``lr_decay`` from :func:`hpo.schedules.suggest_schedule` set the
       learning-rate schedule).
-    * ``build(params, input_shape, n_classes) -> keras.Model``: a compiled model. It never
-      sees Optuna, so the same function rebuilds the best model (``hpo best``).
+    * ``build(params, info) -> keras.Model``: a compiled model. ``info``
+      (:class:`hpo.data.ModelInfo`) has ``input_shape``, ``output_shape``, ``n_classes`` (None
+      for regression), ``task`` and ``sample(n)`` (up to n training inputs, for
+      ``keras.layers.Normalization.adapt``). ``build(params, input_shape, n_classes)`` works
+      too (told apart by its signature). It never sees Optuna, so the same function rebuilds
+      the best model (``hpo best``).
 
     Optional (read with :func:`default_params` and :func:`param_count_formula`):
 
     * ``DEFAULT_PARAMS: dict``: a known-good configuration, enqueued as a new study's first
       trial, and the values a grid leaves out.
-    * ``param_count(params, input_shape, n_classes) -> int``: the parameter count by formula;
-      a trial whose model disagrees fails (a bug in the module).
+    * ``param_count(params, info)`` or ``param_count(params, input_shape, n_classes) -> int``:
+      the parameter count by formula; a trial whose model disagrees fails (a bug in the module).
     * ``callbacks(params) -> list[keras.callbacks.Callback]``: the module's own callbacks for a
       trial (read with :func:`extra_callbacks`); they run before hpo's pruning, early stopping
       and checkpoint callbacks.
@@ -48,10 +55,12 @@ class ObjectiveModule(Protocol):
 
     def suggest(self, trial: "optuna.trial.BaseTrial") -> dict[str, Any]: ...
 
-    def build(self, params: dict[str, Any], input_shape: tuple[int, ...], n_classes: int) -> "keras.Model": ...
+    @property
+    def build(self) -> Callable[..., "keras.Model"]:
+        """``build(params, info)`` or ``build(params, input_shape, n_classes)``."""
 
 
-ParamCount = Callable[[dict[str, Any], tuple[int, ...], int], int]
+ParamCount = Callable[..., int]
 
 
 def load_objective(name: str, *, base_dir: Path | None = None) -> ObjectiveModule:
@@ -91,6 +100,33 @@ def extra_callbacks(module: ObjectiveModule, params: dict[str, Any]) -> list[Any
     """The module's ``callbacks(params)``, or none."""
     make = getattr(module, "callbacks", None)
     return list(make(params)) if callable(make) else []
+
+
+def _takes_info(function: Callable[..., Any]) -> bool:
+    """``f(params, info)`` rather than ``f(params, input_shape, n_classes)``."""
+    try:
+        parameters = [p for p in inspect.signature(function).parameters.values()
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return False
+    return len(parameters) == 2
+
+
+def build_model(module: ObjectiveModule, params: dict[str, Any], data: "Dataset") -> "keras.Model":
+    """``module.build`` called with the signature it has."""
+    if _takes_info(module.build):
+        return module.build(params, data.info())
+    return module.build(params, data.input_shape, data.n_classes)
+
+
+def expected_param_count(module: ObjectiveModule, params: dict[str, Any], data: "Dataset") -> int | None:
+    """``module.param_count`` called with the signature it has; None when there is none."""
+    formula = param_count_formula(module)
+    if formula is None:
+        return None
+    if _takes_info(formula):
+        return int(formula(params, data.info()))
+    return int(formula(params, data.input_shape, data.n_classes))
 
 
 def module_name(module: ObjectiveModule) -> str:

@@ -13,6 +13,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from hpo.objectives.optimizers import OPTIMIZERS, make_optimizer
+from hpo.objectives.output import output_head
 from hpo.schedules import suggest_schedule
 
 if TYPE_CHECKING:
@@ -82,7 +83,8 @@ def usable_blocks(params: dict[str, Any], input_shape: tuple[int, ...]) -> int:
     return max(1, min(int(params["n_blocks"]), int(math.log2(smallest))))
 
 
-def build(params: dict[str, Any], input_shape: tuple[int, ...], n_classes: int) -> "keras.Model":
+def build(params: dict[str, Any], input_shape: tuple[int, ...], n_classes: int | None) -> "keras.Model":
+    """A compiled CNN for ``params`` (a regression model for ``n_classes`` None)."""
     import keras
     from keras import layers
 
@@ -105,10 +107,10 @@ def build(params: dict[str, Any], input_shape: tuple[int, ...], n_classes: int) 
     x = layers.Activation("relu")(x)
     if params["dense_dropout"] > 0:
         x = layers.Dropout(float(params["dense_dropout"]))(x)
-    outputs = layers.Dense(n_classes, activation="softmax")(x)
+    head = output_head(n_classes)
+    outputs = layers.Dense(head.units, activation=head.activation)(x)
     model = keras.Model(inputs, outputs)
-    model.compile(optimizer=make_optimizer(params), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(optimizer=make_optimizer(params), loss=head.loss, metrics=list(head.metrics))
     return model
 
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import optuna
 
 from hpo.objectives.optimizers import OPTIMIZERS, make_optimizer
+from hpo.objectives.output import output_head
 from hpo.schedules import suggest_schedule
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu")
@@ -64,14 +65,16 @@ def hidden_units(params: dict[str, Any]) -> list[int]:
     return [int(params[f"units_{layer}"]) for layer in range(int(params["n_layers"]))]
 
 
-def param_count(params: dict[str, Any], input_shape: tuple[int, ...], n_classes: int) -> int:
-    """Seed 001's formula: ``(M+1)·H1 + (H1+1)·H2 + … + (Hn+1)·N`` for M inputs, N outputs."""
-    widths = [math.prod(input_shape), *hidden_units(params), n_classes]
+def param_count(params: dict[str, Any], input_shape: tuple[int, ...], n_classes: int | None) -> int:
+    """Seed 001's formula: ``(M+1)·H1 + (H1+1)·H2 + … + (Hn+1)·N`` for M inputs, N outputs
+    (one output for regression, ``n_classes`` None)."""
+    widths = [math.prod(input_shape), *hidden_units(params), output_head(n_classes).units]
     return sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(widths, widths[1:]))
 
 
-def build(params: dict[str, Any], input_shape: tuple[int, ...], n_classes: int) -> "keras.Model":
-    """A compiled Keras model for ``params``. Knows nothing of Optuna."""
+def build(params: dict[str, Any], input_shape: tuple[int, ...], n_classes: int | None) -> "keras.Model":
+    """A compiled Keras model for ``params`` (a regression model for ``n_classes`` None).
+    Knows nothing of Optuna."""
     import keras
 
     regularizer = None
@@ -91,11 +94,8 @@ def build(params: dict[str, Any], input_shape: tuple[int, ...], n_classes: int) 
         )
         if params["dropout"] > 0:
             layers.append(keras.layers.Dropout(params["dropout"]))
-    layers.append(keras.layers.Dense(n_classes, activation="softmax"))
+    head = output_head(n_classes)
+    layers.append(keras.layers.Dense(head.units, activation=head.activation))
     model = keras.Sequential(layers)
-    model.compile(
-        optimizer=make_optimizer(params),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
+    model.compile(optimizer=make_optimizer(params), loss=head.loss, metrics=list(head.metrics))
     return model
