@@ -40,7 +40,7 @@ def train_best(name: str, *, storage_url: str | None = None, model_path: Path | 
 
     prepare_keras()
     from hpo.training import fit_and_score
-    from hpo.objectives import build_model, extra_callbacks
+    from hpo.objectives import build_model, custom_fit, extra_callbacks
     from hpo.trial_runner import check_param_count, class_weight_for, fit_settings
 
     study, spec = load_hpo_study(name, storage_url=storage_url)
@@ -57,7 +57,7 @@ def train_best(name: str, *, storage_url: str | None = None, model_path: Path | 
     settings = fit_settings(spec, params, records.trial_seed(spec.seed, best.number, best.user_attrs),
                             class_weight_for(spec, data))
     result = fit_and_score(None, lambda: build_model(module, params, data), data, settings,
-                           extra_callbacks=extra_callbacks(module, params))
+                           extra_callbacks=extra_callbacks(module, params), fit=custom_fit(module, params, data))
     check_param_count(module, params, data, result.n_params)
     test_metrics: dict[str, float] = {}
     if data.x_test is not None:  # data without a test split (hpo.Data(test=None)) has nothing to score

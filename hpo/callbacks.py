@@ -48,6 +48,19 @@ class FailOnNonFiniteLoss(keras.callbacks.Callback):
                 raise NonFiniteLossError(f"{key} became {value} at epoch {epoch + 1}")
 
 
+class RecordCurve(keras.callbacks.Callback):
+    """Keep the monitored value of each epoch trained (the trial's learning curve), whoever
+    runs the training loop: Keras' own ``fit`` or an objective module's ``fit``."""
+
+    def __init__(self, monitor: str) -> None:
+        super().__init__()
+        self.monitor = monitor
+        self.values: list[float] = []
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.values.append(_logged_value(logs, self.monitor, epoch))
+
+
 class ReportAndPrune(keras.callbacks.Callback):
     """Report the monitored metric to the trial each epoch and prune when the pruner says so.
 

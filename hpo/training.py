@@ -9,13 +9,14 @@ import hpo.records as records
 from hpo.callbacks import (
     EpochCheckpoint,
     FailOnNonFiniteLoss,
+    RecordCurve,
     ReportAndPrune,
     ResumableEarlyStopping,
     StopAtEpochBoundary,
     restore_training_state,
 )
 from hpo.checkpoints import CheckpointState, TrialCheckpoint
-from hpo.errors import CheckpointError
+from hpo.errors import CheckpointError, TrialFailure
 
 # Validation batches only run inference, so their size changes speed, not results.
 VALIDATION_BATCH_SIZE = 1024
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
     import optuna
 
     from hpo.data import Dataset
+
+
+# An objective module's own training loop, bound to its params and data by the trial runner.
+CustomFit = Callable[..., object]
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,7 @@ def fit_and_score(
     resuming: bool = False,
     warn: Callable[[str], None] = print,
     extra_callbacks: Sequence["keras.callbacks.Callback"] = (),
+    fit: "CustomFit | None" = None,
 ) -> FitResult:
     """Build a fresh model, train it with pruning and early stopping, score its best epoch.
 
@@ -88,7 +94,10 @@ def fit_and_score(
     already holds epochs (a retry of an interrupted trial), training continues after them,
     their values are reported again so the pruner sees one curve, and ``resuming`` records
     the first epoch trained as the trial's ``resumed_from_epoch``. ``extra_callbacks`` (the
-    objective module's own) run before hpo's, so hpo's checks see what they logged.
+    objective module's own) run before hpo's, so hpo's checks see what they logged. ``fit``
+    (an objective module's own training loop) is called as ``fit(model, epochs=,
+    initial_epoch=, callbacks=)`` instead of Keras' ``fit`` on hpo's pipelines; it must pass
+    ``callbacks`` on, and a trial whose epochs never reach them fails saying so.
     """
     import keras
 
@@ -118,7 +127,8 @@ def fit_and_score(
         restore_best_weights=True,
         resume_from=state,
     )
-    callbacks: list[keras.callbacks.Callback] = [*extra_callbacks, FailOnNonFiniteLoss(settings.monitor)]
+    recorder = RecordCurve(settings.monitor)
+    callbacks: list[keras.callbacks.Callback] = [*extra_callbacks, FailOnNonFiniteLoss(settings.monitor), recorder]
     if reporting_trial is not None:
         callbacks.append(ReportAndPrune(reporting_trial, settings.monitor))
     callbacks.append(early_stopping)  # before the checkpoint, which saves its state
@@ -131,19 +141,25 @@ def fit_and_score(
 
     stopped_before = state is not None and state.best_epoch > 0 and state.wait >= settings.patience
     if done < settings.max_epochs and not stopped_before:
-        train, validation = _pipelines(data, settings)
-        history = model.fit(
-            train,
-            validation_data=validation,
-            epochs=settings.max_epochs,
-            initial_epoch=done,
-            callbacks=callbacks,
-            shuffle=False,  # the pipeline shuffles, seeded
-            class_weight=settings.class_weight,
-            steps_per_epoch=settings.steps_per_epoch,
-            verbose=0,
-        )
-        curve.extend(float(v) for v in history.history[settings.monitor])
+        if fit is not None:
+            fit(model, epochs=settings.max_epochs, initial_epoch=done, callbacks=callbacks)
+            if not recorder.values:
+                raise TrialFailure(f"the objective's fit() ran no epoch through hpo's callbacks, so "
+                                   f"{settings.monitor!r} was never seen: pass callbacks=callbacks to model.fit")
+        else:
+            train, validation = _pipelines(data, settings)
+            model.fit(
+                train,
+                validation_data=validation,
+                epochs=settings.max_epochs,
+                initial_epoch=done,
+                callbacks=callbacks,
+                shuffle=False,  # the pipeline shuffles, seeded
+                class_weight=settings.class_weight,
+                steps_per_epoch=settings.steps_per_epoch,
+                verbose=0,
+            )
+        curve.extend(recorder.values)
     elif state is not None and state.best_weights is not None:
         model.set_weights(state.best_weights)  # the dead trial had finished its epochs
 

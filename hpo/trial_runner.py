@@ -19,6 +19,7 @@ from hpo.errors import MonitorMissingError, SetupError, TrialFailure
 from hpo.objectives import (
     ObjectiveModule,
     build_model,
+    custom_fit,
     default_params,
     expected_param_count,
     extra_callbacks,
@@ -97,7 +98,7 @@ def make_trial_runner(
             result = fit_and_score(
                 trial, lambda: build_model(module, params, data), data,
                 settings, checkpoint=checkpoint, resuming=retry_of is not None, warn=warn,
-                extra_callbacks=extra_callbacks(module, params),
+                extra_callbacks=extra_callbacks(module, params), fit=custom_fit(module, params, data),
             )
             check_param_count(module, params, data, result.n_params)
             values = _values(spec, trial, result, data)

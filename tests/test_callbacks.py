@@ -41,3 +41,14 @@ def test_non_finite_loss_or_metric_fails_the_trial(logs):
 
 def test_finite_values_pass():
     FailOnNonFiniteLoss("val_accuracy").on_epoch_end(0, {"loss": 0.3, "val_accuracy": 0.9})
+
+
+def test_the_curve_recorder_keeps_the_monitored_value_of_each_epoch():
+    from hpo.callbacks import RecordCurve
+
+    recorder = RecordCurve("val_loss")
+    recorder.on_epoch_end(0, {"loss": 1.0, "val_loss": 0.9})
+    recorder.on_epoch_end(1, {"loss": 0.8, "val_loss": 0.7})
+    assert recorder.values == [0.9, 0.7]
+    with pytest.raises(MonitorMissingError, match="'val_loss' is not in Keras' logs at epoch 3"):
+        recorder.on_epoch_end(2, {"loss": 0.5})

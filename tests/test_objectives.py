@@ -69,3 +69,15 @@ def test_build_and_param_count_are_called_with_the_signature_a_module_has():
     old_style.build = lambda params, input_shape, n_classes: (input_shape, n_classes)
     assert build_model(old_style, {}, data) == ((3,), 2)
     assert expected_param_count(old_style, {}, data) is None
+
+
+def test_a_modules_own_fit_is_bound_to_the_trials_params_and_data():
+    from hpo.objectives import custom_fit
+
+    seen = []
+    module = types.ModuleType("with_fit")
+    module.fit = lambda model, params, data, *, epochs, initial_epoch, callbacks: seen.append(
+        (model, params, data, epochs, initial_epoch, callbacks))
+    custom_fit(module, {"units": 8}, "the data")("the model", epochs=5, initial_epoch=2, callbacks=["cb"])
+    assert seen == [("the model", {"units": 8}, "the data", 5, 2, ["cb"])]
+    assert custom_fit(mlp, {}, "the data") is None

@@ -9,7 +9,7 @@ import pytest
 from hpo import interrupts
 from hpo.checkpoints import TrialCheckpoint
 from hpo.data import load_dataset
-from hpo.errors import MonitorMissingError, NonFiniteLossError, TrialInterrupted
+from hpo.errors import MonitorMissingError, NonFiniteLossError, TrialFailure, TrialInterrupted
 from hpo.objectives import mlp
 from hpo.training import FitSettings, fit_and_score
 
@@ -154,3 +154,30 @@ def test_without_shuffling_the_first_batch_is_the_first_rows(small_digits):
     assert (x.numpy() == small_digits.x_train[:8]).all() and (y.numpy() == small_digits.y_train[:8]).all()
     shuffled, _ = _pipelines(small_digits, dataclasses.replace(settings, shuffle=True))
     assert not (next(iter(shuffled))[1].numpy() == small_digits.y_train[:8]).all()
+
+
+def test_an_objectives_own_fit_gets_hpos_callbacks_and_the_curve_comes_from_them(small_digits):
+    calls = []
+
+    def own_fit(model, *, epochs, initial_epoch, callbacks):
+        calls.append((epochs, initial_epoch))
+        return model.fit(small_digits.x_train, small_digits.y_train, batch_size=64, epochs=epochs,
+                         initial_epoch=initial_epoch, callbacks=callbacks, verbose=0,
+                         validation_data=(small_digits.x_val, small_digits.y_val))
+
+    study = optuna.create_study(direction="maximize")
+    trial = study.ask()
+    settings = FitSettings(monitor="val_accuracy", direction="maximize", max_epochs=3, patience=3)
+    result = fit_and_score(trial, _model(), small_digits, settings, fit=own_fit)
+    assert calls == [(3, 0)] and result.epochs_trained == 3
+    reported = trial.storage.get_trial(trial._trial_id).intermediate_values
+    assert sorted(reported) == [1, 2, 3] and result.value == max(reported.values())  # pruning saw each epoch
+
+
+def test_an_own_fit_that_drops_hpos_callbacks_fails_the_trial_saying_so(small_digits):
+    def careless_fit(model, *, epochs, initial_epoch, callbacks):
+        model.fit(small_digits.x_train, small_digits.y_train, epochs=1, verbose=0)
+
+    settings = FitSettings(monitor="val_accuracy", direction="maximize", max_epochs=2, patience=2)
+    with pytest.raises(TrialFailure, match="ran no epoch through hpo's callbacks.*pass callbacks=callbacks"):
+        fit_and_score(None, _model(), small_digits, settings, fit=careless_fit)

@@ -51,6 +51,12 @@ class ObjectiveModule(Protocol):
     * ``callbacks(params) -> list[keras.callbacks.Callback]``: the module's own callbacks for a
       trial (read with :func:`extra_callbacks`); they run before hpo's pruning, early stopping
       and checkpoint callbacks.
+    * ``fit(model, params, data, *, epochs, initial_epoch, callbacks)``: the module's own
+      training loop (read with :func:`custom_fit`), called instead of Keras' ``fit`` on hpo's
+      pipelines. ``data`` is the :class:`hpo.data.Dataset` (``x_train``, ``y_train``, ``x_val``,
+      ``y_val``); it must pass ``callbacks`` on to ``model.fit`` (pruning, early stopping,
+      checkpoints and the learning curve are in them), validate every epoch, and train from
+      ``initial_epoch`` (a retry continues there). ``fit_options`` do not apply to it.
     """
 
     def suggest(self, trial: "optuna.trial.BaseTrial") -> dict[str, Any]: ...
@@ -127,6 +133,18 @@ def expected_param_count(module: ObjectiveModule, params: dict[str, Any], data: 
     if _takes_info(formula):
         return int(formula(params, data.info()))
     return int(formula(params, data.input_shape, data.n_classes))
+
+
+def custom_fit(module: ObjectiveModule, params: dict[str, Any], data: "Dataset") -> Callable[..., object] | None:
+    """The module's ``fit`` bound to this trial's ``params`` and the data, or None."""
+    fit = getattr(module, "fit", None)
+    if not callable(fit):
+        return None
+
+    def bound(model: "keras.Model", *, epochs: int, initial_epoch: int, callbacks: list[Any]) -> object:
+        return fit(model, params, data, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks)
+
+    return bound
 
 
 def module_name(module: ObjectiveModule) -> str:
