@@ -188,7 +188,7 @@ def test_the_same_seed_twice_gives_the_same_parameters_and_values(tmp_path):
     assert [curve for _, _, curve in runs[0]] == [curve for _, _, curve in runs[1]]
 
 
-def test_the_diabetes_study_tunes_a_users_model_on_a_users_data_and_best_scores_its_test_split(sqlite_url):
+def test_the_diabetes_study_tunes_a_users_model_on_a_users_data_and_best_scores_its_test_split(sqlite_url, tmp_path):
     from hpo.best import train_best
     from hpo.study_script import load_study_script
 
@@ -200,6 +200,23 @@ def test_the_diabetes_study_tunes_a_users_model_on_a_users_data_and_best_scores_
     assert 0 < outcome.best_value < 400  # MAE of a disease-progression score (25-346)
     result = train_best("diabetes_regression", storage_url=sqlite_url)
     assert set(result.test_metrics) == {"test_loss", "test_mae"}
+    from hpo.report.writer import write_report
+
+    report = write_report("diabetes_regression", sqlite_url, tmp_path / "report")
+    assert report.n_trials == 2 and "val_mae" in report.path.read_text()
+
+
+def test_a_users_data_and_model_modules_run_in_worker_processes(tmp_path):
+    script = REPO / "studies" / "diabetes_regression.py"
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    result = subprocess.run(hpo_command("run", str(script), "--storage", url, "--workers", "2", "--n-trials", "2",
+                                        "--max-epochs", "1"),
+                            capture_output=True, text=True, cwd=REPO, timeout=300,
+                            env={**os.environ, "HPO_HOME": str(tmp_path / "home")})
+    assert result.returncode == 0, result.stderr
+    trials = optuna.load_study(study_name="diabetes_regression", storage=url).trials
+    assert sum(t.state.name == "COMPLETE" for t in trials) == 2
+    assert "w1 " in result.stdout and "w2 " in result.stdout
 
 
 def test_the_breast_cancer_study_maximises_a_named_auc_with_balanced_class_weights(sqlite_url):
