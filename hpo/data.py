@@ -69,8 +69,15 @@ class Dataset:
         return tuple(self.y_train.shape[1:]) or (1,)
 
     def info(self) -> ModelInfo:
-        return ModelInfo(self.input_shape, self.output_shape, self.n_classes, self.task,
-                         lambda n: self.x_train[:n])
+        return ModelInfo(self.input_shape, self.output_shape, self.n_classes, self.task, self.sample)
+
+    def sample(self, n: int) -> np.ndarray:
+        """Up to ``n`` training inputs drawn evenly at random (the same ones every call), not
+        the first ``n``: data sorted by a column would otherwise adapt a Normalization to one end."""
+        if n >= len(self.x_train):
+            return self.x_train
+        rows = np.sort(np.random.default_rng(0).choice(len(self.x_train), size=n, replace=False))
+        return self.x_train[rows]
 
     def describe(self) -> str:
         test = f"{len(self.x_test)} test" if self.x_test is not None else "no test set"

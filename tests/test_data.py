@@ -151,6 +151,7 @@ def test_floating_targets_are_regression_and_a_dataframe_names_its_target():
     assert data.output_shape == (1,) and data.y_train.dtype == np.float32 and len(data.x_test) == 5
     info = data.info()
     assert info.task == "regression" and info.sample(3).shape == (3, 2) and info.n_classes is None
+    assert (info.sample(3) == info.sample(3)).all() and len(info.sample(10_000)) == len(data.x_train)
     assert "regression, target (1,)" in data.describe()
     stated = Data((np.zeros((10, 2)), np.arange(10) % 3), task="regression").split(0)
     assert stated.task == "regression"
