@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import hpo.records as records
 from hpo.errors import MonitorMissingError, SetupError, TrialFailure
+from hpo.failures import TrialValue
 from hpo.objectives import (
     ObjectiveModule,
     build_model,
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
     from hpo.study_files import StudyFiles
     from hpo.training import FitResult, FitSettings
 
-TrialValue = float | tuple[float, float]
 DEFAULT_BATCH_SIZE = 64
 
 
