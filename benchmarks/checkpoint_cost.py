@@ -26,7 +26,7 @@ def main() -> None:
     args = parser.parse_args()
     prepare_keras()
     from hpo.checkpoints import TrialCheckpoint
-    from hpo.data import load_dataset
+    from hpo.data_sources import load_dataset
     from hpo.objectives import mlp
     from hpo.training import FitSettings, fit_and_score
 

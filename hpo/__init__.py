@@ -14,11 +14,11 @@ from hpo.spec import StudySpec
 
 if TYPE_CHECKING:
     from hpo.api import load_study, resume, run
-    from hpo.data import Data, Dataset, ModelInfo
+    from hpo.data import Data, Dataset, ModelInfo, StreamedDataset
     from hpo.driver import RunOutcome
     from hpo.objectives import ObjectiveModule
 
-__all__ = ["Data", "Dataset", "ModelInfo", "ObjectiveModule", "RunOutcome", "StudySpec", "load_study",
+__all__ = ["Data", "Dataset", "ModelInfo", "ObjectiveModule", "RunOutcome", "StreamedDataset", "StudySpec", "load_study",
            "resume", "run", "__version__"]
 __version__ = "0.1.0"
 
@@ -28,6 +28,7 @@ _LAZY = {
     "ModelInfo": "hpo.data",
     "ObjectiveModule": "hpo.objectives",
     "RunOutcome": "hpo.driver",
+    "StreamedDataset": "hpo.data",
     "load_study": "hpo.api",
     "resume": "hpo.api",
     "run": "hpo.api",

@@ -60,8 +60,9 @@ def train_best(name: str, *, storage_url: str | None = None, model_path: Path | 
                            extra_callbacks=extra_callbacks(module, params), fit=custom_fit(module, params, data))
     check_param_count(module, params, data, result.n_params)
     test_metrics: dict[str, float] = {}
-    if data.x_test is not None:  # data without a test split (hpo.Data(test=None)) has nothing to score
-        scores = result.model.evaluate(data.x_test, data.y_test, verbose=0, return_dict=True)
+    test_set = data.test_set()
+    if test_set is not None:  # data without a test split (hpo.Data(test=None)) has nothing to score
+        scores = result.model.evaluate(test_set, verbose=0, return_dict=True)
         test_metrics = {f"test_{key}": float(value) for key, value in scores.items()}
 
     path = model_path or (runtime_dir() / "models" / name / "best.keras")

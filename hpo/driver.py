@@ -31,7 +31,7 @@ from hpo.workers import PARENT_PID_ENV, supervise
 if TYPE_CHECKING:
     import optuna
 
-    from hpo.data import Data, Dataset
+    from hpo.data import Data, TrainingData
     from hpo.objectives import ObjectiveModule
 
 Printer = Callable[[str], None]
@@ -148,7 +148,7 @@ def work(
 
 
 def _keras_objective(
-    module: "ObjectiveModule", data: "Dataset", spec: StudySpec, files: StudyFiles, out: Printer,
+    module: "ObjectiveModule", data: "TrainingData", spec: StudySpec, files: StudyFiles, out: Printer,
 ) -> Objective:
     from hpo.keras_runtime import prepare_keras, use_deterministic_ops
     from hpo.trial_runner import make_trial_runner
@@ -159,7 +159,7 @@ def _keras_objective(
     return make_trial_runner(module, data, spec, files, warn=out)
 
 
-def _check_metric(module: "ObjectiveModule", data: "Dataset", spec: StudySpec) -> None:
+def _check_metric(module: "ObjectiveModule", data: "TrainingData", spec: StudySpec) -> None:
     from hpo.keras_runtime import prepare_keras
     from hpo.trial_runner import check_metric
 

@@ -129,7 +129,7 @@ def make_sampler(
 
 def make_pruner(
     name: str, *, max_epochs: int, metric: str = "", direction: str = "maximize",
-    n_classes: int | None = None, options: Mapping[str, Any] | None = None,
+    n_classes: object = None, options: Mapping[str, Any] | None = None,
 ) -> "optuna.pruners.BasePruner":
     """The pruner ``name``; ``options`` are keyword arguments of its class (e.g. ``lower``
     for ``threshold``, ``threshold`` and ``min_epochs`` for ``learning-curve``)."""
@@ -175,14 +175,14 @@ def make_pruner(
             raise SetupError(f"pruner {name!r}: bad pruner_options: {error}") from None
 
 
-def _chance_level_bound(metric: str, direction: str, n_classes: int | None,
+def _chance_level_bound(metric: str, direction: str, n_classes: object,
                         options: Mapping[str, Any]) -> dict[str, float]:
     """The threshold pruner's default bound: prune a trial that, after the warm-up epochs, is
     no better than guessing (accuracy under 1.5 / classes, cross-entropy above ln classes)."""
     if "lower" in options or "upper" in options:
         return {}
     lowered = metric.lower()
-    if n_classes and n_classes > 1:
+    if isinstance(n_classes, int) and n_classes > 1:
         if "acc" in lowered and direction == "maximize":
             return {"lower": 1.5 / n_classes}
         if "loss" in lowered and direction == "minimize":

@@ -24,7 +24,7 @@ from hpo.study_files import StudyFiles, storage_lock
 if TYPE_CHECKING:
     import optuna
 
-    from hpo.data import Data, Dataset
+    from hpo.data import Data, TrainingData
 
 Printer = Callable[[str], None]
 
@@ -38,10 +38,10 @@ class Prepared:
     files: StudyFiles
     is_new: bool
     module: ObjectiveModule | None  # None when a plain callable replaces the objective
-    data: "Dataset | None"
+    data: "TrainingData | None"
 
 
-Check = Callable[[ObjectiveModule, "Dataset", StudySpec], None]
+Check = Callable[[ObjectiveModule, "TrainingData", StudySpec], None]
 
 
 def prepare(spec: StudySpec, storage_url: str | None, *, load_objective: bool, out: Printer,
@@ -55,7 +55,7 @@ def prepare(spec: StudySpec, storage_url: str | None, *, load_objective: bool, o
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # we print our own line per trial
     check_sampler_available(spec.sampler)
     module: ObjectiveModule | None = None
-    dataset: "Dataset | None" = None
+    dataset: "TrainingData | None" = None
     if load_objective:
         module, dataset = load_objective_and_data(spec, data)
         if check is not None:
@@ -76,10 +76,10 @@ def prepare(spec: StudySpec, storage_url: str | None, *, load_objective: bool, o
     return Prepared(spec, url, mask_url(url), study, files, is_new, module, dataset)
 
 
-def load_objective_and_data(spec: StudySpec, data: "Data | None" = None) -> tuple[ObjectiveModule, "Dataset"]:
+def load_objective_and_data(spec: StudySpec, data: "Data | None" = None) -> tuple[ObjectiveModule, "TrainingData"]:
     """The objective module and the data (``data`` split, or ``spec.dataset`` loaded), once
     per process, never per trial."""
-    from hpo.data import load_dataset
+    from hpo.data_sources import load_dataset
     from hpo.objectives import load_objective
 
     dataset = data.split(spec.seed) if data is not None else load_dataset(spec.dataset, seed=spec.seed)
@@ -127,7 +127,7 @@ def fit_budget_to_grid(spec: StudySpec, module: ObjectiveModule | None, out: Pri
 
 
 def make_strategies(
-    spec: StudySpec, seed: int, module: ObjectiveModule | None, data: "Dataset | None",
+    spec: StudySpec, seed: int, module: ObjectiveModule | None, data: "TrainingData | None",
 ) -> tuple["optuna.samplers.BaseSampler", "optuna.pruners.BasePruner"]:
     """The spec's sampler (seeded with ``seed``) and pruner."""
     import optuna
@@ -144,7 +144,7 @@ def make_strategies(
 
 def create_or_load(
     spec: StudySpec, storage: "optuna.storages.BaseStorage", out: Printer,
-    module: ObjectiveModule | None = None, data: "Dataset | None" = None,
+    module: ObjectiveModule | None = None, data: "TrainingData | None" = None,
 ) -> tuple["optuna.Study", bool]:
     """The study ``spec`` names, created when new; refuses to change what it optimises."""
     import optuna

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import keras
     import optuna
 
-    from hpo.data import Dataset
+    from hpo.data import TrainingData
     from hpo.spec import StudySpec
     from hpo.study_files import StudyFiles
     from hpo.training import FitResult, FitSettings
@@ -61,18 +61,25 @@ def fit_settings(spec: "StudySpec", params: dict[str, Any], seed: int,
     )
 
 
-def class_weight_for(spec: "StudySpec", data: "Dataset") -> dict[int, float] | None:
+def class_weight_for(spec: "StudySpec", data: "TrainingData") -> dict[int, float] | None:
     """The study's ``class_weight`` fit option for this data (``"balanced"`` from its labels)."""
     from hpo.fit_options import class_weights
 
     option = spec.fit_options.get("class_weight")
-    if option is not None and data.n_classes is None:
+    if option is None:
+        return None
+    if isinstance(data.n_classes, dict):
+        raise SetupError("fit_options: class_weight is for a model with one output (Keras takes no "
+                         "class_weight for several); weight its losses in compile() instead")
+    if data.n_classes is None:
         raise SetupError("fit_options: class_weight is for classification; this data is a regression task")
-    return class_weights(option, data.y_train)
+    labels = data.train_labels()
+    assert not isinstance(labels, dict)
+    return class_weights(option, labels)
 
 
 def make_trial_runner(
-    module: ObjectiveModule, data: "Dataset", spec: "StudySpec", files: "StudyFiles | None" = None,
+    module: ObjectiveModule, data: "TrainingData", spec: "StudySpec", files: "StudyFiles | None" = None,
     *, warn: Callable[[str], None] = print,
 ) -> Callable[["optuna.trial.BaseTrial"], TrialValue]:
     """The ``(trial) -> value`` Optuna calls for this objective module and data.
@@ -87,6 +94,7 @@ def make_trial_runner(
 
     def run_trial(trial: "optuna.trial.BaseTrial") -> TrialValue:
         params = module.suggest(trial)
+        check_batch_size(params, data)
         user_attrs = trial.user_attrs
         settings = fit_settings(spec, params, records.trial_seed(spec.seed, trial.number, user_attrs),
                                 class_weight)
@@ -117,7 +125,7 @@ def make_trial_runner(
     return run_trial
 
 
-def check_metric(module: ObjectiveModule, data: "Dataset", spec: "StudySpec") -> None:
+def check_metric(module: ObjectiveModule, data: "TrainingData", spec: "StudySpec") -> None:
     """Stop before any trial exists when the monitored metric is not one the model logs.
 
     Keras names its log keys only once a model has computed its metrics, so a model of the
@@ -135,9 +143,10 @@ def check_metric(module: ObjectiveModule, data: "Dataset", spec: "StudySpec") ->
         sampler=optuna.samplers.RandomSampler(seed=spec.seed)).ask()
     try:
         params = module.suggest(trial)
+        check_batch_size(params, data)
         keras.backend.clear_session()
         model = build_model(module, params, data)
-        x, y = data.x_val[:2], data.y_val[:2]
+        x, y = data.validation_head(2)
         predicted = model(x, training=False)
         model.compute_loss(x=x, y=y, y_pred=predicted)
         names = set(model.compute_metrics(x, y, predicted, sample_weight=None))
@@ -151,13 +160,22 @@ def check_metric(module: ObjectiveModule, data: "Dataset", spec: "StudySpec") ->
                                   f"available: {', '.join(sorted(logged))}")
 
 
+def check_batch_size(params: dict[str, Any], data: "TrainingData") -> None:
+    """Data batched by its own pipeline fixes the batch size: a suggested one could not apply,
+    and a search over it would compare nothing (a setup error: every trial would ignore it)."""
+    if data.batched and "batch_size" in params:
+        raise SetupError(f"the search space suggests batch_size, but {data.name}'s training data is "
+                         "already batched; remove batch_size from the search space, or hand hpo "
+                         "unbatched data")
+
+
 def _values(spec: "StudySpec", trial: "optuna.trial.BaseTrial", result: "FitResult",
-            data: "Dataset") -> tuple[float, ...]:
+            data: "TrainingData") -> tuple[float, ...]:
     """The trial's objective values: the metric, then ``also_minimize``'s."""
     if spec.also_minimize == "n_params":
         return result.value, float(result.n_params)
     if spec.also_minimize == "inference_ms":
-        milliseconds = inference_ms(result.model, data.x_val)
+        milliseconds = inference_ms(result.model, data.validation_head(256)[0])
         trial.set_user_attr(records.INFERENCE_MS, milliseconds)
         return result.value, milliseconds
     return (result.value,)
@@ -166,14 +184,16 @@ def _values(spec: "StudySpec", trial: "optuna.trial.BaseTrial", result: "FitResu
 def inference_ms(model: "keras.Model", images: Any, *, repeats: int = 3, batch: int = 256) -> float:
     """Milliseconds per sample to predict a batch of validation images (best of ``repeats``,
     after one untimed call that traces the model)."""
-    sample = images[:batch]
+    from hpo.streams import length, rows
+
+    sample = rows(images, slice(0, batch))
     model(sample, training=False)
     best = float("inf")
     for _ in range(repeats):
         started = time.perf_counter()
         model(sample, training=False)
         best = min(best, time.perf_counter() - started)
-    return 1000.0 * best / len(sample)
+    return 1000.0 * best / length(sample)
 
 
 def keep_if_best(trial: "optuna.trial.BaseTrial", values: tuple[float, ...], result: "FitResult",
@@ -207,7 +227,7 @@ def keep_if_best(trial: "optuna.trial.BaseTrial", values: tuple[float, ...], res
     return True
 
 
-def check_param_count(module: ObjectiveModule, params: dict[str, Any], data: "Dataset", n_params: int) -> None:
+def check_param_count(module: ObjectiveModule, params: dict[str, Any], data: "TrainingData", n_params: int) -> None:
     """The formula and Keras must agree; a mismatch is a bug in the objective module."""
     expected = expected_param_count(module, params, data)
     if expected is None:

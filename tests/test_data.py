@@ -1,127 +1,7 @@
-import socket
-
 import numpy as np
 import pytest
 
-from hpo import data as data_module
-from hpo.data import load_dataset
-from hpo.errors import DatasetUnavailableError, SetupError
-
-
-def test_digits_splits_are_stratified_and_disjoint():
-    data = load_dataset("digits", seed=0)
-    assert (len(data.x_train), len(data.x_val), len(data.x_test)) == (1077, 360, 360)
-    assert data.input_shape == (8, 8, 1) and data.n_classes == 10
-    assert data.x_train.dtype == np.float32 and 0.0 <= data.x_train.min() and data.x_train.max() <= 1.0
-    assert np.bincount(data.y_val).min() >= 35  # every class represented about equally
-    rows = lambda x: {r.tobytes() for r in x.reshape(len(x), -1)}  # noqa: E731
-    assert not rows(data.x_val) & rows(data.x_test)
-
-
-def test_the_seed_moves_the_validation_split_but_never_the_test_set():
-    first, second = load_dataset("digits", seed=0), load_dataset("digits", seed=1)
-    np.testing.assert_array_equal(first.x_test, second.x_test)
-    assert not np.array_equal(first.y_val, second.y_val)
-
-
-def test_loading_is_cached_per_process():
-    assert load_dataset("digits", seed=3) is load_dataset("digits", seed=3)
-
-
-def test_unknown_dataset_lists_the_known_ones():
-    with pytest.raises(SetupError, match="unknown dataset 'imagenet'; choose one of: cifar10, digits, mnist"):
-        load_dataset("imagenet")
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    def unreachable(*args, **kwargs):
-        raise OSError("network is unreachable")
-
-    monkeypatch.setattr(socket.socket, "connect", unreachable)
-
-
-def test_mnist_without_cache_or_network_names_the_expected_file(tmp_path, monkeypatch, no_network):
-    monkeypatch.setenv("HPO_DATA_DIR", str(tmp_path))
-    with pytest.raises(DatasetUnavailableError) as caught:
-        load_dataset("mnist")
-    message = str(caught.value)
-    assert str(tmp_path / "mnist.npz") in message and "\n" not in message
-
-
-def test_mnist_loads_from_the_keras_cache_file(tmp_path, monkeypatch):
-    monkeypatch.setenv("HPO_DATA_DIR", str(tmp_path))
-    rng = np.random.default_rng(0)
-    np.savez(
-        tmp_path / "mnist.npz",
-        x_train=rng.integers(0, 256, (200, 28, 28), dtype=np.uint8), y_train=np.repeat(np.arange(10), 20),
-        x_test=rng.integers(0, 256, (50, 28, 28), dtype=np.uint8), y_test=np.repeat(np.arange(10), 5),
-    )
-    data = load_dataset("mnist")
-    assert data.input_shape == (28, 28, 1) and data.n_classes == 10
-    assert len(data.x_val) == 20 and len(data.x_train) == 180 and len(data.x_test) == 50
-    assert data.x_train.max() <= 1.0
-    data_module._load_cached.cache_clear()
-
-
-def test_cifar10_without_cache_or_network_names_the_expected_folder(tmp_path, monkeypatch, no_network):
-    monkeypatch.setenv("HPO_DATA_DIR", str(tmp_path))
-    with pytest.raises(DatasetUnavailableError) as caught:
-        load_dataset("cifar10")
-    message = str(caught.value)
-    assert str(tmp_path / "cifar-10-batches-py-target") in message and "\n" not in message
-
-
-@pytest.mark.parametrize("layout", ["cifar-10-batches-py-target/cifar-10-batches-py", "cifar-10-batches-py"])
-def test_cifar10_loads_keras_cached_batches(tmp_path, monkeypatch, layout):
-    import pickle
-
-    monkeypatch.setenv("HPO_DATA_DIR", str(tmp_path))
-    folder = tmp_path / layout
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        batch = {b"data": rng.integers(0, 256, (20, 3072), dtype=np.uint8),
-                 b"labels": list(np.repeat(np.arange(10), 2))}
-        (folder / name).write_bytes(pickle.dumps(batch))
-    data = load_dataset("cifar10")
-    assert data.input_shape == (32, 32, 3) and data.n_classes == 10
-    assert len(data.x_train) + len(data.x_val) == 100 and len(data.x_test) == 20
-    assert 0.0 <= data.x_train.min() and data.x_train.max() <= 1.0
-    data_module._load_cached.cache_clear()
-
-
-_OWN_LOADER = '''
-import numpy as np
-from hpo.data import Dataset
-
-calls = []
-
-def load(seed):
-    calls.append(seed)
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(40, 3)).astype("float32")
-    y = (x[:, 0] > 0).astype("int64")
-    return Dataset("own", x[:20], y[:20], x[20:30], y[20:30], x[30:], y[30:], 2)
-
-def broken(seed):
-    raise OSError("no such table")
-
-def wrong(seed):
-    return (1, 2)
-'''
-
-
-def test_a_users_loader_is_named_by_file_or_module_path_and_loaded_once(tmp_path):
-    (tmp_path / "own_data.py").write_text(_OWN_LOADER)
-    data = load_dataset(f"{tmp_path}/own_data.py", seed=3)
-    assert data.name == "own" and data.input_shape == (3,) and data.n_classes == 2
-    assert load_dataset(f"{tmp_path}/own_data.py:load", seed=3).x_train.shape == (20, 3)
-    assert load_dataset(f"{tmp_path}/own_data.py", seed=3) is data  # once per process
-    with pytest.raises(SetupError, match=r"own_data.py:broken' failed to load: OSError: no such table"):
-        load_dataset(f"{tmp_path}/own_data.py:broken")
-    with pytest.raises(SetupError, match="returned a tuple, not an hpo.Data"):
-        load_dataset(f"{tmp_path}/own_data.py:wrong")
+from hpo.errors import SetupError
 
 
 def test_user_arrays_are_split_stratified_with_the_seed_and_labels_numbered():
@@ -159,7 +39,7 @@ def test_floating_targets_are_regression_and_a_dataframe_names_its_target():
 
 @pytest.mark.parametrize("make, message", [
     (lambda D: D((np.zeros((3, 2)), np.zeros(4))), "train has 3 inputs but 4 targets"),
-    (lambda D: D(np.zeros((3, 2))), "train must be .x, y. arrays or a DataFrame"),
+    (lambda D: D(np.zeros((3, 2))), "train must be .x, y. arrays, a DataFrame, a tf.data.Dataset or a keras.utils.PyDataset"),
     (lambda D: D((np.zeros((3, 2)), np.zeros(3)), validation=1.5), "validation fraction must be between 0 and 1"),
     (lambda D: D((np.zeros((3, 2)), np.zeros(3)), task="ranking"), "task must be 'classification' or 'regression'"),
 ])
@@ -170,27 +50,115 @@ def test_bad_data_is_one_line(make, message):
         make(Data)
 
 
-def test_streamed_data_is_refused_for_now_and_unknown_test_labels_are_named():
-    import tensorflow as tf
-
+def test_unknown_test_labels_are_named():
     from hpo.data import Data
 
-    stream = tf.data.Dataset.from_tensor_slices((np.zeros((4, 2)), np.zeros(4)))
-    with pytest.raises(SetupError, match="streamed data .* in-memory"):
-        Data(stream)
     data = Data((np.zeros((4, 2)), np.array([0, 1, 0, 1])), validation=(np.zeros((2, 2)), np.array([1, 0])),
                 test=(np.zeros((1, 2)), np.array([7])))
     with pytest.raises(SetupError, match=r"labels \['7'\] are not in the training labels"):
         data.split(0)
 
 
-def test_a_loader_may_return_hpo_data(tmp_path):
-    (tmp_path / "arrays.py").write_text(
-        "import numpy as np\nfrom hpo import Data\n\n"
-        "def load(seed):\n"
-        "    x = np.linspace(0, 1, 60).reshape(30, 2)\n"
-        "    return Data((x, x[:, 0] * 2.0), validation=0.2)\n")
-    data = load_dataset(f"{tmp_path}/arrays.py", seed=0)
-    assert data.task == "regression" and len(data.x_val) == 6 and data.name.endswith("arrays.py")
-    with pytest.raises(SetupError, match="data was passed from Python .* hpo.resume\\(name, data=...\\)"):
-        load_dataset("<in-memory Data>")
+def test_in_memory_pipelines_batch_with_the_trials_size_and_shuffle_seeded():
+    from hpo.data import Data
+
+    x = np.arange(40, dtype="float32").reshape(20, 2)
+    data = Data((x, np.arange(20) % 2), validation=(x[:4], np.array([0, 1, 0, 1]))).split(0)
+    train, validation = data.pipelines(8, shuffle=False, seed=0, repeat=False)
+    first_x, first_y = next(iter(train))
+    assert (first_x.numpy() == x[:8]).all() and (first_y.numpy() == (np.arange(8) % 2)).all()
+    shuffled, _ = data.pipelines(8, shuffle=True, seed=0, repeat=False)
+    again, _ = data.pipelines(8, shuffle=True, seed=0, repeat=False)
+    first_shuffled = next(iter(shuffled))[0].numpy()
+    assert not (first_shuffled == x[:8]).all() and (first_shuffled == next(iter(again))[0].numpy()).all()
+    assert next(iter(validation))[0].shape == (4, 2) and not data.batched
+
+
+def test_dicts_of_arrays_split_alike_and_each_output_has_its_own_task():
+    from hpo.data import Data
+
+    rng = np.random.default_rng(0)
+    x = {"image": rng.normal(size=(50, 4, 4, 1)).astype("float32"), "meta": rng.normal(size=(50, 3)).astype("float32")}
+    y = {"price": rng.normal(size=50).astype("float32"), "kind": np.array(["a", "b"] * 25)}
+    data = Data((x, y), validation=0.2).split(1)
+    assert data.input_shape == {"image": (4, 4, 1), "meta": (3,)}
+    assert data.task == {"price": "regression", "kind": "classification"}
+    assert data.n_classes == {"price": None, "kind": 2}
+    assert data.output_shape == {"price": (1,), "kind": (2,)}
+    assert len(data.x_val["meta"]) == len(data.y_val["kind"]) == 10
+    row = 3  # the rows of every input and output moved together
+    original = int(np.flatnonzero((x["meta"] == data.x_val["meta"][row]).all(axis=1))[0])
+    assert (x["image"][original] == data.x_val["image"][row]).all()
+    assert y["price"][original] == data.y_val["price"][row]
+    assert data.fingerprint()["class_counts"] == {"price": None, "kind": [25, 25]}
+    assert data.info().sample(5)["image"].shape == (5, 4, 4, 1)
+    head_x, head_y = data.validation_head(2)
+    assert head_x["meta"].shape == (2, 3) and head_y["kind"].dtype == np.int64
+    with pytest.raises(SetupError, match="arrays differ in length"):
+        Data(({"a": np.zeros((3, 1)), "b": np.zeros((2, 1))}, np.zeros(3)))
+
+
+def _stream(n=30, batch=None, labels=None):
+    import tensorflow as tf
+
+    x = np.arange(n * 2, dtype="float32").reshape(n, 2)
+    y = np.arange(n) % 3 if labels is None else labels
+    stream = tf.data.Dataset.from_tensor_slices((x, y))
+    return stream.batch(batch) if batch else stream
+
+
+def test_tf_data_is_used_as_it_is_and_batched_only_when_it_is_not():
+    from hpo.data import Data, StreamedDataset
+
+    unbatched = Data(_stream(), validation=_stream(9)).split(0)
+    assert isinstance(unbatched, StreamedDataset) and not unbatched.batched
+    assert unbatched.input_shape == (2,) and unbatched.task == "classification" and unbatched.n_classes == 3
+    train, validation = unbatched.pipelines(4, shuffle=True, seed=0, repeat=False)
+    assert next(iter(train))[0].shape == (4, 2) and next(iter(validation))[0].shape == (9, 2)
+    assert unbatched.fingerprint()["class_counts"] == [10, 10, 10] and unbatched.fingerprint()["examples"] == 30
+    x, y = unbatched.validation_head(2)
+    assert x.shape == (2, 2) and list(y) == [0, 1]
+    assert unbatched.sample(5).shape == (5, 2) and unbatched.test_set() is None
+
+    batched = Data(_stream(batch=7), validation=_stream(9, batch=3), test=_stream(6)).split(0)
+    assert batched.batched and batched.input_shape == (2,) and batched.output_shape == (3,)
+    train, _ = batched.pipelines(64, shuffle=True, seed=0, repeat=False)
+    assert next(iter(train))[0].shape == (7, 2)  # the stream's own batches, not the trial's
+    assert next(iter(batched.test_set()))[0].shape == (6, 2)
+    assert "streamed, 5 batches train / 3 batches validation / 6 examples test" in batched.describe()
+
+
+def test_streamed_data_needs_its_own_validation_set_and_integer_labels():
+    from hpo.data import Data
+
+    with pytest.raises(SetupError, match="streamed training data .* needs its own validation set"):
+        Data(_stream())
+    with pytest.raises(SetupError, match="labels are strings"):
+        Data(_stream(labels=np.array(["a", "b", "c"] * 10)), validation=_stream(3)).split(0)
+    regression = Data(_stream(labels=np.linspace(0, 1, 30)), validation=_stream(3)).split(0)
+    assert regression.task == "regression" and regression.n_classes is None and regression.output_shape == (1,)
+    import tensorflow as tf
+
+    with pytest.raises(SetupError, match="not .x, y. pairs"):
+        Data(tf.data.Dataset.from_tensor_slices(np.zeros((3, 2))), validation=_stream(3))
+
+
+def test_a_py_dataset_is_batched_and_arrays_beside_a_stream_become_one():
+    import keras
+
+    from hpo.data import Data
+
+    class Batches(keras.utils.PyDataset):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, index):
+            x = np.full((4, 5), index, dtype="float32")
+            return x, np.array([0, 1, 1, 0]) if index != 2 else np.array([1, 1, 1, 1])
+
+    data = Data(Batches(), validation=(np.zeros((6, 5)), np.array([0, 1] * 3))).split(0)
+    assert data.batched and data.input_shape == (5,) and data.n_classes == 2
+    assert data.fingerprint()["class_counts"] == [4, 8]
+    train, validation = data.pipelines(64, shuffle=True, seed=0, repeat=False)
+    assert isinstance(train, Batches) and next(iter(validation))[0].shape == (6, 5)
+    assert data.sample(6).shape == (6, 5)

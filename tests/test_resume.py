@@ -23,7 +23,7 @@ def _wait_until_mid_trial(process, url, name, *, finished_at_least, epochs_at_le
     # Read the database only after hpo printed its first trial: opening it earlier from here
     # would race hpo's own creation of the file.
     for line in process.stdout:
-        if line.startswith("[trial"):
+        if "[trial" in line:  # "w1 [trial ..." with workers
             break
     else:
         raise AssertionError(f"hpo exited early: {process.communicate()[1]}")
@@ -146,3 +146,32 @@ def test_a_second_ctrl_c_stops_at_once_and_loses_nothing_finished(tmp_path):
     # checks that it raises at once); either way the trial is recorded and queued for retry.
     assert len(stopped) == 1 and stopped[0].user_attrs["fail_reason"].startswith("interrupted")
     assert "retry queued" in stopped[0].user_attrs["fail_reason"]
+
+
+def test_a_users_data_study_with_two_workers_killed_mid_trial_resumes_to_the_exact_budget(tmp_path):
+    # The diabetes example's own data and model modules (regression, val_mae), two workers.
+    script, env, url = _setup(
+        tmp_path, "own_killed", max_epochs=150, n_trials=4, workers=2, recycle_after=0,
+        objective=str(REPO / "studies" / "models" / "diabetes_mlp.py"),
+        dataset=str(REPO / "studies" / "data" / "diabetes.py"), metric="val_mae")
+    process = _start(script, env)
+    _wait_until_mid_trial(process, url, "own_killed", finished_at_least=1, epochs_at_least=3)
+    _, worker = running_trial_and_worker(url, "own_killed", tmp_path / "hpo-runs", epochs=3)
+    os.kill(worker, signal.SIGKILL)
+    process.kill()  # the driver dies too; the other worker notices its parent is gone
+    process.communicate()
+
+    before = _trials(url, "own_killed")
+    finished_before = {t.number: t.value for t in before if t.state.name == "COMPLETE"}
+    rerun = subprocess.run(hpo_command("run", str(script)), cwd=REPO, env={**os.environ, **env},
+                           capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    after = _trials(url, "own_killed")
+    study = optuna.load_study(study_name="own_killed", storage=url)
+    assert study.direction.name == "MINIMIZE" and study.user_attrs["hpo_data"]["task"] == "regression"
+    assert {t.number: t.value for t in after if t.number in finished_before} == finished_before
+    assert sum(t.state.name in ("COMPLETE", "PRUNED") for t in after) == 4  # exactly the budget
+    assert not [t for t in after if t.state.name in ("RUNNING", "WAITING")]
+    retries = [t for t in after if t.user_attrs.get("retry_of") is not None]
+    assert retries and all(t.user_attrs["resumed_from_epoch"] > 1 for t in retries)
+    assert _checkpoint_dirs(tmp_path / "hpo-runs") == []

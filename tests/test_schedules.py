@@ -33,7 +33,7 @@ def test_suggest_asks_the_decay_only_for_exponential():
 
 
 def test_fit_applies_the_schedule_at_each_epoch():
-    from hpo.data import load_dataset
+    from hpo.data_sources import load_dataset
     from hpo.objectives import mlp
     from hpo.training import FitSettings, fit_and_score
 

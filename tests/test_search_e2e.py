@@ -228,3 +228,113 @@ def test_the_breast_cancer_study_maximises_a_named_auc_with_balanced_class_weigh
     assert study.direction.name == "MAXIMIZE" and outcome.n_finished == 2
     assert 0.5 < outcome.best_value <= 1.0
     assert study.user_attrs["hpo_data"]["class_counts"] == [170, 285]  # train + validation
+
+
+_STREAM_MODEL = '''
+import keras
+
+def suggest(trial):
+    return {"units": trial.suggest_int("units", 4, 16)}
+
+def build(params, info):
+    model = keras.Sequential([keras.Input(info.input_shape), keras.layers.Dense(params["units"], activation="relu"),
+                              keras.layers.Dense(info.n_classes, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+'''
+
+
+def _streams(batch=16):
+    import numpy as np
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 3)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    make = lambda rows: tf.data.Dataset.from_tensor_slices((x[rows], y[rows])).batch(batch)  # noqa: E731
+    return make(slice(0, 80)), make(slice(80, 100)), make(slice(100, 120))
+
+
+def test_a_batched_tf_data_study_uses_the_streams_batches_and_refuses_a_suggested_batch_size(tmp_path, sqlite_url):
+    import hpo
+
+    (tmp_path / "stream_model.py").write_text(_STREAM_MODEL)
+    train, validation, test = _streams()
+    data = hpo.Data(train, validation=validation, test=test)
+    spec = tiny("streamed", objective=str(tmp_path / "stream_model.py"), dataset="ignored", n_trials=2)
+    outcome = hpo.run(spec, data=data, storage=sqlite_url)
+    study = hpo.load_study("streamed", storage=sqlite_url)
+    assert outcome.n_finished == 2 and study.user_attrs["hpo_data"]["batched"] is True
+    assert sum(study.user_attrs["hpo_data"]["class_counts"]) == 80  # counted from the stream
+    from hpo.best import train_best
+
+    result = train_best("streamed", storage_url=sqlite_url, model_path=tmp_path / "best.keras", in_memory=data)
+    assert set(result.test_metrics) == {"test_loss", "test_accuracy"}
+
+    (tmp_path / "batch_model.py").write_text(_STREAM_MODEL.replace(
+        '{"units": trial.suggest_int("units", 4, 16)}',
+        '{"units": 8, "batch_size": trial.suggest_categorical("batch_size", [8, 32])}'))
+    with pytest.raises(SetupError, match="suggests batch_size, but .* already batched"):
+        hpo.run(tiny("rebatched", objective=str(tmp_path / "batch_model.py")), data=data, storage=sqlite_url)
+    assert "rebatched" not in [s.study_name for s in optuna.get_all_study_summaries(sqlite_url)]
+
+
+_TWO_HEADED_MODEL = '''
+import keras
+
+def suggest(trial):
+    return {"units": trial.suggest_int("units", 4, 16), "batch_size": 16}
+
+def build(params, info):
+    image = keras.Input(info.input_shape["image"], name="image")
+    meta = keras.Input(info.input_shape["meta"], name="meta")
+    hidden = keras.layers.Dense(params["units"], activation="relu")(
+        keras.layers.Concatenate()([keras.layers.Flatten()(image), meta]))
+    price = keras.layers.Dense(info.output_shape["price"][0], name="price")(hidden)
+    kind = keras.layers.Dense(info.n_classes["kind"], activation="softmax", name="kind")(hidden)
+    model = keras.Model({"image": image, "meta": meta}, {"price": price, "kind": kind})
+    model.compile("adam", loss={"price": "mse", "kind": "sparse_categorical_crossentropy"},
+                  metrics={"price": ["mae"], "kind": ["accuracy"]})
+    return model
+'''
+
+
+def test_a_model_with_two_inputs_and_two_outputs_monitors_one_outputs_metric(tmp_path, sqlite_url):
+    import numpy as np
+
+    import hpo
+
+    rng = np.random.default_rng(0)
+    x = {"image": rng.normal(size=(90, 4, 4, 1)), "meta": rng.normal(size=(90, 2))}
+    y = {"price": x["meta"][:, 0] * 3.0, "kind": np.where(x["meta"][:, 1] > 0, "up", "down")}
+    (tmp_path / "two_headed.py").write_text(_TWO_HEADED_MODEL)
+    spec = tiny("two_headed", objective=str(tmp_path / "two_headed.py"), metric="val_price_mae",
+                n_trials=2, also_minimize="inference_ms")
+    outcome = hpo.run(spec, data=hpo.Data((x, y), validation=0.2), storage=sqlite_url)
+    study = hpo.load_study("two_headed", storage=sqlite_url)
+    assert outcome.n_finished == 2 and [d.name for d in study.directions] == ["MINIMIZE", "MINIMIZE"]
+    assert study.user_attrs["hpo_data"]["task"] == {"price": "regression", "kind": "classification"}
+    assert all(t.user_attrs["inference_ms"] > 0 for t in study.trials)
+    with pytest.raises(SetupError, match="built-in objectives have one output"):
+        hpo.run(tiny("builtin_two", metric="val_price_mae"), data=hpo.Data((x["meta"], y), validation=0.2),
+                storage=sqlite_url)
+
+
+def test_the_image_folder_study_reads_class_folders_of_pngs(tmp_path, sqlite_url, monkeypatch):
+    from hpo.best import train_best
+    from hpo.plugins import load_module
+    from hpo.study_script import load_study_script
+
+    monkeypatch.setenv("HPO_IMAGE_FOLDER", str(tmp_path / "images"))
+    load_module(str(REPO / "studies" / "data" / "image_folder.py"), what="data").write_demo_folder(
+        tmp_path / "images", per_class=10)
+    assert sorted(p.name for p in (tmp_path / "images" / "train").iterdir())[:2] == ["digit_0", "digit_1"]
+    spec = load_study_script(REPO / "studies" / "image_folder.py").with_overrides(
+        n_trials=2, max_epochs=2, recycle_after=0)
+    outcome, lines, study = run(spec, sqlite_url)
+    counts = study.user_attrs["hpo_data"]["class_counts"]  # of the training images
+    assert outcome.n_finished == 2 and len(counts) == 10 and min(counts) > 0
+    assert sum(counts) == study.user_attrs["hpo_data"]["examples"]
+    assert "input (16, 16, 1), 10 classes" in " ".join(lines)
+    result = train_best("image_folder", storage_url=sqlite_url, model_path=tmp_path / "best.keras")
+    assert 0.0 <= result.test_metrics["test_accuracy"] <= 1.0

@@ -8,7 +8,7 @@ import pytest
 
 from hpo import interrupts
 from hpo.checkpoints import TrialCheckpoint
-from hpo.data import load_dataset
+from hpo.data_sources import load_dataset
 from hpo.errors import MonitorMissingError, NonFiniteLossError, TrialFailure, TrialInterrupted
 from hpo.objectives import mlp
 from hpo.training import FitSettings, fit_and_score
@@ -142,18 +142,6 @@ def test_fit_options_and_the_objectives_own_callbacks_reach_keras(small_digits):
                            steps_per_epoch=3)
     result = fit_and_score(None, _model(), small_digits, settings, extra_callbacks=[CountBatches()])
     assert result.epochs_trained == 2 and batches == [0, 1, 2, 0, 1, 2]  # 3 batches an epoch
-
-
-def test_without_shuffling_the_first_batch_is_the_first_rows(small_digits):
-    from hpo.training import _pipelines
-
-    settings = FitSettings(monitor="val_accuracy", direction="maximize", max_epochs=1, patience=1,
-                           batch_size=8, shuffle=False)
-    train, _ = _pipelines(small_digits, settings)
-    x, y = next(iter(train))
-    assert (x.numpy() == small_digits.x_train[:8]).all() and (y.numpy() == small_digits.y_train[:8]).all()
-    shuffled, _ = _pipelines(small_digits, dataclasses.replace(settings, shuffle=True))
-    assert not (next(iter(shuffled))[1].numpy() == small_digits.y_train[:8]).all()
 
 
 def test_an_objectives_own_fit_gets_hpos_callbacks_and_the_curve_comes_from_them(small_digits):

@@ -8,7 +8,7 @@ import numpy as np
 import optuna
 import pytest
 
-from hpo.data import load_dataset
+from hpo.data_sources import load_dataset
 from hpo.errors import TrialFailure
 from hpo.objectives import mlp
 from hpo.spec import StudySpec

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import keras
     import optuna
 
-    from hpo.data import Dataset
+    from hpo.data import TrainingData
 
 BUILTIN = ("mlp", "cnn")
 
@@ -53,8 +53,10 @@ class ObjectiveModule(Protocol):
       and checkpoint callbacks.
     * ``fit(model, params, data, *, epochs, initial_epoch, callbacks)``: the module's own
       training loop (read with :func:`custom_fit`), called instead of Keras' ``fit`` on hpo's
-      pipelines. ``data`` is the :class:`hpo.data.Dataset` (``x_train``, ``y_train``, ``x_val``,
-      ``y_val``); it must pass ``callbacks`` on to ``model.fit`` (pruning, early stopping,
+      pipelines. ``data`` is the split data: a :class:`hpo.data.Dataset` (``x_train``,
+      ``y_train``, ``x_val``, ``y_val``) or a :class:`hpo.data.StreamedDataset` (``train``,
+      ``validation``); ``data.pipelines(batch_size, shuffle=, seed=, repeat=False)`` gives both
+      as Keras' ``fit`` takes them. It must pass ``callbacks`` on to ``model.fit`` (pruning, early stopping,
       checkpoints and the learning curve are in them), validate every epoch, and train from
       ``initial_epoch`` (a retry continues there). ``fit_options`` do not apply to it.
     """
@@ -118,14 +120,14 @@ def _takes_info(function: Callable[..., Any]) -> bool:
     return len(parameters) == 2
 
 
-def build_model(module: ObjectiveModule, params: dict[str, Any], data: "Dataset") -> "keras.Model":
+def build_model(module: ObjectiveModule, params: dict[str, Any], data: "TrainingData") -> "keras.Model":
     """``module.build`` called with the signature it has."""
     if _takes_info(module.build):
         return module.build(params, data.info())
     return module.build(params, data.input_shape, data.n_classes)
 
 
-def expected_param_count(module: ObjectiveModule, params: dict[str, Any], data: "Dataset") -> int | None:
+def expected_param_count(module: ObjectiveModule, params: dict[str, Any], data: "TrainingData") -> int | None:
     """``module.param_count`` called with the signature it has; None when there is none."""
     formula = param_count_formula(module)
     if formula is None:
@@ -135,7 +137,7 @@ def expected_param_count(module: ObjectiveModule, params: dict[str, Any], data: 
     return int(formula(params, data.input_shape, data.n_classes))
 
 
-def custom_fit(module: ObjectiveModule, params: dict[str, Any], data: "Dataset") -> Callable[..., object] | None:
+def custom_fit(module: ObjectiveModule, params: dict[str, Any], data: "TrainingData") -> Callable[..., object] | None:
     """The module's ``fit`` bound to this trial's ``params`` and the data, or None."""
     fit = getattr(module, "fit", None)
     if not callable(fit):

@@ -13,7 +13,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from hpo.objectives.optimizers import OPTIMIZERS, make_optimizer
-from hpo.objectives.output import output_head
+from hpo.objectives.output import output_head, single_input
 from hpo.schedules import suggest_schedule
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def build(params: dict[str, Any], input_shape: tuple[int, ...], n_classes: int |
     import keras
     from keras import layers
 
-    inputs = keras.Input(shape=input_shape)
+    inputs = keras.Input(shape=single_input(input_shape))
     x = augmentation(params)(inputs)
     for block in range(usable_blocks(params, input_shape)):
         for _ in range(int(params.get("convs_per_block", 1))):

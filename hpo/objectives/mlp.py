@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import optuna
 
 from hpo.objectives.optimizers import OPTIMIZERS, make_optimizer
-from hpo.objectives.output import output_head
+from hpo.objectives.output import output_head, single_input
 from hpo.schedules import suggest_schedule
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu")
@@ -68,7 +68,7 @@ def hidden_units(params: dict[str, Any]) -> list[int]:
 def param_count(params: dict[str, Any], input_shape: tuple[int, ...], n_classes: int | None) -> int:
     """Seed 001's formula: ``(M+1)·H1 + (H1+1)·H2 + … + (Hn+1)·N`` for M inputs, N outputs
     (one output for regression, ``n_classes`` None)."""
-    widths = [math.prod(input_shape), *hidden_units(params), output_head(n_classes).units]
+    widths = [math.prod(single_input(input_shape)), *hidden_units(params), output_head(n_classes).units]
     return sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(widths, widths[1:]))
 
 
@@ -82,7 +82,7 @@ def build(params: dict[str, Any], input_shape: tuple[int, ...], n_classes: int |
         regularizer = keras.regularizers.L1(float(params["reg_strength"]))
     elif params.get("regularizer", "none") == "l2":
         regularizer = keras.regularizers.L2(float(params["reg_strength"]))
-    layers: list[keras.layers.Layer] = [keras.Input(shape=input_shape), keras.layers.Flatten()]
+    layers: list[keras.layers.Layer] = [keras.Input(shape=single_input(input_shape)), keras.layers.Flatten()]
     for units in hidden_units(params):
         layers.append(
             keras.layers.Dense(
