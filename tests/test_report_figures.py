@@ -162,3 +162,23 @@ def test_optuna_logging_is_left_as_it_was(sqlite_url):
         assert optuna.logging.get_verbosity() == optuna.logging.INFO
     finally:
         optuna.logging.set_verbosity(before)
+
+
+def test_many_parameters_slice_in_rows_as_wide_as_the_page(sqlite_url):
+    from optuna.distributions import FloatDistribution
+
+    study = optuna.create_study(study_name="wide", storage=sqlite_url, direction="minimize")
+    dists = {f"p{i:02d}": FloatDistribution(1e-3, 1.0, log=(i == 5)) for i in range(10)}
+    for number in range(6):
+        params = {name: 0.001 + 0.1 * ((number + i) % 7) for i, name in enumerate(dists)}
+        study.add_trial(optuna.trial.create_trial(params=params, distributions=dists, value=float(number)))
+    figure = build(sqlite_url, "wide")[0]["slice"].figure
+    layout = figure.layout
+    assert layout.width is None and len(figure.data) == 10  # one scatter per parameter
+    axes = [key for key in layout.to_plotly_json() if key.startswith("xaxis")]
+    assert len(axes) == 12  # 3 rows of 4
+    domains = sorted({tuple(layout[key].domain) for key in axes})
+    assert len(domains) == 4 and max(end for _, end in domains) <= 1.0  # 4 columns inside the page
+    titled = {layout[key].title.text: layout[key] for key in axes if layout[key].title.text}
+    assert len(titled) == 10 and titled["p05"].type == "log"
+    assert layout.height > 3 * figures.SLICE_ROW_HEIGHT - 1

@@ -315,6 +315,10 @@ def test_a_model_with_two_inputs_and_two_outputs_monitors_one_outputs_metric(tmp
     assert outcome.n_finished == 2 and [d.name for d in study.directions] == ["MINIMIZE", "MINIMIZE"]
     assert study.user_attrs["hpo_data"]["task"] == {"price": "regression", "kind": "classification"}
     assert all(t.user_attrs["inference_ms"] > 0 for t in study.trials)
+    from hpo.report.writer import write_report
+
+    page = write_report("two_headed", sqlite_url, tmp_path / "report").path.read_text()
+    assert "val_price_mae" in page and "Pareto front" in page and "Learning curves" in page
     with pytest.raises(SetupError, match="built-in objectives have one output"):
         hpo.run(tiny("builtin_two", metric="val_price_mae"), data=hpo.Data((x["meta"], y), validation=0.2),
                 storage=sqlite_url)

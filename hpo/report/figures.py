@@ -41,6 +41,10 @@ MAX_POINTS = 2000  # parallel coordinates and slice plots
 CONTOUR_TRIALS = 150  # the contour grid is (distinct values)² per pair
 CONTOUR_PARAMS = 3  # pairs among the most important parameters: 3 pairs
 MAX_SLICE_PARAMS = 12
+# Optuna lays the slice plots out in one row 300 px per parameter (3,600 px for 12): wider than
+# any page. hpo re-lays them out in rows of this many, as wide as the page.
+SLICE_COLUMNS = 4
+SLICE_ROW_HEIGHT = 320
 MAX_TIMELINE_BARS = 1000
 
 class _ImportanceOnce(BaseImportanceEvaluator):
@@ -199,7 +203,7 @@ class FigureBuilder:
             note = " ".join(filter(None, [note, f"The {MAX_SLICE_PARAMS} most important parameters."]))
         figure = ov.plot_slice(self.copy.view(shown), params=params or None, target=self.target,
                                target_name=self.metric)
-        return Section("slice", "", figure, note)
+        return Section("slice", "", _in_rows(figure, SLICE_COLUMNS), note)
 
     def _ranked_params(self) -> list[str]:
         """Parameter names, most important first (all names when importances cannot be had)."""
@@ -251,6 +255,41 @@ class FigureBuilder:
         names = [plotly_text(name) for name in self.snapshot.metric_names]
         figure = ov.plot_pareto_front(self.study, target_names=names)
         return Section("pareto", "", figure)
+
+
+def _in_rows(figure: "go.Figure", columns: int) -> "go.Figure":
+    """Optuna's one-row subplot figure (traces on axes x, x2, ...) re-laid out in rows of
+    ``columns`` subplots that fit the page's width, each axis keeping its settings (log or
+    categorical scale, title)."""
+    import math
+
+    from plotly.subplots import make_subplots
+
+    def axis_number(trace: object) -> int:
+        name = getattr(trace, "xaxis", None) or "x"
+        return int(name[1:] or 1)
+
+    count = max((axis_number(trace) for trace in figure.data), default=1)
+    if count <= columns:
+        figure.update_layout(width=None)  # Optuna fixed it at 300 px per plot; the page decides
+        return figure
+    rows = math.ceil(count / columns)
+    grid = make_subplots(rows=rows, cols=columns, shared_yaxes=True, horizontal_spacing=0.03,
+                         vertical_spacing=min(0.3 / rows + 0.04, 0.15))
+    for trace in figure.data:
+        index = axis_number(trace) - 1
+        grid.add_trace(trace, row=index // columns + 1, col=index % columns + 1)
+    kept = ("title", "type", "categoryorder", "categoryarray", "tickvals", "ticktext", "range")
+    for index in range(count):
+        source = figure.layout[f"xaxis{index + 1 if index else ''}"].to_plotly_json()
+        grid.update_xaxes({key: value for key, value in source.items() if key in kept},
+                          row=index // columns + 1, col=index % columns + 1)
+    y_title = figure.layout.yaxis.title.text
+    for row in range(1, rows + 1):
+        grid.update_yaxes(title_text=y_title, row=row, col=1)
+    grid.update_layout(title=figure.layout.title, showlegend=False, height=SLICE_ROW_HEIGHT * rows + 80,
+                       template=figure.layout.template)
+    return grid
 
 
 def _color_curves_by_state(figure: "go.Figure", states: dict[int, str]) -> None:
