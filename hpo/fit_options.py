@@ -6,9 +6,10 @@ parameter of the search). A study may add what does not fight with that:
 
 * ``class_weight``: ``{class index: weight}``, or ``"balanced"``: computed once per process from
   the training labels (scikit-learn's ``n_samples / (n_classes * count)``);
-* ``shuffle``: ``False`` keeps the training order (default ``True``: reshuffled each epoch, seeded);
-* ``steps_per_epoch``: batches per epoch; the training data is then repeated, so an epoch of
-  a large dataset can be a part of it.
+* ``shuffle``: ``False`` keeps the training order (default ``True``: reshuffled each epoch, seeded)
+  of in-memory data; streamed data (:class:`hpo.data.StreamedDataset`) shuffles itself;
+* ``steps_per_epoch``: batches per epoch; in-memory and ``tf.data`` training data is then
+  repeated, so an epoch of a large dataset can be a part of it.
 
 The options are stored with the study (JSON: class indices as strings) and may change on resume.
 """
