@@ -38,8 +38,9 @@ class ObjectiveModule(Protocol):
     * ``build(params, info) -> keras.Model``: a compiled model. ``info``
       (:class:`hpo.data.ModelInfo`) has ``input_shape``, ``output_shape``, ``n_classes`` (None
       for regression), ``task`` and ``sample(n)`` (up to n training inputs, for
-      ``keras.layers.Normalization.adapt``). ``build(params, input_shape, n_classes)`` works
-      too (told apart by its signature). It never sees Optuna, so the same function rebuilds
+      ``keras.layers.Normalization.adapt``); with several inputs or outputs, the shapes, class
+      counts and tasks are dicts keyed by the input's or output's name.
+      ``build(params, input_shape, n_classes)`` works too (told apart by its signature). It never sees Optuna, so the same function rebuilds
       the best model (``hpo best``).
 
     Optional (read with :func:`default_params` and :func:`param_count_formula`):
