@@ -44,6 +44,12 @@ def _add_overrides(parser: argparse.ArgumentParser, *, with_name: bool) -> None:
                                help=setting.help)
 
 
+def _add_gpus(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--gpus", metavar="auto|none|0,1", default="auto",
+                        help="GPUs to train on: auto (every NVIDIA GPU found; one worker each unless "
+                             "--workers says otherwise), none (CPU), or their indices")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hpo",
@@ -54,10 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="create or resume the study a script describes")
     run.add_argument("script", help="a study script, e.g. studies/digits_mlp.py")
     _add_overrides(run, with_name=True)
+    _add_gpus(run)
 
     resume = commands.add_parser("resume", help="continue a stored study with its stored settings")
     resume.add_argument("name", help="study name (see `hpo ls`)")
     _add_overrides(resume, with_name=False)
+    _add_gpus(resume)
 
     ls = commands.add_parser("ls", help="list studies with trial counts and best values")
     _add_storage(ls)
@@ -99,13 +107,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_storage(dashboard)
     dashboard.add_argument("--port", type=int, default=8080, help="port (default 8080)")
 
-    # Internal: one worker process of `hpo run --workers N`, started by that command.
-    worker = commands.add_parser("worker")
-    worker.add_argument("name")
+    worker = commands.add_parser(
+        "worker", help="join a stored study from any machine: run its trials until the budget is met")
+    worker.add_argument("name", help="study name (created by `hpo run` with a shared --storage)")
     _add_storage(worker)
-    worker.add_argument("--max-trials", type=int, default=0)
-    worker.add_argument("--number", type=int, default=1)
+    worker.add_argument("--workers", type=int, metavar="N",
+                        help="worker processes on this machine (default: the study's setting)")
+    for flag, setting in (("--heartbeat-interval", "heartbeat_interval"), ("--grace-period", "grace_period")):
+        worker.add_argument(flag, dest=setting, type=int, metavar="SECONDS",
+                            help=_cli_help(setting) + " (default: the study's setting)")
+    worker.add_argument("--artifacts", metavar="URI", help=_cli_help("artifacts") + " (default: the study's)")
+    _add_gpus(worker)
+    # Internal: one worker process of `hpo run --workers N` or `hpo worker --workers N`.
+    worker.add_argument("--number", type=int, help=argparse.SUPPRESS)
+    worker.add_argument("--max-trials", type=int, default=0, help=argparse.SUPPRESS)
     return parser
+
+
+def _cli_help(name: str) -> str:
+    from hpo.spec import cli_settings
+
+    return dict(cli_settings())[name].help
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -133,24 +155,44 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
     overrides = {name: getattr(args, name) for name, _ in cli_settings()}
     overrides["name"] = getattr(args, "study_name", None)
+    _artifacts_flag(args)
     return overrides
+
+
+def _artifacts_flag(args: argparse.Namespace) -> None:
+    """``--artifacts`` wins over ``HPO_ARTIFACTS`` here and in the workers this process starts."""
+    import os
+
+    from hpo.artifacts import ARTIFACTS_ENV
+
+    if getattr(args, "artifacts", None):
+        os.environ[ARTIFACTS_ENV] = args.artifacts
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     import hpo.driver as driver
+    from hpo.devices import parse_gpus
     from hpo.study_script import load_study_script
 
     spec = load_study_script(args.script).with_overrides(**_overrides(args))
     args._spec_name = spec.name
-    outcome = driver.run(spec, storage_url=args.storage)
+    gpus = parse_gpus(args.gpus)
+    if gpus and args.workers is None:  # one worker per GPU by default
+        spec = spec.with_overrides(workers=max(spec.workers, len(gpus)))
+    outcome = driver.run(spec, storage_url=args.storage, gpus=gpus)
     _print_outcome(outcome)
     return EXIT_OK
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
     import hpo.driver as driver
+    from hpo.devices import parse_gpus
 
-    outcome = driver.resume(args.name, storage_url=args.storage, overrides=_overrides(args))
+    overrides = _overrides(args)
+    gpus = parse_gpus(args.gpus)
+    if gpus and args.workers is None:
+        overrides["workers"] = len(gpus)
+    outcome = driver.resume(args.name, storage_url=args.storage, overrides=overrides, gpus=gpus)
     _print_outcome(outcome)
     return EXIT_OK
 
@@ -159,18 +201,27 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import os
 
     import hpo.driver as driver
+    from hpo.devices import parse_gpus
+    from hpo.storage import resolve_url
     from hpo.workers import LABEL_ENV, stop_with_parent
 
+    overrides = {"heartbeat_interval": args.heartbeat_interval, "grace_period": args.grace_period}
+    _artifacts_flag(args)
+    if args.number is None:  # `hpo worker NAME` typed by a user, on any machine
+        gpus = parse_gpus(args.gpus)
+        workers = args.workers or (len(gpus) if gpus else None)
+        outcome = driver.join(args.name, storage_url=resolve_url(args.storage),
+                              overrides={**overrides, "workers": workers}, gpus=gpus)
+        _print_outcome(outcome)
+        return EXIT_OK
     stop_with_parent()
     prefix = f"w{args.number} " if os.environ.get(LABEL_ENV) == "1" else ""
 
     def out(line: str) -> None:
         print(f"{prefix}{line}", flush=True)
 
-    from hpo.storage import resolve_url
-
     driver.work(args.name, storage_url=resolve_url(args.storage), max_trials=args.max_trials or None,
-                worker_number=args.number, out=out)
+                worker_number=args.number, out=out, overrides=overrides)
     return EXIT_OK
 
 

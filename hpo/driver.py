@@ -13,10 +13,11 @@ import contextlib
 import gc
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
-from hpo.budget import claim_slot, count_finished
+from hpo.budget import claim_slot, count_finished, slot_lock
 from hpo.data import MEMORY_DATASET
+from hpo.devices import worker_device
 from hpo.errors import SetupError, TooManyFailuresError, TrialFailure
 from hpo.failures import ConsecutiveFailureGuard, Objective, TrialValue, recording_failures
 from hpo.interrupts import graceful_stop, stop_requested
@@ -25,7 +26,7 @@ from hpo.recovery import install_heartbeat_retries, retry_trial
 from hpo.selection import chosen_in_study, pareto_front
 from hpo.spec import StudySpec
 from hpo.study_files import StudyFiles
-from hpo.study_setup import load_hpo_study, load_objective_and_data, make_strategies, prepare
+from hpo.study_setup import attach_artifacts, load_hpo_study, load_objective_and_data, make_strategies, prepare
 from hpo.workers import PARENT_PID_ENV, supervise
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ def run(
     objective: Objective | None = None,
     out: Printer = _print,
     data: "Data | None" = None,
+    gpus: Sequence[str] = (),
 ) -> RunOutcome:
     """Create the study (or resume it) and run trials until the budget is met.
 
@@ -106,8 +108,9 @@ def run(
         return _outcome(study, spec, prepared.shown, trials_run=trials_run)
     assert prepared.module is not None and prepared.data is not None
     out(f"data {prepared.data.describe()}")
+    _use_gpus(gpus, spec, out)
     if spec.workers > 1 or spec.recycle_after:  # recycling needs worker processes
-        trials_run = supervise(prepared.url, spec, files, study, out)
+        trials_run = supervise(prepared.url, spec, files, study, out, gpus)
     else:
         keras_objective = _keras_objective(prepared.module, prepared.data, spec, files, out)
         trials_run = work_loop(study, spec, keras_objective, files, out)
@@ -116,34 +119,71 @@ def run(
 
 def resume(
     name: str, *, storage_url: str | None = None, overrides: dict[str, Any] | None = None,
-    out: Printer = _print, data: "Data | None" = None,
+    out: Printer = _print, data: "Data | None" = None, gpus: Sequence[str] = (),
 ) -> RunOutcome:
     """Continue study ``name`` with the settings stored with it (``overrides`` replace some)."""
     _, spec = load_hpo_study(name, storage_url=storage_url)
-    return run(spec.with_overrides(**(overrides or {})), storage_url=storage_url, out=out, data=data)
+    return run(spec.with_overrides(**(overrides or {})), storage_url=storage_url, out=out, data=data, gpus=gpus)
+
+
+def _use_gpus(gpus: Sequence[str], spec: StudySpec, out: Printer) -> None:
+    """Say how workers use the GPUs; training in this process takes the first one."""
+    from hpo.devices import CUDA_ENV, describe
+
+    line = describe(list(gpus), spec.workers)
+    if line is not None:
+        out(line)
+    if gpus and spec.workers == 1 and not spec.recycle_after:
+        os.environ[CUDA_ENV] = gpus[0]  # before TensorFlow is imported
+
+
+def join(name: str, *, storage_url: str, overrides: dict[str, Any] | None = None,
+         out: Printer = _print, gpus: Sequence[str] = ()) -> RunOutcome:
+    """``hpo worker NAME``: run trials of a stored study on this machine (in ``workers``
+    processes) until its budget is met, beside the workers of any other machine. The study's
+    stored settings stay as they are; ``overrides`` (workers, heartbeat) apply here only."""
+    from hpo.storage import mask_url
+    from hpo.study_files import host_name
+
+    study, spec = load_hpo_study(name, storage_url=storage_url)
+    spec = spec.with_overrides(**(overrides or {}))
+    files = StudyFiles(storage_url, name)
+    install_heartbeat_retries(study, spec, files, out)
+    attach_artifacts(files, study, spec)
+    shown = mask_url(storage_url)
+    out(f"joined study {name!r} in {shown} from {host_name()}: {count_finished(study)}/{spec.n_trials} "
+        f"finished, {spec.workers} worker(s) here")
+    _use_gpus(gpus, spec, out)
+    if spec.workers > 1 or spec.recycle_after:
+        trials_run = supervise(storage_url, spec, files, study, out, gpus)
+    else:
+        trials_run = work(name, storage_url=storage_url, out=out, overrides=overrides)
+    return _outcome(study, spec, shown, trials_run=trials_run)
 
 
 def work(
     name: str, *, storage_url: str, max_trials: int | None = None, worker_number: int = 1,
-    out: Printer = _print,
+    out: Printer = _print, overrides: dict[str, Any] | None = None,
 ) -> int:
-    """One worker process of ``hpo run --workers N``: run trials of a study its parent created
-    until the budget is met, a stop is requested, or ``max_trials`` trials ran (recycling).
-    Returns the number of trials run."""
+    """One worker process: run trials of a study another process created until the budget is
+    met, a stop is requested, or ``max_trials`` trials ran (recycling). Returns the number of
+    trials run."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     stored, spec = load_hpo_study(name, storage_url=storage_url)
+    spec = spec.with_overrides(**(overrides or {}))
     module, data = load_objective_and_data(spec)
     seed = spec.seed + len(stored.get_trials(deepcopy=False)) + WORKER_SEED_STRIDE * worker_number
     sampler, pruner = make_strategies(spec, seed, module, data)
     study = optuna.load_study(study_name=name, storage=stored._storage, sampler=sampler, pruner=pruner)
     files = StudyFiles(storage_url, name)
     install_heartbeat_retries(study, spec, files, out)
+    attach_artifacts(files, study, spec)
     objective = _keras_objective(module, data, spec, files, out)
     _check_metric(module, data, spec)
     recycling = f", replaced after {max_trials} trials" if max_trials else ""
-    out(f"worker pid {os.getpid()} ready{recycling}")
+    out(f"worker pid {os.getpid()} ready on {worker_device()}{recycling}")
     return work_loop(study, spec, objective, files, out, max_trials=max_trials)
 
 
@@ -203,7 +243,7 @@ def work_loop(
         guard(study, trial)
         drop_superseded_models(study, files, spec.pick_within)
 
-    slot = files.slot_lock()
+    slot = slot_lock(study, files)
     recorded = recording_failures(objective, lambda trial: retry_trial(study, spec, files, trial))
 
     def started(trial: "optuna.trial.Trial") -> TrialValue:

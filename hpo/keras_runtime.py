@@ -46,7 +46,10 @@ def prepare_keras() -> None:
         if keras.backend.backend() == "tensorflow":
             import tensorflow as tf
 
-            tf.config.list_physical_devices()  # device probing prints too
+            # Device probing prints too. Memory growth: workers sharing a GPU (hpo.devices)
+            # would otherwise each reserve nearly all of its memory at their first op.
+            for gpu in tf.config.list_physical_devices("GPU"):
+                tf.config.experimental.set_memory_growth(gpu, True)
 
 
 def _size_thread_pools() -> None:

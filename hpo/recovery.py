@@ -107,10 +107,13 @@ def _recover(study: "optuna.Study", spec: "StudySpec", files: StudyFiles, out: P
 
 
 def install_heartbeat_retries(study: "optuna.Study", spec: "StudySpec", files: StudyFiles, out: Printer) -> None:
-    """Retry the trials Optuna's heartbeat check fails (trials of workers on other hosts)."""
+    """Retry the trials Optuna's heartbeat check fails (trials of workers on other hosts),
+    with the study's heartbeat settings (Optuna reads them from the storage object)."""
     storage = rdb_storage(study)
     if storage is None:
         return
+    storage.heartbeat_interval = spec.heartbeat_interval
+    storage.grace_period = spec.grace_period
 
     def retry_stale(study: "optuna.Study", trial: "optuna.trial.FrozenTrial") -> None:
         retry = retry_trial(study, spec, files, trial)

@@ -99,6 +99,14 @@ class StudySpec:
         fit_options: Keras ``fit`` arguments hpo passes on: ``class_weight`` (a dict or
             ``"balanced"``), ``shuffle``, ``steps_per_epoch`` (see :mod:`hpo.fit_options`).
         storage: storage URL; ``--storage`` and ``HPO_STORAGE`` take precedence.
+        artifacts: where epoch checkpoints and kept models are also stored, so a retry on any
+            host continues from the last finished epoch (:mod:`hpo.artifacts`): a directory or
+            ``s3://bucket/prefix``; ``--artifacts`` and ``HPO_ARTIFACTS`` take precedence.
+        heartbeat_interval: seconds between a running trial's heartbeats (Optuna's
+            ``RDBStorage`` heartbeat; default 10).
+        grace_period: seconds without a heartbeat after which a running trial counts as dead,
+            is failed and retried by any worker of any host (default 40). Longer than
+            ``heartbeat_interval``.
     """
 
     name: str
@@ -129,6 +137,12 @@ class StudySpec:
     pruner_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     fit_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     storage: str | None = None
+    artifacts: str | None = _cli(None, str, "artifact store for checkpoints and kept models, shared by every "
+                                 "host: a directory or s3://bucket/prefix ($HPO_ARTIFACTS)", "URI")
+    heartbeat_interval: int = _cli(10, int, "seconds between the heartbeats a running trial writes to storage",
+                                   "SECONDS")
+    grace_period: int = _cli(40, int, "a running trial without a heartbeat for this long is failed and "
+                             "retried (its worker died, on any host)", "SECONDS")
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME_PATTERN.match(self.name):
@@ -145,10 +159,16 @@ class StudySpec:
         object.__setattr__(self, "direction", direction)
         check_sampler_name(self.sampler)
         check_pruner_name(self.pruner)
-        for field in ("n_trials", "max_epochs", "patience", "max_consecutive_failures", "workers"):
+        for field in ("n_trials", "max_epochs", "patience", "max_consecutive_failures", "workers",
+                      "heartbeat_interval", "grace_period"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise SetupError(f"{field} must be a positive integer, got {value!r}")
+        if self.grace_period <= self.heartbeat_interval:
+            raise SetupError(f"grace_period ({self.grace_period} s) must be longer than heartbeat_interval "
+                             f"({self.heartbeat_interval} s), or live trials would be failed")
+        if self.artifacts is not None and (not isinstance(self.artifacts, str) or not self.artifacts):
+            raise SetupError(f"artifacts must be a directory or s3://bucket/prefix, got {self.artifacts!r}")
         if self.warm_start is not None and (not isinstance(self.warm_start, str) or not self.warm_start):
             raise SetupError(f"warm_start must be a study name, got {self.warm_start!r}")
         if not isinstance(self.deterministic, bool):

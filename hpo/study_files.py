@@ -23,16 +23,28 @@ from hpo.storage import rdb_storage, runtime_dir, sqlite_path
 if TYPE_CHECKING:
     import optuna
 
+    from hpo.artifacts import CheckpointMirror
+
+
+# Overrides the host name hpo tells its own workers from other hosts' by (tests simulate
+# hosts with it, each with its own HPO_HOME).
+HOST_ENV = "HPO_HOST"
+
+
+def host_name() -> str:
+    """This host's name for hpo: ``HPO_HOST``, else the machine's host name."""
+    return os.environ.get(HOST_ENV) or socket.gethostname()
+
 
 def worker_id() -> str:
     """``host:pid`` of this process."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return f"{host_name()}:{os.getpid()}"
 
 
 def process_is_dead(worker: str) -> bool:
     """True only when ``worker`` (``host:pid``) ran on this host and its process is gone."""
     host, _, pid_text = worker.rpartition(":")
-    if host != socket.gethostname() or not pid_text.isdigit():
+    if host != host_name() or not pid_text.isdigit():
         return False  # another machine: only its heartbeat can tell
     try:
         os.kill(int(pid_text), 0)
@@ -118,6 +130,8 @@ class StudyFiles:
         self.root = runtime_dir() / "studies" / f"{_safe(study_name)}-{key}"
         self.models = runtime_dir() / "models" / _safe(study_name)
         self.worker = worker_id()
+        # With an artifact store (hpo.artifacts), checkpoints and kept models are uploaded too.
+        self.mirror: "CheckpointMirror | None" = None
 
     # Which process runs which trial -----------------------------------------------------------
     # A file rather than a trial attribute: a database write per trial costs milliseconds on
@@ -155,7 +169,24 @@ class StudyFiles:
 
     # Epoch checkpoints and kept models ------------------------------------------------------------
     def checkpoint(self, trial_number: int) -> TrialCheckpoint:
-        return TrialCheckpoint(self.root / "checkpoints" / f"trial-{trial_number}")
+        directory = self.root / "checkpoints" / f"trial-{trial_number}"
+        if self.mirror is not None:
+            from hpo.artifacts import MirroredCheckpoint
+
+            return MirroredCheckpoint(directory, self.mirror, trial_number)
+        return TrialCheckpoint(directory)
+
+    def take_over(self, dead_number: int, retry: TrialCheckpoint) -> None:
+        """Hand trial ``dead_number``'s checkpoint to its retry's (from any host's upload when
+        there is an artifact store)."""
+        dead = self.checkpoint(dead_number)
+        if self.mirror is not None:
+            from hpo.artifacts import MirroredCheckpoint
+
+            if isinstance(retry, MirroredCheckpoint):
+                retry.take_over(dead)
+                return
+        dead.move_to(retry)
 
     def checkpointed_trials(self) -> list[int]:
         directory = self.root / "checkpoints"
@@ -181,6 +212,8 @@ class StudyFiles:
         for number in numbers:
             with contextlib.suppress(FileNotFoundError):
                 self.model_path(number).unlink()
+            if self.mirror is not None:
+                self.mirror.remove_model(number)
 
     @staticmethod
     def _read_dir(directory: Path) -> list[tuple[str, str]]:

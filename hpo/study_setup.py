@@ -69,11 +69,23 @@ def prepare(spec: StudySpec, storage_url: str | None, *, load_objective: bool, o
         storage = open_storage(url, create=True)
         study, is_new = create_or_load(spec, storage, out, module, dataset)
         install_heartbeat_retries(study, spec, files, out)
+        attach_artifacts(files, study, spec)
         recover_dead_trials(study, spec, files, out, lock=False)  # the lock is held here
         sweep_checkpoints(study, files)
         if is_new:
             enqueue_first_trials(study, spec, module)
     return Prepared(spec, url, mask_url(url), study, files, is_new, module, dataset)
+
+
+def attach_artifacts(files: StudyFiles, study: "optuna.Study", spec: StudySpec) -> None:
+    """Mirror checkpoints and kept models to the study's artifact store, when it has one
+    (``--artifacts``, which sets ``HPO_ARTIFACTS`` for this process and its workers, then
+    ``HPO_ARTIFACTS``, then the study's setting)."""
+    from hpo.artifacts import CheckpointMirror, open_store, resolve_uri
+
+    uri = resolve_uri(None, spec.artifacts)
+    if uri is not None:
+        files.mirror = CheckpointMirror(open_store(uri), study)
 
 
 def load_objective_and_data(spec: StudySpec, data: "Data | None" = None) -> tuple[ObjectiveModule, "TrainingData"]:

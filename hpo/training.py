@@ -126,11 +126,13 @@ def fit_and_score(
     )
     recorder = RecordCurve(settings.monitor)
     callbacks: list[keras.callbacks.Callback] = [*extra_callbacks, FailOnNonFiniteLoss(settings.monitor), recorder]
-    if reporting_trial is not None:
-        callbacks.append(ReportAndPrune(reporting_trial, settings.monitor))
     callbacks.append(early_stopping)  # before the checkpoint, which saves its state
     if checkpoint is not None:
+        # Before the report: an epoch whose value storage holds is always in the checkpoint, so
+        # a worker killed between the two loses no finished epoch (the retry reports it again).
         callbacks.append(EpochCheckpoint(checkpoint, early_stopping, settings.monitor, list(curve)))
+    if reporting_trial is not None:
+        callbacks.append(ReportAndPrune(reporting_trial, settings.monitor))
     if settings.learning_rate_schedule is not None:
         schedule = settings.learning_rate_schedule
         callbacks.append(keras.callbacks.LearningRateScheduler(lambda epoch, _rate: schedule(epoch)))

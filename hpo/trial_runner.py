@@ -101,7 +101,7 @@ def make_trial_runner(
         retry_of = records.retry_of(user_attrs)
         checkpoint = files.checkpoint(trial.number) if files is not None else None
         if files is not None and checkpoint is not None and retry_of is not None:
-            files.checkpoint(retry_of).move_to(checkpoint)
+            files.take_over(retry_of, checkpoint)
         try:
             result = fit_and_score(
                 trial, lambda: build_model(module, params, data), data,
@@ -223,6 +223,8 @@ def keep_if_best(trial: "optuna.trial.BaseTrial", values: tuple[float, ...], res
     temporary = path.with_name(f"partial-{path.name}")  # Keras wants the .keras suffix
     result.model.save(temporary)
     os.replace(temporary, path)
+    if files.mirror is not None:
+        files.mirror.upload_model(trial.number, path)
     trial.set_user_attr(records.WEIGHT_HISTOGRAMS, weight_histograms(result.model))
     return True
 

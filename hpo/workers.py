@@ -22,9 +22,10 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from hpo.budget import count_finished, count_started
+from hpo.devices import CUDA_ENV, assign
 from hpo.errors import ERROR_PREFIX, EXIT_INTERRUPTED, EXIT_SETUP, EXIT_STUDY_FAILED, WorkerError
 from hpo.progress import RUN_CLOCK_ENV, run_clock_value
 from hpo.recovery import recover_dead_trials
@@ -59,10 +60,11 @@ class _Worker:
 
 def supervise(
     storage_url: str, spec: "StudySpec", files: "StudyFiles", study: "optuna.Study",
-    out: Callable[[str], None],
+    out: Callable[[str], None], gpus: Sequence[str] = (),
 ) -> int:
     """Keep ``spec.workers`` worker processes running until the budget is met; returns the
-    number of trials the workers started."""
+    number of trials the workers started. With ``gpus``, worker i sees GPU ``i mod len(gpus)``
+    only (:mod:`hpo.devices`)."""
     n_before = count_started(study)
     env = {
         **os.environ,
@@ -75,6 +77,7 @@ def supervise(
     if spec.workers > 1:
         env[LABEL_ENV] = "1"
     slots: list[_Worker | None] = [None] * spec.workers
+    devices = assign(list(gpus), spec.workers)
     spawned = 0
     crashes_in_a_row = 0
     signals = 0
@@ -92,10 +95,13 @@ def supervise(
         nonlocal spawned
         spawned += 1
         label = f"w{index + 1}"
-        command = [sys.executable, "-m", "hpo", "worker", spec.name, "--number", str(index + 1)]
+        command = [sys.executable, "-m", "hpo", "worker", spec.name, "--number", str(index + 1),
+                   "--heartbeat-interval", str(spec.heartbeat_interval), "--grace-period", str(spec.grace_period)]
         if spec.recycle_after:
             command += ["--max-trials", str(spec.recycle_after)]
-        process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True,
+        device = devices[index]
+        worker_env = env if device is None else {**env, CUDA_ENV: device}
+        process = subprocess.Popen(command, env=worker_env, stderr=subprocess.PIPE, text=True,
                                    start_new_session=True)
         worker = _Worker(label, process)
         worker.relay = threading.Thread(target=_relay_stderr, args=(worker,), daemon=True)

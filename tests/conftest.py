@@ -98,3 +98,46 @@ def built_in_study(tmp_path_factory):
     )
     assert result.returncode == 0, result.stderr
     return {"home": home, "env": env, "name": "digits_mlp", "url": f"sqlite:///{home / 'hpo.db'}"}
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL server (scripts/postgres.sh) for the session; its base URL.
+
+    CI must run these tests: there a server that cannot start is a failure. Elsewhere, a
+    machine without PostgreSQL and without root to install it skips them."""
+    import subprocess
+
+    import tempfile
+
+    # Not under pytest's tmp_path: its parent is private to root, and the server runs as the
+    # postgres user when the tests run as root.
+    state = tempfile.mkdtemp(prefix="hpo-postgres-")
+    os.chmod(state, 0o755)
+    env = {**os.environ, "HPO_POSTGRES_DIR": os.path.join(state, "server")}
+    script = str(REPO / "scripts" / "postgres.sh")
+    started = subprocess.run(["bash", script, "start"], capture_output=True, text=True, env=env, timeout=600)
+    if started.returncode != 0:
+        message = f"PostgreSQL did not start: {started.stderr.strip()}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    yield started.stdout.strip()
+    subprocess.run(["bash", script, "stop"], capture_output=True, env=env, timeout=120)
+    os.rmdir(state)
+
+
+@pytest.fixture
+def postgres_url(postgres_server, request):
+    """A fresh database on the session's PostgreSQL server, for one test."""
+    import re
+
+    from sqlalchemy import create_engine, text
+
+    name = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:50]
+    engine = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+    return postgres_server.rsplit("/", 1)[0] + "/" + name

@@ -1,6 +1,7 @@
 """The budget: counts by state in the database, slots claimed by several processes."""
 
 import math
+import os
 import subprocess
 import sys
 import time
@@ -74,3 +75,40 @@ def test_four_processes_starting_on_a_new_sqlite_file_share_the_budget_exactly(t
     assert sum(int(out) for out, _ in results) == 20
     study = optuna.load_study(study_name="together", storage=url)
     assert [t.state.name for t in study.trials] == ["COMPLETE"] * 20
+
+
+def test_on_postgresql_workers_of_three_hosts_starting_at_once_end_with_exactly_the_budget(tmp_path, postgres_url):
+    # Separate HPO_HOMEs and HPO_HOSTs: no file lock is shared, only the database's.
+    start_at = str(time.time() + 4.0)
+    processes = [
+        subprocess.Popen([sys.executable, "-c", _CONCURRENT_WORKER, postgres_url, start_at], cwd=REPO,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env={**os.environ, "HPO_HOST": f"host-{index // 2}",
+                              "HPO_HOME": str(tmp_path / f"host-{index // 2}")})
+        for index in range(6)
+    ]
+    results = [process.communicate(timeout=180) for process in processes]
+    assert [process.returncode for process in processes] == [0] * 6, [err for _, err in results]
+    assert sum(int(out) for out, _ in results) == 20
+    study = optuna.load_study(study_name="together", storage=postgres_url)
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 20  # none beyond the budget
+
+
+def test_the_database_lock_excludes_a_second_holder_until_released(postgres_url):
+    import threading
+
+    study = optuna.create_study(study_name="locked", storage=postgres_url)
+    first = budget.slot_lock(study, StudyFiles(postgres_url, "locked"))
+    second = budget.slot_lock(study, StudyFiles(postgres_url, "locked"))
+    assert isinstance(first, budget.DatabaseLock)
+    first.acquire()
+    first.acquire()  # held already: a no-op
+    taken = threading.Event()
+    waiter = threading.Thread(target=lambda: (second.acquire(), taken.set()))
+    waiter.start()
+    assert not taken.wait(0.5)  # blocked while the first holds it
+    first.release()
+    first.release()  # idempotent
+    assert taken.wait(10)
+    second.release()
+    waiter.join()

@@ -169,3 +169,21 @@ def test_an_own_fit_that_drops_hpos_callbacks_fails_the_trial_saying_so(small_di
     settings = FitSettings(monitor="val_accuracy", direction="maximize", max_epochs=2, patience=2)
     with pytest.raises(TrialFailure, match="ran no epoch through hpo's callbacks.*pass callbacks=callbacks"):
         fit_and_score(None, _model(), small_digits, settings, fit=careless_fit)
+
+
+def test_an_epochs_checkpoint_is_written_before_its_value_is_reported(small_digits, tmp_path):
+    # A worker killed between the two would otherwise lose an epoch storage already shows.
+    study = optuna.create_study(direction="maximize")
+    checkpoint = TrialCheckpoint(tmp_path / "trial-0")
+    trial = study.ask()
+    seen = []
+    report = trial.report
+
+    def report_after_checkpoint(value, step):
+        seen.append((step, checkpoint.epochs_done()))
+        report(value, step)
+
+    trial.report = report_after_checkpoint
+    settings = FitSettings(monitor="val_accuracy", direction="maximize", max_epochs=3, patience=3)
+    fit_and_score(trial, _model(), small_digits, settings, checkpoint=checkpoint)
+    assert seen == [(1, 1), (2, 2), (3, 3)]

@@ -19,7 +19,10 @@ def test_two_workers_share_the_budget_exactly_and_a_killed_worker_is_replaced_an
     url = f"sqlite:///{home / 'hpo.db'}"
     script = write_study_script(tmp_path, name="pair", n_trials=6, max_epochs=12, patience=12, pruner="none")
     env = {**os.environ, "HPO_HOME": str(home), "HPO_STORAGE": ""}
-    process = subprocess.Popen(hpo_command("run", str(script), "--workers", "2", "--recycle-after", "3"),
+    # --gpus with a GPU list of our own: each worker slot keeps its CUDA_VISIBLE_DEVICES (the
+    # CPU build of TensorFlow here ignores it), a replaced worker takes its slot's.
+    process = subprocess.Popen(hpo_command("run", str(script), "--workers", "2", "--recycle-after", "3",
+                                           "--gpus", "0,1"),
                                cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 180
     victim = pid = None
@@ -46,6 +49,9 @@ def test_two_workers_share_the_budget_exactly_and_a_killed_worker_is_replaced_an
     assert {"w1", "w2"} <= set(re.findall(r"^(w\d) \[trial", stdout, flags=re.M))
     ready = re.findall(r"^w\d worker pid (\d+) ready", stdout, flags=re.M)
     assert len(set(ready)) >= 3 and str(pid) in ready
+    assert "one worker per GPU: 0, 1" in stdout
+    assert set(re.findall(r"^(w\d) worker pid \d+ ready on (GPU \d)", stdout, flags=re.M)) == {
+        ("w1", "GPU 0"), ("w2", "GPU 1")}
     assert "finished trials: 6/6" in stdout
 
 
@@ -110,3 +116,72 @@ def test_a_metric_workers_cannot_find_stops_them_before_any_trial_with_one_line(
     assert len(lines) == 1 and re.match(r"hpo: error: worker w1: metric 'val_acc' is not in Keras' logs", lines[0])
     study = optuna.load_study(study_name="typo", storage=f"sqlite:///{home / 'hpo.db'}")
     assert [t.state.name for t in study.trials] == ["WAITING"]  # the enqueued defaults, never started
+
+
+def _kill_host(host):
+    """kill -9 every process whose environment says HPO_HOST=host (one simulated machine)."""
+    killed = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            environment = open(f"/proc/{entry}/environ", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        if f"HPO_HOST={host}".encode() in environment:
+            try:
+                os.kill(int(entry), signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass
+    return killed
+
+
+def test_two_hosts_on_postgresql_one_killed_mid_trial_the_other_retries_it_and_meets_the_budget(
+        tmp_path, postgres_url):
+    # Host a creates the study (hpo run), host b joins it (hpo worker); each has two workers,
+    # its own HPO_HOME, and only the database and the artifact directory in common.
+    script = write_study_script(tmp_path, name="hosts", n_trials=6, max_epochs=30, patience=30, pruner="none")
+    beat = ["--heartbeat-interval", "1", "--grace-period", "4", "--artifacts", str(tmp_path / "shared")]
+    env = {name: {**os.environ, "HPO_HOST": name, "HPO_HOME": str(tmp_path / name), "HPO_STORAGE": ""}
+           for name in ("a", "b")}
+    host_a = subprocess.Popen(hpo_command("run", str(script), "--storage", postgres_url, "--workers", "2", *beat),
+                              cwd=REPO, env=env["a"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in host_a.stdout:
+        if "created study" in line:
+            break
+    host_b = subprocess.Popen(hpo_command("worker", "hosts", "--storage", postgres_url, "--workers", "2", *beat),
+                              cwd=REPO, env=env["b"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ready = 0
+    for line in host_b.stdout:
+        ready += " ready on " in line
+        if ready == 2:  # both of host b's workers are waiting for a slot or training
+            break
+    deadline = time.monotonic() + 180
+    victim = None
+    while victim is None and time.monotonic() < deadline and host_a.poll() is None:
+        time.sleep(0.2)
+        victim, _ = running_trial_and_worker(postgres_url, "hosts", tmp_path / "a", epochs=3)
+    assert victim is not None, "host a never reached the middle of a trial"
+    assert _kill_host("a") >= 3  # hpo run and its two workers, as in a power loss
+    host_a.communicate()
+    stdout, stderr = host_b.communicate(timeout=300)
+    assert host_b.returncode == 0, stderr
+
+    study = optuna.load_study(study_name="hosts", storage=postgres_url)
+    trials = study.trials
+    assert sum(t.state.name in ("COMPLETE", "PRUNED") for t in trials) == 6  # exactly the budget
+    assert not [t for t in trials if t.state.name in ("RUNNING", "WAITING")]
+    assert [t.number for t in trials] == list(range(len(trials)))  # one numbering
+    dead = [t for t in trials if t.state.name == "FAIL"]
+    assert victim.number in [t.number for t in dead]
+    # Failed by hpo's recovery (with the reason) or by Optuna's own heartbeat check (without).
+    assert all("heartbeat" in t.user_attrs.get("fail_reason", "heartbeat") for t in dead)
+    assert all(any(r.user_attrs.get("retry_of") == t.number for r in trials) for t in dead)
+    # The retry continued from the killed trial's last uploaded epoch, not from epoch 1.
+    [retry] = [t for t in trials if t.user_attrs.get("retry_of") == victim.number]
+    assert retry.state.name == "COMPLETE" and retry.user_attrs["resumed_from_epoch"] >= 4
+    left = set(os.listdir(tmp_path / "shared"))  # no checkpoint outlives its trial
+    for trial in trials:
+        for meta in optuna.artifacts.get_all_artifact_meta(trial, storage=study._storage):
+            assert not (meta.filename.startswith("checkpoint-") and meta.artifact_id in left)
