@@ -8,6 +8,12 @@ finished epochs lost; and at the end the trials lost (finished before some kill,
 finished at the end) and the finished trials (the budget).
 
     .venv/bin/python benchmarks/kill_resume.py [--kills 10] [--trials 12] [--max-epochs 20] [--seed 0]
+
+``--two-hosts``: the study lives in PostgreSQL (``scripts/postgres.sh``) with a shared artifact
+directory; simulated host a (``HPO_HOST=a``, its own ``HPO_HOME``) runs ``hpo run`` and has
+every one of its processes killed at each random moment, then starts again, while host b runs
+``hpo worker`` throughout. Host b fails a dead trial after the grace period (2 s heartbeat,
+6 s grace here) and retries it from its last uploaded epoch.
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--min-delay", type=float, default=4.0, help="seconds after start, at least")
     parser.add_argument("--max-delay", type=float, default=14.0)
+    parser.add_argument("--two-hosts", action="store_true", help="PostgreSQL, a shared artifact directory, "
+                        "host a killed, host b working throughout")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     chance = random.Random(args.seed)
@@ -51,25 +59,41 @@ def main() -> None:
         url = f"sqlite:///{home}/hpo.db"
         env = {**os.environ, "HPO_HOME": home, "HPO_STORAGE": ""}
         command = [sys.executable, "-m", "hpo", "run", str(script)]
+        host_b = None
+        if args.two_hosts:
+            url = _postgres_database()
+            shared = ["--storage", url, "--artifacts", f"{home}/shared", "--heartbeat-interval", "2",
+                      "--grace-period", "6"]
+            env = {**env, "HPO_HOST": "a", "HPO_HOME": f"{home}/a"}
+            command += [*shared, "--workers", "1"]
         finished_ever: dict[int, float | None] = {}
         kills = 0
         started = time.monotonic()
         while kills < args.kills:
             process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL)
+            if args.two_hosts and host_b is None:
+                _wait_for_study(url)
+                host_b = subprocess.Popen(
+                    [sys.executable, "-m", "hpo", "worker", "killed", *shared, "--workers", "1"], cwd=REPO,
+                    env={**env, "HPO_HOST": "b", "HPO_HOME": f"{home}/b"}, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL)
             delay = chance.uniform(args.min_delay, args.max_delay)
             try:
                 process.wait(timeout=delay)
                 break  # the study finished before this kill
             except subprocess.TimeoutExpired:
                 # As in a power loss: the worker training a trial and hpo itself, at once.
-                for marker in Path(home).glob("studies/*/running/*"):
+                host = Path(env["HPO_HOME"])
+                for marker in host.glob("studies/*/running/*"):
                     with contextlib.suppress(OSError, ValueError):
                         os.kill(int(marker.read_text().rpartition(":")[2]), signal.SIGKILL)
+                if args.two_hosts:
+                    _kill_host("a")
                 process.send_signal(signal.SIGKILL)
                 process.wait()
                 kills += 1
-            if Path(home, "hpo.db").exists():
+            if Path(home, "hpo.db").exists() or args.two_hosts:
                 # The first kill may land while the file or the study is being created.
                 with contextlib.suppress(KeyError, SQLAlchemyError):
                     for trial in optuna.load_study(study_name="killed", storage=url).trials:
@@ -78,6 +102,8 @@ def main() -> None:
         final = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
         if final.returncode != 0:
             raise SystemExit(f"the final run failed: {final.stderr.strip().splitlines()[-1:]}")
+        if host_b is not None:
+            host_b.wait(timeout=600)
         wall = time.monotonic() - started
         trials = optuna.load_study(study_name="killed", storage=url).trials
 
@@ -86,7 +112,8 @@ def main() -> None:
     lost_epochs = []
     for dead in trials:
         reason = dead.user_attrs.get("fail_reason", "")
-        if "died while running" not in reason and not reason.startswith("interrupted"):
+        killed = "died while running" in reason or reason.startswith("interrupted") or "heartbeat" in reason
+        if dead.state.name != "FAIL" or not (killed or args.two_hosts):
             continue
         retry = next((t for t in trials if t.user_attrs.get("retry_of") == dead.number), None)
         reported = len(dead.intermediate_values)
@@ -110,6 +137,45 @@ def main() -> None:
               f"mean {sum(lost_epochs) / len(lost_epochs):.2f} (over {len(lost_epochs)} kills)")
     print(f"trials lost: {len(lost_trials)}   finished trials at the end: {len(finished)}/{args.trials}   "
           f"trials stored: {len(trials)} (failed by kills: {sum(t.state.name == 'FAIL' for t in trials)})")
+
+
+def _postgres_database() -> str:
+    from sqlalchemy import create_engine, text
+
+    started = subprocess.run(["bash", str(REPO / "scripts" / "postgres.sh"), "start"], capture_output=True, text=True)
+    if started.returncode != 0:
+        raise SystemExit(f"PostgreSQL did not start: {started.stderr.strip()}")
+    server = started.stdout.strip()
+    engine = create_engine(server, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("DROP DATABASE IF EXISTS kill_resume WITH (FORCE)"))
+        connection.execute(text("CREATE DATABASE kill_resume"))
+    engine.dispose()
+    return server.rsplit("/", 1)[0] + "/kill_resume"
+
+
+def _wait_for_study(url: str) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with contextlib.suppress(KeyError, SQLAlchemyError):
+            optuna.load_study(study_name="killed", storage=url)
+            return
+        time.sleep(0.5)
+    raise SystemExit("host a never created the study")
+
+
+def _kill_host(host: str) -> None:
+    """SIGKILL every process whose environment says ``HPO_HOST=host`` (one simulated machine)."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            environment = Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if f"HPO_HOST={host}".encode() in environment:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(entry), signal.SIGKILL)
 
 
 if __name__ == "__main__":

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import collections
 import time
-import zlib
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
 from hpo.interrupts import stop_requested
 from hpo.recovery import recover_dead_trials
-from hpo.storage import rdb_storage
+from hpo.storage import SERVER_BACKENDS, DatabaseLock, rdb_storage
 
 if TYPE_CHECKING:
     from collections import Counter
@@ -42,53 +41,17 @@ class SlotLock(Protocol):
     def release(self) -> None: ...
 
 
-class DatabaseLock:
-    """The study's slot lock in the database: a session-level advisory lock (PostgreSQL's
-    ``pg_advisory_lock``, MySQL's ``GET_LOCK``) on a connection of its own, shared by every
-    host. The server drops it with the session, so a killed holder never blocks the others.
-
-    Optuna's own ``MaxTrialsCallback`` counts without a lock: with 6 processes on PostgreSQL
-    and a budget of 20 it let 24-25 trials start (measured in issue 16); the lock held from the
-    count until ``ask`` has made the trial RUNNING gives exactly the budget.
-    """
-
-    def __init__(self, engine: Any, backend: str, study_id: int) -> None:
-        from sqlalchemy import text
-
-        self.engine, self._connection = engine, None
-        key = zlib.crc32(f"hpo-slot-{study_id}".encode())  # a stable 32-bit key per study
-        if backend == "postgresql":
-            self._lock, self._unlock = text(f"SELECT pg_advisory_lock({key})"), text(f"SELECT pg_advisory_unlock({key})")
-        else:
-            self._lock = text(f"SELECT GET_LOCK('hpo_slot_{study_id}', -1)")
-            self._unlock = text(f"SELECT RELEASE_LOCK('hpo_slot_{study_id}')")
-
-    def acquire(self) -> None:
-        if self._connection is not None:
-            return
-        connection = self.engine.connect()
-        connection.execute(self._lock)
-        connection.commit()  # the lock belongs to the session, not to this transaction
-        self._connection = connection
-
-    def release(self) -> None:
-        if self._connection is not None:
-            connection, self._connection = self._connection, None
-            try:
-                connection.execute(self._unlock)
-                connection.commit()
-            finally:
-                connection.close()
-
-
 def slot_lock(study: "optuna.Study", files: "StudyFiles") -> SlotLock:
     """The lock :func:`claim_slot` holds: the database's on PostgreSQL and MySQL (any number of
     hosts), else a file lock of this host (SQLite, one host)."""
     storage = rdb_storage(study)
     if storage is not None:
         backend = storage.engine.dialect.name
-        if backend in ("postgresql", "mysql"):
-            return DatabaseLock(storage.engine, backend, study._study_id)
+        if backend in SERVER_BACKENDS:
+            # Optuna's own MaxTrialsCallback counts without a lock: with 6 processes on
+            # PostgreSQL and a budget of 20 it let 24-25 trials start (measured in issue 16);
+            # the lock held from the count until `ask` has made the trial RUNNING gives 20.
+            return DatabaseLock(storage.engine, f"hpo-slot-{study._study_id}")
     return files.slot_lock()
 
 

@@ -76,6 +76,10 @@ def run(
     caller holds) replaces ``spec.dataset``: it cannot be handed to worker processes, so its
     trials run in this process.
     """
+    if gpus and spec.workers == 1 and not spec.recycle_after:
+        from hpo.devices import CUDA_ENV
+
+        os.environ[CUDA_ENV] = gpus[0]  # training here: its GPU, before TensorFlow is imported
     if data is not None:
         if spec.workers > 1:
             raise SetupError("data passed from Python trains in this process; use workers=1 "
@@ -127,14 +131,12 @@ def resume(
 
 
 def _use_gpus(gpus: Sequence[str], spec: StudySpec, out: Printer) -> None:
-    """Say how workers use the GPUs; training in this process takes the first one."""
-    from hpo.devices import CUDA_ENV, describe
+    """Say how the workers use the GPUs."""
+    from hpo.devices import describe
 
     line = describe(list(gpus), spec.workers)
     if line is not None:
         out(line)
-    if gpus and spec.workers == 1 and not spec.recycle_after:
-        os.environ[CUDA_ENV] = gpus[0]  # before TensorFlow is imported
 
 
 def join(name: str, *, storage_url: str, overrides: dict[str, Any] | None = None,
@@ -233,7 +235,7 @@ def work_loop(
     """
     from hpo.trial_runner import drop_superseded_models
 
-    progress = ProgressPrinter(spec.n_trials, count_finished(study), out, spec.pick_within)
+    progress = ProgressPrinter(spec.n_trials, count_finished(study), out, spec.pick_within, worker_device())
     guard = ConsecutiveFailureGuard(spec.max_consecutive_failures)
 
     def after_trial(study: "optuna.Study", trial: "optuna.trial.FrozenTrial") -> None:

@@ -52,11 +52,13 @@ def _inherited_clock() -> tuple[float, int] | None:
 
 
 class ProgressPrinter:
-    """One line per finished trial: number, state, value, best so far, time, elapsed, ETA."""
+    """One line per finished trial: number, state, value, best so far, time, elapsed, ETA, and
+    the GPU it trained on (none is shown for the CPU)."""
 
     def __init__(self, budget: int, finished: int, out: Callable[[str], None],
-                 pick_within: float | None = None) -> None:
+                 pick_within: float | None = None, device: str = "CPU") -> None:
         self.budget = budget
+        self.device = device  # shown when it is a GPU (hpo.devices)
         self.pick_within = pick_within
         self.finished = self.finished_at_start = finished
         self.out = out
@@ -91,8 +93,9 @@ class ProgressPrinter:
         else:
             detail = trial.user_attrs.get(records.FAIL_REASON, "failed")
         best = f"best={self.best[0]:.4f} (#{self.best[1]})" if self.best else "best=-"
+        device = f"  on {self.device}" if self.device != "CPU" else ""
         return (
             f"[trial {trial.number:>4}] {trial.state.name:<9} {detail:<24} {best}  "
             f"{duration:5.1f}s  {self.finished}/{self.budget} done  "
-            f"elapsed {format_clock(elapsed)}  ETA {format_clock(eta)}"
+            f"elapsed {format_clock(elapsed)}  ETA {format_clock(eta)}{device}"
         )

@@ -17,8 +17,9 @@ from __future__ import annotations
 import os
 import sqlite3
 import warnings
+import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hpo.errors import StorageError
 
@@ -28,6 +29,11 @@ if TYPE_CHECKING:
 HEARTBEAT_INTERVAL_S = 10
 HEARTBEAT_GRACE_S = 40
 SQLITE_BUSY_TIMEOUT_S = 60
+# A database server's connections per process: the trial loop, Optuna's heartbeat thread and
+# the budget's slot lock (hpo.budget) each hold one at times, so 3 with a little overflow
+# (SQLAlchemy's default of 5 + 10 would let 20 workers hold up to 300). pre_ping: a worker
+# outlives a server restart or an idle timeout instead of failing its next write.
+SERVER_POOL = {"pool_size": 3, "max_overflow": 3, "pool_pre_ping": True}
 DEFAULT_DATABASE = "hpo.db"
 _OPTUNA_TABLES = {"studies", "trials", "version_info", "alembic_version"}
 
@@ -38,6 +44,73 @@ _DRIVER_PACKAGES = {
     "mssql": "pyodbc",
     "oracle": "oracledb",
 }
+
+
+# Database servers whose own locks hpo uses, so that processes of several hosts agree.
+SERVER_BACKENDS = ("postgresql", "mysql")
+
+
+class DatabaseLock:
+    """A lock in the database server, shared by every host: a session-level advisory lock
+    (PostgreSQL's ``pg_advisory_lock``, MySQL's ``GET_LOCK``) named ``name``, on a connection of
+    its own from ``engine``. Acquired and released by separate calls (``release`` is
+    idempotent) or as a context manager. The server drops it with the session, so a killed
+    holder never blocks the others.
+    """
+
+    def __init__(self, engine: Any, name: str, *, dispose: bool = False) -> None:
+        from sqlalchemy import text
+
+        self.engine, self._dispose, self._connection = engine, dispose, None
+        if engine.dialect.name == "postgresql":
+            key = zlib.crc32(name.encode())  # a stable key per name
+            self._lock, self._unlock = text(f"SELECT pg_advisory_lock({key})"), text(f"SELECT pg_advisory_unlock({key})")
+        else:
+            self._lock, self._unlock = text(f"SELECT GET_LOCK('{name}', -1)"), text(f"SELECT RELEASE_LOCK('{name}')")
+
+    def acquire(self) -> None:
+        if self._connection is not None:
+            return
+        connection = self.engine.connect()
+        connection.execute(self._lock)
+        connection.commit()  # the lock belongs to the session, not to this transaction
+        self._connection = connection
+
+    def release(self) -> None:
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            try:
+                connection.execute(self._unlock)
+                connection.commit()
+            finally:
+                connection.close()
+                if self._dispose:
+                    self.engine.dispose()
+
+    def __enter__(self) -> "DatabaseLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
+def server_lock(url: str, name: str) -> DatabaseLock | None:
+    """:class:`DatabaseLock` ``name`` in the server ``url`` names; None for SQLite (or when the
+    server cannot be reached: opening the storage then says why, in one line)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.pool import NullPool
+
+    try:
+        if make_url(url).get_backend_name() not in SERVER_BACKENDS:
+            return None
+        lock = DatabaseLock(create_engine(url, poolclass=NullPool), name, dispose=True)
+        lock.acquire()
+    except (SQLAlchemyError, ImportError, ValueError):
+        return None
+    return lock
 
 
 def runtime_dir() -> Path:
@@ -134,6 +207,8 @@ def open_storage(url: str, *, create: bool = True) -> "optuna.storages.RDBStorag
 
     engine_kwargs: dict = {}
     path = sqlite_path(url)
+    if backend != "sqlite":
+        engine_kwargs = dict(SERVER_POOL)
     if backend == "sqlite":
         engine_kwargs = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}}
         if path is not None:

@@ -15,10 +15,10 @@ import os
 import re
 import socket
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Iterable
+from typing import IO, TYPE_CHECKING, Iterable, Iterator
 
 from hpo.checkpoints import TrialCheckpoint
-from hpo.storage import rdb_storage, runtime_dir, sqlite_path
+from hpo.storage import rdb_storage, runtime_dir, server_lock, sqlite_path
 
 if TYPE_CHECKING:
     import optuna
@@ -97,13 +97,24 @@ def file_lock(path: Path) -> HeldLock:
     return HeldLock(path)
 
 
-def storage_lock(storage_url: str) -> HeldLock:
-    """Serialises creating tables and studies in one storage among this host's processes.
+@contextlib.contextmanager
+def storage_lock(storage_url: str) -> Iterator[None]:
+    """Serialises creating tables and studies in one storage, and recovering its dead trials.
 
     Several processes creating a new SQLite file at the same moment race on its schema
-    (optuna/optuna#1092). The lock sits beside a SQLite file, so every process that opens
-    that file finds the same lock whatever its working directory or ``HPO_HOME``.
+    (optuna/optuna#1092); on PostgreSQL, 8 processes creating Optuna's tables at once failed
+    with a duplicate ``pg_type`` key (benchmarks/storage_throughput.py). On a database server
+    the lock is the server's (:func:`hpo.storage.server_lock`), shared by every host. Otherwise
+    it sits beside the SQLite file, so every process that opens that file finds the same lock
+    whatever its working directory or ``HPO_HOME``.
     """
+    held = server_lock(storage_url, "hpo-storage")
+    if held is not None:
+        try:
+            yield
+        finally:
+            held.release()
+        return
     try:
         path = sqlite_path(storage_url)
     except Exception:  # an invalid URL: open_storage reports it, under any lock
@@ -113,7 +124,8 @@ def storage_lock(storage_url: str) -> HeldLock:
     else:
         key = hashlib.sha1(storage_url.encode()).hexdigest()[:16]
         lock = runtime_dir() / "locks" / f"{key}.lock"
-    return file_lock(lock)
+    with file_lock(lock):
+        yield
 
 
 def storage_lock_for(study: "optuna.Study") -> contextlib.AbstractContextManager[object]:

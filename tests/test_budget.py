@@ -78,7 +78,8 @@ def test_four_processes_starting_on_a_new_sqlite_file_share_the_budget_exactly(t
 
 
 def test_on_postgresql_workers_of_three_hosts_starting_at_once_end_with_exactly_the_budget(tmp_path, postgres_url):
-    # Separate HPO_HOMEs and HPO_HOSTs: no file lock is shared, only the database's.
+    # Separate HPO_HOMEs and HPO_HOSTs: no file lock is shared, only the database's. All six
+    # create the tables and the study on a new database at the same moment, then share the budget.
     start_at = str(time.time() + 4.0)
     processes = [
         subprocess.Popen([sys.executable, "-c", _CONCURRENT_WORKER, postgres_url, start_at], cwd=REPO,

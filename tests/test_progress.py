@@ -30,6 +30,9 @@ def test_lines_for_complete_pruned_and_failed_trials():
     assert "best=0.9806 (#14)" in complete and "3.1s  15/30 done" in complete and "ETA " in complete
     assert "pruned at epoch 2" in printer.format_line(_trial(15, TrialState.PRUNED))
     assert "ValueError: x" in printer.format_line(_trial(16, TrialState.FAIL, fail_reason="ValueError: x"))
+    assert " on " not in complete  # the CPU goes without saying
+    on_gpu = progress.ProgressPrinter(30, 14, print, device="GPU 1").format_line(_trial(14, TrialState.COMPLETE, 0.5))
+    assert on_gpu.endswith("  on GPU 1")
 
 
 def test_a_worker_started_by_hpo_run_counts_elapsed_time_from_the_runs_start(monkeypatch):
