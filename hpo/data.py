@@ -251,7 +251,7 @@ class StreamedDataset(_Split):
                 "validation": streams.size(self.validation), "test": self.test is not None}
 
 
-# What the trial runner, ``hpo best`` and the report take.
+# What the trial runner, training and ``hpo best`` take.
 TrainingData = Union[Dataset, StreamedDataset]
 
 
