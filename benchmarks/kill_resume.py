@@ -140,18 +140,12 @@ def main() -> None:
 
 
 def _postgres_database() -> str:
-    from sqlalchemy import create_engine, text
-
-    started = subprocess.run(["bash", str(REPO / "scripts" / "postgres.sh"), "start"], capture_output=True, text=True)
+    script = str(REPO / "scripts" / "postgres.sh")
+    started = subprocess.run(["bash", script, "start"], capture_output=True, text=True)
     if started.returncode != 0:
         raise SystemExit(f"PostgreSQL did not start: {started.stderr.strip()}")
-    server = started.stdout.strip()
-    engine = create_engine(server, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text("DROP DATABASE IF EXISTS kill_resume WITH (FORCE)"))
-        connection.execute(text("CREATE DATABASE kill_resume"))
-    engine.dispose()
-    return server.rsplit("/", 1)[0] + "/kill_resume"
+    made = subprocess.run(["bash", script, "database", "kill_resume"], capture_output=True, text=True, check=True)
+    return made.stdout.strip()
 
 
 def _wait_for_study(url: str) -> None:

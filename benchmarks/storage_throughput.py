@@ -67,15 +67,10 @@ def _postgres() -> str | None:
     return started.stdout.strip() if started.returncode == 0 else None
 
 
-def _fresh_database(server: str, name: str) -> str:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(server, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    engine.dispose()
-    return server.rsplit("/", 1)[0] + "/" + name
+def _fresh_database(name: str) -> str:
+    made = subprocess.run(["bash", str(REPO / "scripts" / "postgres.sh"), "database", name], capture_output=True,
+                          text=True, check=True)
+    return made.stdout.strip()
 
 
 def _count_trials(kind: str, url: str) -> int:
@@ -154,7 +149,7 @@ def main() -> None:
                     print(f"{kind:<11} {workers:>7}  skipped: scripts/postgres.sh could not start a server")
                     continue
                 else:
-                    url = _fresh_database(server, f"bench_{workers}")
+                    url = _fresh_database(f"bench_{workers}")
                 print(run_row(kind, url, workers, args.budget, home, server), flush=True)
 
 

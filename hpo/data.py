@@ -132,11 +132,11 @@ class Dataset(_Split):
 
     @property
     def input_shape(self) -> Shape:  # type: ignore[override]
-        return streams._map(lambda x: tuple(x.shape[1:]), self.x_train)
+        return streams.map_arrays(lambda x: tuple(x.shape[1:]), self.x_train)
 
     @property
     def target_shape(self) -> Shape:  # type: ignore[override]
-        return streams._map(lambda y: tuple(y.shape[1:]), self.y_train)
+        return streams.map_arrays(lambda y: tuple(y.shape[1:]), self.y_train)
 
     def sample(self, n: int) -> Arrays:
         """Up to ``n`` training inputs drawn evenly at random (the same ones every call), not
@@ -316,7 +316,7 @@ class Data:
         if not isinstance(part, (tuple, list)) or len(part) != 2:
             raise SetupError(f"Data: {what} must be (x, y) arrays, a DataFrame, a tf.data.Dataset or a "
                              f"keras.utils.PyDataset, got {type(part).__name__}")
-        x, y = streams._map(_inputs, part[0]), streams._map(np.asarray, part[1])
+        x, y = streams.map_arrays(_inputs, part[0]), streams.map_arrays(np.asarray, part[1])
         lengths = lambda arrays: {len(a) for a in (arrays.values() if isinstance(arrays, dict) else [arrays])}  # noqa: E731
         if len(lengths(x)) > 1 or len(lengths(y)) > 1:
             raise SetupError(f"Data: {what}'s arrays differ in length")

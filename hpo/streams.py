@@ -100,10 +100,10 @@ def element_shapes(stream: Any) -> tuple[Any, Any, Any]:
         drop = 1 if is_batched(stream) else 0
         shape = lambda spec: tuple(spec.shape)[drop:]  # noqa: E731
         dtype = _first_leaf(y_spec).dtype.as_numpy_dtype
-        return _map(shape, x_spec), _map(shape, y_spec), np.dtype(dtype)
+        return map_arrays(shape, x_spec), map_arrays(shape, y_spec), np.dtype(dtype)
     x, y = head(stream, 1)
     y_dtype = np.asarray(_first_leaf(y)).dtype
-    return _map(lambda a: tuple(np.shape(a))[1:], x), _map(lambda a: tuple(np.shape(a))[1:], y), y_dtype
+    return map_arrays(lambda a: tuple(np.shape(a))[1:], x), map_arrays(lambda a: tuple(np.shape(a))[1:], y), y_dtype
 
 
 def size(stream: Any) -> int | None:
@@ -136,7 +136,8 @@ def _first_leaf(x: Any) -> Any:
     return x
 
 
-def _map(function: Any, x: Any) -> Any:
+def map_arrays(function: Any, x: Any) -> Any:
+    """``function`` of an array, or of each array of a dict (several inputs or outputs)."""
     return {name: function(value) for name, value in x.items()} if isinstance(x, dict) else function(x)
 
 

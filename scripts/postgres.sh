@@ -4,6 +4,7 @@
 #   scripts/postgres.sh start   # installs Debian's postgresql when missing, starts a server on a
 #                               # free port with its data in a temporary directory, prints its URL
 #   scripts/postgres.sh url     # prints the URL of the running server
+#   scripts/postgres.sh database NAME   # (re)creates an empty database NAME, prints its URL
 #   scripts/postgres.sh stop    # stops it and deletes its data
 #
 # Works as root (initdb and pg_ctl refuse to run as root: they run as the postgres user).
@@ -65,6 +66,18 @@ url)
     [ -f "$STATE/url" ] || { echo "postgres.sh: no server running (scripts/postgres.sh start)" >&2; exit 2; }
     cat "$STATE/url"
     ;;
+database)
+    NAME=${2:?usage: scripts/postgres.sh database NAME}
+    [[ "$NAME" =~ ^[a-z_][a-z0-9_]*$ ]] || { echo "postgres.sh: database names are [a-z_][a-z0-9_]*" >&2; exit 2; }
+    [ -f "$STATE/url" ] || { echo "postgres.sh: no server running (scripts/postgres.sh start)" >&2; exit 2; }
+    URL=$(cat "$STATE/url")
+    PORT=${URL##*:}; PORT=${PORT%%/*}
+    USER_NAME=${URL#*://}; USER_NAME=${USER_NAME%%@*}
+    for sql in "DROP DATABASE IF EXISTS $NAME WITH (FORCE)" "CREATE DATABASE $NAME"; do
+        PGOPTIONS="-c client_min_messages=warning" as_owner "$(bin_dir)/psql" -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U "$USER_NAME" -d postgres -c "$sql" >/dev/null
+    done
+    echo "${URL%/*}/$NAME"
+    ;;
 stop)
     if [ -d "$STATE/data" ] && [ -n "$(bin_dir)" ]; then
         as_owner "$(bin_dir)/pg_ctl" -D "$STATE/data" -m fast stop >/dev/null 2>&1 || true
@@ -72,7 +85,7 @@ stop)
     rm -rf "$STATE"
     ;;
 *)
-    echo "usage: scripts/postgres.sh start|url|stop" >&2
+    echo "usage: scripts/postgres.sh start|url|database NAME|stop" >&2
     exit 2
     ;;
 esac

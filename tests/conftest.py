@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+POSTGRES_SCRIPT = str(REPO / "scripts" / "postgres.sh")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
@@ -102,12 +103,11 @@ def built_in_study(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    """A throwaway PostgreSQL server (scripts/postgres.sh) for the session; its base URL.
+    """A throwaway PostgreSQL server (scripts/postgres.sh) for the session: its state directory.
 
     CI must run these tests: there a server that cannot start is a failure. Elsewhere, a
     machine without PostgreSQL and without root to install it skips them."""
     import subprocess
-
     import tempfile
 
     # Not under pytest's tmp_path: its parent is private to root, and the server runs as the
@@ -115,15 +115,15 @@ def postgres_server():
     state = tempfile.mkdtemp(prefix="hpo-postgres-")
     os.chmod(state, 0o755)
     env = {**os.environ, "HPO_POSTGRES_DIR": os.path.join(state, "server")}
-    script = str(REPO / "scripts" / "postgres.sh")
-    started = subprocess.run(["bash", script, "start"], capture_output=True, text=True, env=env, timeout=600)
+    started = subprocess.run(["bash", POSTGRES_SCRIPT, "start"], capture_output=True, text=True, env=env,
+                             timeout=600)
     if started.returncode != 0:
         message = f"PostgreSQL did not start: {started.stderr.strip()}"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    yield started.stdout.strip()
-    subprocess.run(["bash", script, "stop"], capture_output=True, env=env, timeout=120)
+    yield env
+    subprocess.run(["bash", POSTGRES_SCRIPT, "stop"], capture_output=True, env=env, timeout=120)
     os.rmdir(state)
 
 
@@ -131,13 +131,9 @@ def postgres_server():
 def postgres_url(postgres_server, request):
     """A fresh database on the session's PostgreSQL server, for one test."""
     import re
-
-    from sqlalchemy import create_engine, text
+    import subprocess
 
     name = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:50]
-    engine = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    engine.dispose()
-    return postgres_server.rsplit("/", 1)[0] + "/" + name
+    made = subprocess.run(["bash", POSTGRES_SCRIPT, "database", name], capture_output=True, text=True,
+                          env=postgres_server, timeout=60, check=True)
+    return made.stdout.strip()
