@@ -13,6 +13,7 @@ import contextlib
 import traceback
 from typing import TYPE_CHECKING, Callable, Literal, Sequence
 
+import hpo.interrupts as interrupts
 import hpo.records as records
 from hpo.errors import SetupError, TrialFailure, TrialInterrupted
 
@@ -87,12 +88,14 @@ def recording_failures(
             kind = classify(error)
             if kind == "pruned":
                 raise
-            reason = store_reason(trial, error)
             if kind == "interrupted":
-                retry = on_interrupt(trial)
-                with contextlib.suppress(Exception):
-                    trial.set_user_attr(records.FAIL_REASON, f"{reason}; {retry}")
+                with interrupts.recording():
+                    reason = store_reason(trial, error)
+                    retry = on_interrupt(trial)
+                    with contextlib.suppress(Exception):
+                        trial.set_user_attr(records.FAIL_REASON, f"{reason}; {retry}")
                 raise
+            reason = store_reason(trial, error)
             if kind == "fatal" or not isinstance(error, Exception):
                 raise
             raise TrialFailure(reason) from error

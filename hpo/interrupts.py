@@ -35,6 +35,9 @@ class _StopFlag:
 
 
 _requested = _StopFlag()
+# A second signal inside `recording()` waits for the block's end (see there).
+_recording = _StopFlag()
+_deferred = _StopFlag()
 # A worker's parent-death signal (see hpo.workers.stop_with_parent): a graceful stop only.
 PARENT_GONE_SIGNAL = signal.SIGUSR1
 
@@ -48,15 +51,34 @@ def request_stop() -> None:
 
 
 @contextlib.contextmanager
+def recording() -> Iterator[None]:
+    """A block that a second signal does not cut short: the stop it asks for happens as the
+    block ends. An interrupted trial's failure and its retry are written in one, so that a
+    second Ctrl-C 0.1 s after the first cannot leave the trial failed without its retry."""
+    _recording.set()
+    try:
+        yield
+    finally:
+        _recording.clear()
+    if _deferred.is_set():
+        _deferred.clear()
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
 def graceful_stop() -> Iterator[None]:
     """Install the two-step handlers for SIGINT and SIGTERM for the duration of the block."""
     _requested.clear()
+    _deferred.clear()
     if sys.platform == "win32" or threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def handle(signum: int, frame: object) -> None:
         if _requested.is_set():
+            if _recording.is_set():
+                _deferred.set()
+                return
             raise KeyboardInterrupt
         _requested.set()
         if os.environ.get("HPO_QUIET_STOP") == "1":

@@ -1,9 +1,13 @@
 """Classifying and recording a trial's exception; the consecutive-failure guard."""
 
+import os
+import signal
+import time
+
 import optuna
 import pytest
 
-from hpo import failures
+from hpo import failures, interrupts
 from hpo.errors import MonitorMissingError, NonFiniteLossError, SetupError, TrialFailure, TrialInterrupted
 
 
@@ -66,6 +70,27 @@ def test_an_interrupt_queues_its_retry_and_propagates():
     assert queued == [0]
     assert study.trials[0].user_attrs["fail_reason"] == "interrupted after epoch 2 (Ctrl-C or SIGTERM); retry queued"
     assert "fail_traceback" not in study.trials[0].user_attrs
+
+
+def test_a_second_signal_while_the_retry_is_queued_waits_until_it_is_recorded():
+    # CI saw this: the second Ctrl-C, 0.1 s after the first, landed while the retry was being
+    # queued and left the trial failed without one.
+    study, trial = _study_trial()
+
+    def stopped(trial):
+        raise TrialInterrupted("interrupted after epoch 2")
+
+    def queue_while_signalled(trial):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # the handler runs here, at a bytecode boundary
+        return "retry queued"
+
+    with interrupts.graceful_stop():
+        interrupts.request_stop()  # the first signal
+        with pytest.raises(KeyboardInterrupt) as raised:
+            failures.recording_failures(stopped, on_interrupt=queue_while_signalled)(trial)
+    assert not isinstance(raised.value, TrialInterrupted)  # the second signal, once recorded
+    assert study.trials[0].user_attrs["fail_reason"] == "interrupted after epoch 2 (Ctrl-C or SIGTERM); retry queued"
 
 
 def test_setup_errors_propagate_with_their_reason_and_pruning_is_left_alone():

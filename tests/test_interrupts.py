@@ -29,6 +29,21 @@ def test_the_first_signal_asks_for_a_stop_and_the_second_stops_at_once(first, se
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
 
 
+def test_a_second_signal_inside_a_recording_block_stops_as_the_block_ends():
+    written = []
+    with interrupts.graceful_stop():
+        _deliver(signal.SIGINT)
+        with pytest.raises(KeyboardInterrupt):
+            with interrupts.recording():
+                _deliver(signal.SIGINT)
+                written.append("the rest of the record")
+        assert written == ["the rest of the record"]
+        with interrupts.recording():  # nothing deferred is left over
+            pass
+        with pytest.raises(KeyboardInterrupt):
+            _deliver(signal.SIGINT)  # outside the block, at once as before
+
+
 def test_a_new_run_starts_without_an_old_stop_request():
     interrupts.request_stop()
     with interrupts.graceful_stop():
