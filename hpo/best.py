@@ -33,17 +33,19 @@ class BestModelResult:
 
 
 def train_best(name: str, *, storage_url: str | None = None, model_path: Path | None = None,
-               in_memory: "Data | None" = None) -> BestModelResult:
+               in_memory: "Data | None" = None, backend: str | None = None) -> BestModelResult:
     """Retrain the study's chosen trial on its data (``in_memory``: the ``hpo.Data`` a study run
-    from Python was given), score the test split once, save the model."""
-    from hpo.keras_runtime import prepare_keras
+    from Python was given), score the test split once, save the model. On the study's Keras
+    backend unless ``backend`` names another."""
+    from hpo.keras_runtime import prepare_keras, select_backend
 
+    study, spec = load_hpo_study(name, storage_url=storage_url)
+    select_backend(backend or spec.backend)
     prepare_keras()
     from hpo.training import fit_and_score
     from hpo.objectives import build_model, custom_fit, extra_callbacks
     from hpo.trial_runner import check_param_count, class_weight_for, fit_settings
 
-    study, spec = load_hpo_study(name, storage_url=storage_url)
     best = chosen_in_study(study, spec.pick_within)
     if best is None:
         if spec.pick_within is not None and pareto_front(study.get_trials(deepcopy=False), study.directions):

@@ -83,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_storage(best)
     best.add_argument("--out", metavar="PATH", type=Path,
                       help="where to save the .keras model (default hpo-runs/models/NAME/best.keras)")
+    best.add_argument("--backend", metavar="NAME", help="Keras backend to retrain on (default: the study's)")
     from hpo.report import IMPORTANCE_EVALUATORS
 
     report = commands.add_parser(
@@ -117,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         worker.add_argument(flag, dest=setting, type=int, metavar="SECONDS",
                             help=_cli_help(setting) + " (default: the study's setting)")
     worker.add_argument("--artifacts", metavar="URI", help=_cli_help("artifacts") + " (default: the study's)")
+    worker.add_argument("--backend", metavar="NAME", help=_cli_help("backend") + " (default: the study's)")
     _add_gpus(worker)
     # Internal: one worker process of `hpo run --workers N` or `hpo worker --workers N`.
     worker.add_argument("--number", type=int, help=argparse.SUPPRESS)
@@ -205,7 +207,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from hpo.storage import resolve_url
     from hpo.workers import LABEL_ENV, stop_with_parent
 
-    overrides = {"heartbeat_interval": args.heartbeat_interval, "grace_period": args.grace_period}
+    overrides = {"heartbeat_interval": args.heartbeat_interval, "grace_period": args.grace_period,
+                 "backend": args.backend}
     _artifacts_flag(args)
     if args.number is None:  # `hpo worker NAME` typed by a user, on any machine
         gpus = parse_gpus(args.gpus)
@@ -319,7 +322,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_best(args: argparse.Namespace) -> int:
     from hpo.best import train_best
 
-    result = train_best(args.name, storage_url=args.storage, model_path=args.out)
+    result = train_best(args.name, storage_url=args.storage, model_path=args.out, backend=args.backend)
     accuracy = result.test_metrics.get("test_accuracy")
     print(f"best trial {result.trial_number}: {_format_params(result.params)}")
     print(f"validation (search): {result.validation_value:.4f}, validation (retrained): "

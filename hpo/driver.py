@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from hpo.budget import claim_slot, count_finished, slot_lock
 from hpo.data import MEMORY_DATASET
-from hpo.devices import worker_device
+from hpo.devices import describe, worker_device
 from hpo.errors import SetupError, TooManyFailuresError, TrialFailure
 from hpo.failures import ConsecutiveFailureGuard, Objective, TrialValue, recording_failures
 from hpo.interrupts import graceful_stop, stop_requested
+from hpo.keras_runtime import active_backend, select_backend
 from hpo.progress import ProgressPrinter
 from hpo.recovery import install_heartbeat_retries, retry_trial
 from hpo.selection import chosen_in_study, pareto_front
@@ -80,6 +81,8 @@ def run(
         from hpo.devices import CUDA_ENV
 
         os.environ[CUDA_ENV] = gpus[0]  # training here: its GPU, before TensorFlow is imported
+    if objective is None:
+        select_backend(spec.backend)  # before the objective module imports Keras
     if data is not None:
         if spec.workers > 1:
             raise SetupError("data passed from Python trains in this process; use workers=1 "
@@ -102,8 +105,9 @@ def run(
                 f"no pruning (Optuna prunes single-objective studies only)")
     else:
         goal = f"pruner {spec.pruner}, {spec.metric} ({spec.direction})"
+    keras = f", Keras on {spec.backend}" if objective is None else ""  # a callable needs no Keras
     out(f"{verb} study {spec.name!r} in {prepared.shown}: {finished}/{spec.n_trials} finished, "
-        f"sampler {spec.sampler}, {goal}{workers}")
+        f"sampler {spec.sampler}, {goal}{workers}{keras}")
 
     if objective is not None:  # a plain callable (tests, benchmarks): no Keras, no workers
         if spec.workers > 1:
@@ -112,7 +116,8 @@ def run(
         return _outcome(study, spec, prepared.shown, trials_run=trials_run)
     assert prepared.module is not None and prepared.data is not None
     out(f"data {prepared.data.describe()}")
-    _use_gpus(gpus, spec, out)
+    if gpus:  # how the workers use them
+        out(describe(list(gpus), spec.workers) or "")
     if spec.workers > 1 or spec.recycle_after:  # recycling needs worker processes
         trials_run = supervise(prepared.url, spec, files, study, out, gpus)
     else:
@@ -130,15 +135,6 @@ def resume(
     return run(spec.with_overrides(**(overrides or {})), storage_url=storage_url, out=out, data=data, gpus=gpus)
 
 
-def _use_gpus(gpus: Sequence[str], spec: StudySpec, out: Printer) -> None:
-    """Say how the workers use the GPUs."""
-    from hpo.devices import describe
-
-    line = describe(list(gpus), spec.workers)
-    if line is not None:
-        out(line)
-
-
 def join(name: str, *, storage_url: str, overrides: dict[str, Any] | None = None,
          out: Printer = _print, gpus: Sequence[str] = ()) -> RunOutcome:
     """``hpo worker NAME``: run trials of a stored study on this machine (in ``workers``
@@ -149,13 +145,15 @@ def join(name: str, *, storage_url: str, overrides: dict[str, Any] | None = None
 
     study, spec = load_hpo_study(name, storage_url=storage_url)
     spec = spec.with_overrides(**(overrides or {}))
+    select_backend(spec.backend)
     files = StudyFiles(storage_url, name)
     install_heartbeat_retries(study, spec, files, out)
     attach_artifacts(files, study, spec)
     shown = mask_url(storage_url)
     out(f"joined study {name!r} in {shown} from {host_name()}: {count_finished(study)}/{spec.n_trials} "
         f"finished, {spec.workers} worker(s) here")
-    _use_gpus(gpus, spec, out)
+    if gpus:  # how the workers use them
+        out(describe(list(gpus), spec.workers) or "")
     if spec.workers > 1 or spec.recycle_after:
         trials_run = supervise(storage_url, spec, files, study, out, gpus)
     else:
@@ -175,6 +173,7 @@ def work(
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     stored, spec = load_hpo_study(name, storage_url=storage_url)
     spec = spec.with_overrides(**(overrides or {}))
+    select_backend(spec.backend)
     module, data = load_objective_and_data(spec)
     seed = spec.seed + len(stored.get_trials(deepcopy=False)) + WORKER_SEED_STRIDE * worker_number
     sampler, pruner = make_strategies(spec, seed, module, data)
@@ -185,7 +184,7 @@ def work(
     objective = _keras_objective(module, data, spec, files, out)
     _check_metric(module, data, spec)
     recycling = f", replaced after {max_trials} trials" if max_trials else ""
-    out(f"worker pid {os.getpid()} ready on {worker_device()}{recycling}")
+    out(f"worker pid {os.getpid()} ready on {worker_device()}, Keras on {active_backend()}{recycling}")
     return work_loop(study, spec, objective, files, out, max_trials=max_trials)
 
 

@@ -1,4 +1,8 @@
-"""Importing Keras for the commands that train, without TensorFlow's start-up noise.
+"""Importing Keras for the commands that train: on the study's backend, without its start-up noise.
+
+Keras reads ``KERAS_BACKEND`` once, when it is first imported, so :func:`select_backend` runs
+before anything imports Keras: in ``hpo run``/``resume``/``worker`` before the objective
+module is loaded, and in each worker process (which is told the backend on its command line).
 
 TensorFlow writes CUDA probing and oneDNN notices straight to file descriptor 2 before its
 logging is initialised, so ``TF_CPP_MIN_LOG_LEVEL`` cannot silence them; every trial line of
@@ -11,6 +15,37 @@ import contextlib
 import os
 import sys
 from typing import Iterator
+
+from hpo.errors import SetupError
+
+# The Keras backends hpo trains on, and the package each needs (hpo's extra of the same name
+# installs it; TensorFlow is a dependency of hpo itself).
+BACKENDS = ("tensorflow", "torch", "jax")
+BACKEND_ENV = "KERAS_BACKEND"
+
+
+def select_backend(name: str) -> None:
+    """Make ``name`` the Keras backend of this process (and of the workers it starts).
+
+    Stops with one line when its package is not installed, or when Keras was already imported
+    on another backend (a notebook that imported Keras first: Keras cannot switch then).
+    """
+    import importlib.util
+
+    if name not in BACKENDS:
+        raise SetupError(f"unknown Keras backend {name!r}: use one of {', '.join(BACKENDS)}")
+    if importlib.util.find_spec(name) is None:
+        raise SetupError(f"the Keras backend {name!r} is not installed; install it with: "
+                         f"pip install 'hpo[{name}]'")
+    if "keras" in sys.modules:
+        import keras
+
+        current = keras.backend.backend()
+        if current != name:
+            raise SetupError(f"Keras is already imported on the {current!r} backend and cannot switch to "
+                             f"{name!r}: set backend={current!r}, or set {BACKEND_ENV}={name} before "
+                             "importing Keras")
+    os.environ[BACKEND_ENV] = name
 
 
 @contextlib.contextmanager
@@ -27,10 +62,18 @@ def _stderr_fd_silenced() -> Iterator[None]:
         os.close(devnull)
 
 
-def prepare_keras() -> None:
-    """Import Keras (and TensorFlow) once, quietly. A no-op when already imported.
+def active_backend() -> str:
+    """The backend Keras runs on in this process (imports Keras)."""
+    prepare_keras()
+    import keras
 
-    ``HPO_THREADS`` (set by ``hpo run --workers N`` for its workers) sizes TensorFlow's CPU
+    return str(keras.backend.backend())
+
+
+def prepare_keras() -> None:
+    """Import Keras (and its backend) once, quietly. A no-op when already imported.
+
+    ``HPO_THREADS`` (set by ``hpo run --workers N`` for its workers) sizes the backend's CPU
     thread pools, so N workers share the cores instead of each starting one thread per core.
     """
     if "keras" in sys.modules:
@@ -43,31 +86,52 @@ def prepare_keras() -> None:
     with _stderr_fd_silenced():
         import keras  # noqa: F401
 
-        if keras.backend.backend() == "tensorflow":
+        backend = keras.backend.backend()
+        if backend == "tensorflow":
             import tensorflow as tf
 
             # Device probing prints too. Memory growth: workers sharing a GPU (hpo.devices)
             # would otherwise each reserve nearly all of its memory at their first op.
             for gpu in tf.config.list_physical_devices("GPU"):
                 tf.config.experimental.set_memory_growth(gpu, True)
+        elif backend == "torch":
+            threads = os.environ.get("HPO_THREADS", "")
+            if threads.isdigit() and int(threads) > 0:
+                import torch
+
+                torch.set_num_threads(int(threads))  # OMP_NUM_THREADS alone misses its interop pool
 
 
 def _size_thread_pools() -> None:
-    """TensorFlow's and OpenMP's pool sizes from ``HPO_THREADS`` (read when TensorFlow starts)."""
+    """TensorFlow's and OpenMP's pool sizes from ``HPO_THREADS`` (read when the backend starts).
+    JAX has no thread-count setting; with one thread per worker, XLA's CPU client is told to
+    run single-threaded. JAX would also take 75 % of a GPU's memory at its first op, which
+    workers sharing a GPU cannot all do: it allocates as it goes instead."""
     threads = os.environ.get("HPO_THREADS", "")
     if threads.isdigit() and int(threads) > 0:
         for variable in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
             os.environ.setdefault(variable, threads)
+        if threads == "1" and os.environ.get(BACKEND_ENV) == "jax":
+            flags = os.environ.get("XLA_FLAGS", "")
+            if "xla_cpu_multi_thread_eigen" not in flags:
+                os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false".strip()
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
 
 def use_deterministic_ops() -> None:
-    """Make TensorFlow's kernels deterministic (``tf.config.experimental.enable_op_determinism``):
-    the same seed then gives the same values to the last bit, at some cost in speed (parallel
+    """Make the backend's kernels deterministic (TensorFlow's ``enable_op_determinism``,
+    PyTorch's ``use_deterministic_algorithms``; JAX on CPU is deterministic already): the same
+    seed then gives the same values to the last bit, at some cost in speed (parallel
     reductions run in a fixed order). Without it, repeated runs agree to float rounding."""
     prepare_keras()
     import keras
 
-    if keras.backend.backend() == "tensorflow":
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
+    elif backend == "torch":
+        import torch
+
+        torch.use_deterministic_algorithms(True, warn_only=True)

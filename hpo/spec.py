@@ -14,6 +14,7 @@ from typing import Any, Literal, Mapping, cast
 
 from hpo.errors import SetupError
 from hpo.fit_options import check_fit_options
+from hpo.keras_runtime import BACKENDS
 from hpo.metrics import direction_of
 from hpo.strategies import PRUNER_NAMES, SAMPLER_NAMES, check_pruner_name, check_sampler_name
 
@@ -107,6 +108,9 @@ class StudySpec:
         grace_period: seconds without a heartbeat after which a running trial counts as dead,
             is failed and retried by any worker of any host (default 40). Longer than
             ``heartbeat_interval``.
+        backend: the Keras backend trials train on: ``"tensorflow"`` (default), ``"torch"`` or
+            ``"jax"`` (installed with hpo's extra of the same name). Not part of the study's
+            identity: a resume may switch it, and says so.
     """
 
     name: str
@@ -143,6 +147,7 @@ class StudySpec:
                                    "SECONDS")
     grace_period: int = _cli(40, int, "a running trial without a heartbeat for this long is failed and "
                              "retried (its worker died, on any host)", "SECONDS")
+    backend: str = _cli("tensorflow", str, f"Keras backend the trials train on: {', '.join(BACKENDS)}", "NAME")
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME_PATTERN.match(self.name):
@@ -167,6 +172,8 @@ class StudySpec:
         if self.grace_period <= self.heartbeat_interval:
             raise SetupError(f"grace_period ({self.grace_period} s) must be longer than heartbeat_interval "
                              f"({self.heartbeat_interval} s), or live trials would be failed")
+        if self.backend not in BACKENDS:
+            raise SetupError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         if self.artifacts is not None and (not isinstance(self.artifacts, str) or not self.artifacts):
             raise SetupError(f"artifacts must be a directory or s3://bucket/prefix, got {self.artifacts!r}")
         if self.warm_start is not None and (not isinstance(self.warm_start, str) or not self.warm_start):

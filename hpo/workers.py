@@ -96,7 +96,7 @@ def supervise(
         spawned += 1
         label = f"w{index + 1}"
         command = [sys.executable, "-m", "hpo", "worker", spec.name, "--number", str(index + 1),
-                   "--heartbeat-interval", str(spec.heartbeat_interval), "--grace-period", str(spec.grace_period)]
+                   "--heartbeat-interval", str(spec.heartbeat_interval), "--grace-period", str(spec.grace_period), "--backend", spec.backend]
         if spec.recycle_after:
             command += ["--max-trials", str(spec.recycle_after)]
         device = devices[index]

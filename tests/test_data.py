@@ -74,6 +74,21 @@ def test_in_memory_pipelines_batch_with_the_trials_size_and_shuffle_seeded():
     assert next(iter(validation))[0].shape == (4, 2) and not data.batched
 
 
+def test_on_torch_and_jax_in_memory_data_comes_as_array_batches_without_tensorflow(monkeypatch):
+    import hpo.data
+    from hpo.batches import ArrayBatches
+    from hpo.data import Data
+
+    monkeypatch.setattr(hpo.data, "_on_tensorflow", lambda: False)
+    x = np.arange(40, dtype="float32").reshape(20, 2)
+    data = Data((x, np.arange(20) % 2), validation=0.2, test=(x[:4], np.arange(4) % 2)).split(0)
+    train, validation = data.pipelines(8, shuffle=True, seed=1, repeat=True)
+    test = data.test_set()
+    assert all(isinstance(part, ArrayBatches) for part in (train, validation, test))
+    assert train.num_batches is None and train.batch_size == 8 and train.seed == 1
+    assert validation.num_batches == 1 and not validation.shuffle and len(test.x) == 4
+
+
 def test_dicts_of_arrays_split_alike_and_each_output_has_its_own_task():
     from hpo.data import Data
 

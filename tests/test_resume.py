@@ -59,8 +59,10 @@ def _checkpoint_dirs(home):
     return list((home / "studies").glob("*/checkpoints/trial-*"))
 
 
-def test_a_study_killed_mid_trial_retries_the_trial_from_its_last_epoch(tmp_path):
-    script, env, url = _setup(tmp_path, "killed")
+@pytest.mark.parametrize("backend", ["tensorflow", "torch"])
+def test_a_study_killed_mid_trial_retries_the_trial_from_its_last_epoch(tmp_path, backend):
+    # On torch too: its checkpoints hold the same weights and optimizer state (Keras 3).
+    script, env, url = _setup(tmp_path, "killed", backend=backend)
     process = _start(script, env)
     _wait_until_mid_trial(process, url, "killed", finished_at_least=2, epochs_at_least=3)
     _, worker = running_trial_and_worker(url, "killed", tmp_path / "hpo-runs", epochs=3)
@@ -78,6 +80,7 @@ def test_a_study_killed_mid_trial_retries_the_trial_from_its_last_epoch(tmp_path
     rerun = subprocess.run(hpo_command("run", str(script)), cwd=REPO, env={**os.environ, **env},
                            capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
+    assert f"Keras on {backend}" in rerun.stdout  # what the worker process imported
     after = _trials(url, "killed")
     assert {t.number: t.value for t in after if t.number in finished_before} == finished_before
     assert sum(t.state.name in ("COMPLETE", "PRUNED") for t in after) == 4  # exactly the budget
@@ -100,6 +103,8 @@ def test_a_study_killed_mid_trial_retries_the_trial_from_its_last_epoch(tmp_path
     best = min(t.number for t in after if t.value == max(t.value or 0 for t in after))
     kept = list((tmp_path / "hpo-runs" / "models" / "killed").glob("*.keras"))
     assert [path.name for path in kept] == [f"trial-{best}.keras"]  # the best trial's model only
+    assert optuna.load_study(study_name="killed", storage=url).user_attrs["hpo_spec"]["backend"] == backend
+    assert after[best].user_attrs["weight_histograms"]["tensors"]  # computed from the kept model
 
 
 @pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])

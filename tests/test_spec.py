@@ -32,6 +32,7 @@ def test_a_metric_without_a_known_direction_must_state_one():
         ({"name": "a", "direction": "up"}, "direction must be"),
         ({"name": "a", "seed": -1}, "seed must be"),
         ({"name": "a", "enqueue": [{"lr": float("nan")}]}, "enqueued parameter"),
+        ({"name": "a", "backend": "mxnet"}, "backend must be one of tensorflow, torch, jax"),
     ],
 )
 def test_invalid_settings_are_rejected_with_the_bad_value(settings, message):
