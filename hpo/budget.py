@@ -13,19 +13,16 @@ it is a file lock of this host.
 
 from __future__ import annotations
 
-import collections
 import time
 from typing import TYPE_CHECKING, Callable, Protocol
 
 from hpo.interrupts import stop_requested
 from hpo.recovery import recover_dead_trials
 from hpo.storage import SERVER_BACKENDS, DatabaseLock, rdb_storage
+from hpo.storage_queries import count_by_state
 
 if TYPE_CHECKING:
-    from collections import Counter
-
     import optuna
-    from optuna.trial import TrialState
 
     from hpo.spec import StudySpec
     from hpo.study_files import StudyFiles
@@ -53,30 +50,6 @@ def slot_lock(study: "optuna.Study", files: "StudyFiles") -> SlotLock:
             # the lock held from the count until `ask` has made the trial RUNNING gives 20.
             return DatabaseLock(storage.engine, f"hpo-slot-{study._study_id}")
     return files.slot_lock()
-
-
-def count_by_state(study: "optuna.Study") -> "Counter[TrialState]":
-    """Trials per state, counted in the database where it is one.
-
-    The one place hpo reads Optuna's private RDB models (``optuna.storages._rdb.models``):
-    Optuna's own counting loads every trial, which costs milliseconds per trial on a study of
-    a few thousand, and this count runs before every trial. A GROUP BY costs one query.
-    """
-    storage = rdb_storage(study)
-    if storage is not None:
-        from optuna.storages._rdb import models
-        from sqlalchemy import func, select
-        from sqlalchemy.orm import Session
-
-        query = (
-            select(models.TrialModel.state, func.count())
-            .where(models.TrialModel.study_id == study._study_id)
-            .group_by(models.TrialModel.state)
-        )
-        with Session(storage.engine) as session:
-            rows = session.execute(query).all()
-            return collections.Counter({state: count for state, count in rows})
-    return collections.Counter(t.state for t in study.get_trials(deepcopy=False))
 
 
 def count_finished(study: "optuna.Study") -> int:

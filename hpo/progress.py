@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Callable
 import hpo.records as records
 from hpo.budget import count_finished
 from hpo.selection import chosen_in_study
+from hpo.storage_queries import best_value
 
 if TYPE_CHECKING:
     import optuna
@@ -71,9 +72,11 @@ class ProgressPrinter:
 
     def __call__(self, study: "optuna.Study", trial: "optuna.trial.FrozenTrial") -> None:
         self.finished = count_finished(study)
-        best = chosen_in_study(study, self.pick_within)
-        if best is not None and best.values:
-            self.best = (best.values[0], best.number)
+        if len(study.directions) == 1:
+            self.best = best_value(study)  # one query, not every trial loaded
+        else:
+            best = chosen_in_study(study, self.pick_within)
+            self.best = (best.values[0], best.number) if best is not None and best.values else None
         self.out(self.format_line(trial))
 
     def format_line(self, trial: "optuna.trial.FrozenTrial") -> str:
