@@ -20,6 +20,8 @@ from hpo.errors import SetupError, TrialFailure, TrialInterrupted
 if TYPE_CHECKING:
     import optuna
 
+    from hpo.storage_queries import FinishedTrial
+
 MAX_REASON_CHARS = 500
 MAX_TRACEBACK_CHARS = 4000
 
@@ -112,14 +114,19 @@ class ConsecutiveFailureGuard:
         self.tripped = False
         self.last_reason = ""
 
-    def __call__(self, study: "optuna.Study", trial: "optuna.trial.FrozenTrial") -> None:
+    def record(self, trial: "optuna.trial.FrozenTrial | FinishedTrial") -> bool:
+        """Count a finished trial; True when the guard has tripped (the study should stop)."""
         from optuna.trial import TrialState
 
         if trial.state != TrialState.FAIL:
             self.in_a_row = 0
-            return
+            return self.tripped
         self.in_a_row += 1
         self.last_reason = records.fail_reason(trial.user_attrs)
-        if self.in_a_row >= self.limit:
-            self.tripped = True
+        self.tripped = self.tripped or self.in_a_row >= self.limit
+        return self.tripped
+
+    def __call__(self, study: "optuna.Study", trial: "optuna.trial.FrozenTrial") -> None:
+        """As an Optuna callback: stops ``optimize`` once tripped."""
+        if self.record(trial):
             study.stop()

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Callable
 import hpo.records as records
 from hpo.budget import count_finished
 from hpo.selection import chosen_in_study
-from hpo.storage_queries import best_value
+from hpo.storage_queries import FinishedTrial, best_value
 
 if TYPE_CHECKING:
     import optuna
@@ -70,8 +70,9 @@ class ProgressPrinter:
             elapsed, self.finished_at_start = inherited
             self.started -= elapsed
 
-    def __call__(self, study: "optuna.Study", trial: "optuna.trial.FrozenTrial") -> None:
-        self.finished = count_finished(study)
+    def __call__(self, study: "optuna.Study", trial: "optuna.trial.FrozenTrial | FinishedTrial") -> None:
+        counted = getattr(trial, "finished_in_study", None)  # read with the trial (hpo.storage_queries)
+        self.finished = counted if counted is not None else count_finished(study)
         if len(study.directions) == 1:
             self.best = best_value(study)  # one query, not every trial loaded
         else:
@@ -79,7 +80,7 @@ class ProgressPrinter:
             self.best = (best.values[0], best.number) if best is not None and best.values else None
         self.out(self.format_line(trial))
 
-    def format_line(self, trial: "optuna.trial.FrozenTrial") -> str:
+    def format_line(self, trial: "optuna.trial.FrozenTrial | FinishedTrial") -> str:
         from optuna.trial import TrialState
 
         elapsed = time.monotonic() - self.started
@@ -89,7 +90,7 @@ class ProgressPrinter:
         duration = trial.duration.total_seconds() if trial.duration else 0.0
         if trial.state == TrialState.COMPLETE:
             detail = "value=" + "/".join(f"{value:.4g}" if abs(value) >= 1e4 else f"{value:.4f}"
-                                         for value in trial.values)
+                                         for value in trial.values or ())
         elif trial.state == TrialState.PRUNED:
             last = trial.last_step
             detail = f"pruned at epoch {last}" if last is not None else "pruned"

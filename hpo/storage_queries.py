@@ -1,20 +1,27 @@
-"""Questions hpo asks the study's database before or after every trial, in one query each.
+"""Questions hpo asks the study's database before or after every trial, in a query or two each.
 
 The one place hpo reads Optuna's private RDB models (``optuna.storages._rdb.models``).
 Optuna's public answers load every trial (``study.get_trials``), which costs milliseconds per
 trial on a study of a few hundred and grows with it; hpo asks these before or after every
 trial. Measured with ``benchmarks/driver_overhead.py`` (200 trivial TPE trials on SQLite,
 profiled): reading the best trial through ``get_trials`` for the progress line took 12 % of
-the run, more than everything else hpo adds; one query here cost 0.3 ms. On other storages
-(in-memory, journal) and for several objectives they fall back to Optuna's public API.
+the run, more than everything else hpo adds; one query here cost 0.3 ms. And Optuna's
+``optimize(callbacks=...)`` reads the finished trial back in full (six queries: the trial and
+five lazy-loaded relations) for the callbacks; :func:`finished_trial` reads what hpo's progress
+line and failure guard need in one. On other storages (in-memory, journal) and for several
+objectives these fall back to Optuna's public API.
 """
 
 from __future__ import annotations
 
 import collections
+import datetime
+import json
 import math
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+import hpo.records as records
 from hpo.selection import chosen_in_study
 from hpo.storage import rdb_storage
 
@@ -77,5 +84,77 @@ def best_value(study: "optuna.Study") -> tuple[float, int] | None:
     if row is None:
         return None
     kind, value, number = row
-    infinite = {kinds.INF_NEG: -math.inf, kinds.INF_POS: math.inf}
-    return (infinite[kind] if kind in infinite else float(value)), int(number)
+    return _stored_value(kind, value), int(number)
+
+
+@dataclass(frozen=True)
+class FinishedTrial:
+    """What the progress line and the failure guard read of a trial that just ended (the
+    attributes they use of Optuna's ``FrozenTrial``, under the same names), and the study's
+    count of finished trials at that moment."""
+
+    number: int
+    state: "TrialState"
+    values: list[float] | None
+    duration: datetime.timedelta | None
+    last_step: int | None
+    user_attrs: dict[str, Any] = field(default_factory=dict)  # fail_reason only
+    finished_in_study: int | None = None  # complete or pruned trials, this one included
+
+    @classmethod
+    def of(cls, trial: "optuna.trial.FrozenTrial", finished_in_study: int | None = None) -> "FinishedTrial":
+        return cls(trial.number, trial.state, trial.values, trial.duration, trial.last_step,
+                   dict(trial.user_attrs), finished_in_study)
+
+
+def finished_trial(study: "optuna.Study", trial_id: int) -> FinishedTrial:
+    """The trial ``trial_id`` as :class:`FinishedTrial`, with the study's finished count: one
+    query on a database, where Optuna's ``get_trial`` and a count take seven."""
+    from optuna.trial import TrialState
+
+    storage = rdb_storage(study)
+    if storage is None:
+        counts = count_by_state(study)
+        return FinishedTrial.of(study._storage.get_trial(trial_id),
+                                counts[TrialState.COMPLETE] + counts[TrialState.PRUNED])
+    from optuna.storages._rdb import models
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session, aliased
+
+    trials, stored = models.TrialModel, models.TrialValueModel
+    others = aliased(models.TrialModel)
+    steps, attrs = models.TrialIntermediateValueModel, models.TrialUserAttributeModel
+    finished = (select(func.count()).select_from(others)
+                .where(others.study_id == trials.study_id,
+                       others.state.in_([TrialState.COMPLETE, TrialState.PRUNED])).scalar_subquery())
+    last_step = select(func.max(steps.step)).where(steps.trial_id == trials.trial_id).scalar_subquery()
+    reason = (select(attrs.value_json)
+              .where(attrs.trial_id == trials.trial_id, attrs.key == records.FAIL_REASON).scalar_subquery())
+    # Optuna 5 stores the times as naive UTC columns behind properties; a duration needs no zone.
+    columns: list[Any] = [trials.number, trials.state, trials._datetime_start_utc, trials._datetime_complete_utc,
+                          last_step, reason, finished, stored.objective, stored.value, stored.value_type]
+    query = (
+        select(*columns)
+        .outerjoin(stored, stored.trial_id == trials.trial_id)
+        .where(trials.trial_id == trial_id)
+        .order_by(stored.objective)
+    )
+    with Session(storage.engine) as session:
+        rows = session.execute(query).all()
+    number, state, start, end, step, reason_json, count = rows[0][:7]
+    values = [_stored_value(kind, value) for *_, objective, value, kind in rows if objective is not None]
+    return FinishedTrial(
+        number=int(number), state=state, values=values or None,
+        duration=end - start if start is not None and end is not None else None,
+        last_step=None if step is None else int(step),
+        user_attrs={} if reason_json is None else {records.FAIL_REASON: json.loads(reason_json)},
+        finished_in_study=int(count),
+    )
+
+
+def _stored_value(kind: Any, value: float | None) -> float:
+    """A trial value as Optuna stores it: infinities as a type, with no value."""
+    from optuna.storages._rdb import models
+
+    kinds = models.TrialValueModel.TrialValueType
+    return -math.inf if kind == kinds.INF_NEG else math.inf if kind == kinds.INF_POS else float(value or 0.0)
