@@ -27,7 +27,10 @@ if TYPE_CHECKING:
     from hpo.spec import StudySpec
     from hpo.study_files import StudyFiles
 
-BUDGET_POLL_S = 1.0
+# How often a worker whose budget is all taken by running trials looks again. At the end of a
+# study the others wait this long, at most, after the last trial ends before they exit (one
+# count query a poll).
+BUDGET_POLL_S = 0.25
 
 
 class SlotLock(Protocol):

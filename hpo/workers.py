@@ -40,7 +40,7 @@ PARENT_PID_ENV = "HPO_PARENT_PID"  # a worker stops when its parent is no longer
 THREADS_ENV = "HPO_THREADS"  # read by hpo.keras_runtime.prepare_keras
 QUIET_STOP_ENV = "HPO_QUIET_STOP"  # the parent announces a stop once for all workers
 LABEL_ENV = "HPO_WORKER_LABELS"  # prefix workers' lines with w1, w2, ... when there are several
-POLL_S = 0.5
+POLL_S = 0.25  # how often the parent looks at its workers (one count query): their exit shows within it
 
 
 def available_cores() -> int:
