@@ -1,63 +1,187 @@
-"""What a Keras trial costs beyond its epochs: building, tracing, clearing, collecting.
+"""What hpo adds to a Keras trial, per backend: hpo's trials against a bare Keras loop.
 
-A pruner that stops most trials after 2 epochs makes this fixed cost the bulk of a study's
-wall time. This runs the digits MLP in-process through hpo's driver (random search, no
-pruning, no early stopping) with ``--short`` and then ``--long`` epochs per trial, and prints
-the median seconds from one trial's start to the next; the difference gives the cost of an
-epoch and the intercept the fixed cost of a trial. The first trials (imports, first traces)
-are left out.
+For each installed Keras backend (one process each: Keras picks its backend at import) and
+for the digits MLP and the digits CNN, both sides train the same fixed model (this file is
+also the objective module hpo loads, so ``build`` is shared) on the same split:
 
-    .venv/bin/python benchmarks/trial_overhead.py [--trials 25] [--short 2] [--long 6]
+* **bare Keras**: ``clear_session``, seed, build, compile, ``fit`` with validation every
+  epoch, as a user would write it: a ``tf.data`` pipeline on TensorFlow, NumPy arrays with
+  ``shuffle=True`` on torch and JAX;
+  with ``--freeze-bare``, with the long-lived heap exempt from garbage collection as hpo's
+  trial loop does (without it, every full collection walks TensorFlow's and Keras' objects);
+* **hpo**: ``hpo run`` in-process (one worker, no recycling, random sampler, no pruning,
+  patience = epochs, so every trial trains every epoch) with everything a trial does:
+  storage writes, epoch checkpoints, the learning curve, early-stopping bookkeeping, the
+  progress line, the best model kept.
+
+Each side runs ``--trials`` trials of ``--short`` and of ``--long`` epochs; the median
+seconds per trial (start to next start, the first trials left out) at the two lengths give
+the cost of an epoch (slope) and the fixed cost of a trial (intercept).
+
+    .venv/bin/python benchmarks/trial_overhead.py [--trials 10] [--short 2] [--long 6]
+        [--backends tensorflow,torch,jax] [--models mlp,cnn] [--freeze-bare]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import importlib.util
+import json
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
-WARM_UP_TRIALS = 3
+WARM_UP_TRIALS = 2
+MODEL_ENV = "HPO_BENCH_MODEL"
+BATCH_SIZE = 32
 
 
-def seconds_per_trial(directory: Path, epochs: int, trials: int) -> float:
+# The objective module hpo loads (this file): no search space, one fixed model.
+def suggest(trial: Any) -> dict[str, Any]:
+    return {"model": os.environ.get(MODEL_ENV, "mlp"), "batch_size": BATCH_SIZE}
+
+
+def build(params: dict[str, Any], info: Any) -> Any:
+    import keras
+
+    layers = keras.layers
+    if params["model"] == "mlp":
+        body = [layers.Flatten(), layers.Dense(128, activation="relu"), layers.Dropout(0.1)]
+    else:
+        body = [layers.Conv2D(16, 3, padding="same", activation="relu"), layers.MaxPooling2D(),
+                layers.Conv2D(32, 3, padding="same", activation="relu"), layers.GlobalAveragePooling2D()]
+    model = keras.Sequential([keras.Input(info.input_shape), *body, layers.Dense(info.n_classes, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _median_step(starts: list[float]) -> float:
+    starts = sorted(starts)[WARM_UP_TRIALS:]
+    return statistics.median(b - a for a, b in zip(starts, starts[1:]))
+
+
+def bare_keras(model: str, epochs: int, trials: int, data: Any) -> float:
+    import keras
+
+    info = data.info()
+    starts = []
+    for seed in range(trials + 1):  # the last start closes the last trial
+        starts.append(time.perf_counter())
+        if seed == trials:
+            break
+        keras.utils.clear_session()
+        keras.utils.set_random_seed(seed)
+        net = build({"model": model}, info)
+        if keras.backend.backend() == "tensorflow":
+            train, validation = data.pipelines(BATCH_SIZE, shuffle=True, seed=seed, repeat=False)
+            net.fit(train, validation_data=validation, epochs=epochs, verbose=0)
+        else:
+            net.fit(data.x_train, data.y_train, batch_size=BATCH_SIZE, shuffle=True, epochs=epochs,
+                    validation_data=(data.x_val, data.y_val), validation_batch_size=1024, verbose=0)
+    return _median_step(starts)
+
+
+def with_hpo(model: str, epochs: int, trials: int, directory: Path) -> float:
     import optuna
 
     from hpo import StudySpec, driver
 
+    os.environ[MODEL_ENV] = model
+    backend = os.environ["KERAS_BACKEND"]
     spec = StudySpec(
-        name=f"overhead-{epochs}", objective="mlp", dataset="digits", metric="val_loss",
-        sampler="random", pruner="none", n_trials=trials, max_epochs=epochs, patience=epochs,
-        seed=7, enqueue_defaults=False, recycle_after=0,
+        name=f"{model}-{epochs}", objective=str(Path(__file__).resolve()), dataset="digits", metric="val_loss",
+        sampler="random", pruner="none", n_trials=trials, max_epochs=epochs, patience=epochs, seed=0,
+        recycle_after=0, backend=backend,
     )
-    url = f"sqlite:///{directory / 'overhead.db'}"
+    url = f"sqlite:///{directory / f'{backend}.db'}"
     driver.run(spec, storage_url=url, out=lambda line: None)
     study = optuna.load_study(study_name=spec.name, storage=url)
-    started = sorted(t.datetime_start for t in study.get_trials(deepcopy=False))[WARM_UP_TRIALS:]
-    return statistics.median((b - a).total_seconds() for a, b in zip(started, started[1:]))
+    trials_run = study.get_trials(deepcopy=False)
+    starts = [t.datetime_start.timestamp() for t in trials_run]
+    starts.append(max(t.datetime_complete.timestamp() for t in trials_run))
+    return _median_step(starts)
+
+
+def one_backend(args: argparse.Namespace) -> None:
+    """In the child process of one backend: print one JSON line per model."""
+    from hpo.data_sources import load_dataset
+    from hpo.keras_runtime import prepare_keras
+
+    prepare_keras()
+    import keras
+
+    data = load_dataset("digits", seed=0)
+    with tempfile.TemporaryDirectory() as directory:
+        for model in args.models.split(","):
+            times: dict[str, float] = {}
+            for epochs in (args.short, args.long):  # alternate the sides so drift hits both
+                if args.freeze_bare:  # what hpo's loop does (hpo.driver._long_lived_heap_frozen)
+                    gc.collect()
+                    gc.freeze()
+                times[f"bare_{epochs}"] = bare_keras(model, epochs, args.trials, data)
+                gc.unfreeze()
+                times[f"hpo_{epochs}"] = with_hpo(model, epochs, args.trials, Path(directory))
+            print(json.dumps({"backend": keras.backend.backend(), "model": model, **times}), flush=True)
+
+
+def fit_line(short_s: float, long_s: float, short: int, long: int) -> tuple[float, float]:
+    """(fixed seconds per trial, seconds per epoch) through the two measurements."""
+    per_epoch = (long_s - short_s) / (long - short)
+    return short_s - short * per_epoch, per_epoch
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=25)
+    parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--short", type=int, default=2, help="epochs per trial, first run")
     parser.add_argument("--long", type=int, default=6, help="epochs per trial, second run")
+    parser.add_argument("--backends", default="tensorflow,torch,jax")
+    parser.add_argument("--models", default="mlp,cnn")
+    parser.add_argument("--freeze-bare", action="store_true",
+                        help="freeze the long-lived heap around the bare loop too (gc.freeze), as hpo does")
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one backend here
     args = parser.parse_args()
     if args.trials < WARM_UP_TRIALS + 2 or not 0 < args.short < args.long:
         parser.error(f"need --trials >= {WARM_UP_TRIALS + 2} and 0 < --short < --long")
+    if args.one:
+        os.environ["KERAS_BACKEND"] = args.one
+        one_backend(args)
+        return
 
-    from hpo.keras_runtime import prepare_keras
+    rows = []
+    for backend in args.backends.split(","):
+        if importlib.util.find_spec(backend) is None:
+            print(f"{backend}: not installed, skipped (pip install 'hpo[{backend}]')")
+            continue
+        command = [sys.executable, __file__, "--one", backend, "--trials", str(args.trials), "--short",
+                   str(args.short), "--long", str(args.long), "--models", args.models]
+        command += ["--freeze-bare"] if args.freeze_bare else []
+        done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "KERAS_BACKEND": backend})
+        if done.returncode != 0:
+            print(f"{backend}: failed: {done.stderr.strip().splitlines()[-1:]}")
+            continue
+        rows += [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
-    prepare_keras()
-    with tempfile.TemporaryDirectory() as directory:
-        short = seconds_per_trial(Path(directory), args.short, args.trials)
-        long = seconds_per_trial(Path(directory), args.long, args.trials)
-    per_epoch = (long - short) / (args.long - args.short)
-    fixed = short - args.short * per_epoch
-    print(f"digits MLP, {args.trials} trials each, median seconds from one trial's start to the next:")
-    print(f"  {args.short} epochs a trial: {short:.3f} s")
-    print(f"  {args.long} epochs a trial: {long:.3f} s")
-    print(f"  so an epoch costs {per_epoch:.3f} s and a trial {fixed:.3f} s before its first epoch")
+    s, l = args.short, args.long
+    print(f"digits, batch {BATCH_SIZE}, {args.trials} trials per cell, median seconds per trial "
+          f"(first {WARM_UP_TRIALS} left out); fixed = cost before the first epoch, from {s}- and {l}-epoch trials")
+    header = (f"| backend | model | bare {s} ep | hpo {s} ep | ratio | bare {l} ep | hpo {l} ep | ratio "
+              f"| bare fixed | hpo fixed | bare s/epoch | hpo s/epoch |")
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    for row in rows:
+        bare_fixed, bare_epoch = fit_line(row[f"bare_{s}"], row[f"bare_{l}"], s, l)
+        hpo_fixed, hpo_epoch = fit_line(row[f"hpo_{s}"], row[f"hpo_{l}"], s, l)
+        print(f"| {row['backend']} | {row['model']} | {row[f'bare_{s}']:.3f} | {row[f'hpo_{s}']:.3f} | "
+              f"{row[f'hpo_{s}'] / row[f'bare_{s}']:.2f}x | {row[f'bare_{l}']:.3f} | {row[f'hpo_{l}']:.3f} | "
+              f"{row[f'hpo_{l}'] / row[f'bare_{l}']:.2f}x | {bare_fixed:.3f} | {hpo_fixed:.3f} | "
+              f"{bare_epoch:.3f} | {hpo_epoch:.3f} |")
 
 
 if __name__ == "__main__":
