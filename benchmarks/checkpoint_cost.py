@@ -25,10 +25,10 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=128)
     args = parser.parse_args()
     prepare_keras()
-    from hpo.checkpoints import TrialCheckpoint
-    from hpo.data_sources import load_dataset
+    from hpo.data.sources import load_dataset
     from hpo.objectives import mlp
-    from hpo.training import FitSettings, fit_and_score
+    from hpo.storage.checkpoints import TrialCheckpoint
+    from hpo.trial.training import FitSettings, fit_and_score
 
     data = load_dataset("digits")
     params = dict(mlp.DEFAULT_PARAMS, units_0=args.units)

@@ -59,7 +59,8 @@ Step = tuple[int, float, "float | None"]
 def run_study(directory: Path, sampler: str, pruner: str, seed: int, args: argparse.Namespace) -> list[Step]:
     import optuna
 
-    from hpo import StudySpec, driver
+    from hpo import StudySpec
+    from hpo.driver import optimize as driver
 
     spec = StudySpec(
         name=f"{sampler}-{pruner}-{seed}", objective="mlp", dataset="digits", metric="val_loss",
@@ -104,8 +105,9 @@ def win_rate(mine: list[float], theirs: list[float]) -> float:
 
 
 def run_seed(seed: int, args: argparse.Namespace) -> dict[str, list[Step]]:
+    from hpo.driver.workers import stop_with_parent
+    from hpo.environment import PARENT_PID_ENV
     from hpo.keras_runtime import prepare_keras, select_backend
-    from hpo.workers import PARENT_PID_ENV, stop_with_parent
 
     # As an `hpo run --workers` worker: when the benchmark is killed, the seed's study stops
     # at the next epoch boundary (an idle pool process just dies of the signal).
@@ -155,7 +157,8 @@ def main() -> None:
     parser.add_argument("--backend", default="tensorflow", help="Keras backend of every study")
     args = parser.parse_args()
 
-    from hpo.workers import PARENT_PID_ENV, THREADS_ENV, available_cores
+    from hpo.driver.workers import available_cores
+    from hpo.environment import PARENT_PID_ENV, THREADS_ENV
 
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     os.environ[PARENT_PID_ENV] = str(os.getpid())

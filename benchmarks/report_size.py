@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synthetic_study import write_study  # noqa: E402
+from synthetic_study import write_study
 
 
 def main() -> None:

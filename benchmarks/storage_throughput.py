@@ -53,8 +53,8 @@ if kind == "journal":
     time.sleep(max(0.0, start_at - time.time()))
     study.optimize(objective, callbacks=[MaxTrialsCallback(budget, states=None)])
 else:
-    from hpo import driver
-    from hpo.spec import StudySpec
+    from hpo.driver import optimize as driver
+    from hpo.study.spec import StudySpec
     spec = StudySpec(name="bench", metric="loss", n_trials=budget, sampler="random")
     time.sleep(max(0.0, start_at - time.time()))
     driver.run(spec, storage_url=url, objective=objective, out=lambda line: None)

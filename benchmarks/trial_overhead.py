@@ -90,7 +90,8 @@ def bare_keras(model: str, epochs: int, trials: int, data: Any) -> float:
 def with_hpo(model: str, epochs: int, trials: int, directory: Path) -> float:
     import optuna
 
-    from hpo import StudySpec, driver
+    from hpo import StudySpec
+    from hpo.driver import optimize as driver
 
     os.environ[MODEL_ENV] = model
     backend = os.environ["KERAS_BACKEND"]
@@ -110,7 +111,7 @@ def with_hpo(model: str, epochs: int, trials: int, directory: Path) -> float:
 
 def one_backend(args: argparse.Namespace) -> None:
     """In the child process of one backend: print one JSON line per model."""
-    from hpo.data_sources import load_dataset
+    from hpo.data.sources import load_dataset
     from hpo.keras_runtime import prepare_keras
 
     prepare_keras()
@@ -121,7 +122,7 @@ def one_backend(args: argparse.Namespace) -> None:
         for model in args.models.split(","):
             times: dict[str, float] = {}
             for epochs in (args.short, args.long):  # alternate the sides so drift hits both
-                if args.freeze_bare:  # what hpo's loop does (hpo.driver._long_lived_heap_frozen)
+                if args.freeze_bare:  # what hpo's loop does (hpo.driver.optimize._long_lived_heap_frozen)
                     gc.collect()
                     gc.freeze()
                 times[f"bare_{epochs}"] = bare_keras(model, epochs, args.trials, data)
@@ -168,19 +169,19 @@ def main() -> None:
             continue
         rows += [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
-    s, l = args.short, args.long
+    s, long_ = args.short, args.long
     print(f"digits, batch {BATCH_SIZE}, {args.trials} trials per cell, median seconds per trial "
-          f"(first {WARM_UP_TRIALS} left out); fixed = cost before the first epoch, from {s}- and {l}-epoch trials")
-    header = (f"| backend | model | bare {s} ep | hpo {s} ep | ratio | bare {l} ep | hpo {l} ep | ratio "
+          f"(first {WARM_UP_TRIALS} left out); fixed = cost before the first epoch, from {s}- and {long_}-epoch trials")
+    header = (f"| backend | model | bare {s} ep | hpo {s} ep | ratio | bare {long_} ep | hpo {long_} ep | ratio "
               f"| bare fixed | hpo fixed | bare s/epoch | hpo s/epoch |")
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     for row in rows:
-        bare_fixed, bare_epoch = fit_line(row[f"bare_{s}"], row[f"bare_{l}"], s, l)
-        hpo_fixed, hpo_epoch = fit_line(row[f"hpo_{s}"], row[f"hpo_{l}"], s, l)
+        bare_fixed, bare_epoch = fit_line(row[f"bare_{s}"], row[f"bare_{long_}"], s, long_)
+        hpo_fixed, hpo_epoch = fit_line(row[f"hpo_{s}"], row[f"hpo_{long_}"], s, long_)
         print(f"| {row['backend']} | {row['model']} | {row[f'bare_{s}']:.3f} | {row[f'hpo_{s}']:.3f} | "
-              f"{row[f'hpo_{s}'] / row[f'bare_{s}']:.2f}x | {row[f'bare_{l}']:.3f} | {row[f'hpo_{l}']:.3f} | "
-              f"{row[f'hpo_{l}'] / row[f'bare_{l}']:.2f}x | {bare_fixed:.3f} | {hpo_fixed:.3f} | "
+              f"{row[f'hpo_{s}'] / row[f'bare_{s}']:.2f}x | {row[f'bare_{long_}']:.3f} | {row[f'hpo_{long_}']:.3f} | "
+              f"{row[f'hpo_{long_}'] / row[f'bare_{long_}']:.2f}x | {bare_fixed:.3f} | {hpo_fixed:.3f} | "
               f"{bare_epoch:.3f} | {hpo_epoch:.3f} |")
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from hpo.spec import StudySpec
+from hpo.study.spec import StudySpec
 
 if TYPE_CHECKING:
     from hpo.api import load_study, resume, run
-    from hpo.data import Data, Dataset, ModelInfo, StreamedDataset
-    from hpo.driver import RunOutcome
+    from hpo.data.datasets import Data, Dataset, ModelInfo, StreamedDataset
+    from hpo.driver.optimize import RunOutcome
     from hpo.objectives import ObjectiveModule
 
 __all__ = ["Data", "Dataset", "ModelInfo", "ObjectiveModule", "RunOutcome", "StreamedDataset", "StudySpec", "load_study",
@@ -27,7 +27,7 @@ _LAZY = {
     "Dataset": "hpo.data",
     "ModelInfo": "hpo.data",
     "ObjectiveModule": "hpo.objectives",
-    "RunOutcome": "hpo.driver",
+    "RunOutcome": "hpo.driver.optimize",
     "StreamedDataset": "hpo.data",
     "load_study": "hpo.api",
     "resume": "hpo.api",

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import optuna
 
-    from hpo.data import Data
-    from hpo.driver import RunOutcome
-    from hpo.spec import StudySpec
+    from hpo.data.datasets import Data
+    from hpo.driver.optimize import RunOutcome
+    from hpo.study.spec import StudySpec
 
 
 def run(spec: "StudySpec", *, data: "Data | None" = None, storage: str | None = None) -> "RunOutcome":
@@ -29,7 +29,7 @@ def run(spec: "StudySpec", *, data: "Data | None" = None, storage: str | None = 
     With ``data``, trials train on it (in this process) instead of ``spec.dataset``; the study
     records that its data came from memory, so a resume needs the same ``data=`` again.
     """
-    from hpo.driver import run as run_study
+    from hpo.driver.optimize import run as run_study
 
     return run_study(spec, storage_url=storage, data=data)
 
@@ -37,13 +37,13 @@ def run(spec: "StudySpec", *, data: "Data | None" = None, storage: str | None = 
 def resume(name: str, *, data: "Data | None" = None, storage: str | None = None,
            **overrides: Any) -> "RunOutcome":
     """Continue study ``name`` with its stored settings (keyword arguments replace some)."""
-    from hpo.driver import resume as resume_study
+    from hpo.driver.optimize import resume as resume_study
 
     return resume_study(name, storage_url=storage, overrides=overrides, data=data)
 
 
 def load_study(name: str, *, storage: str | None = None) -> "optuna.Study":
     """The stored Optuna study ``name`` (read-only: nothing is created)."""
-    from hpo.study_setup import load_hpo_study
+    from hpo.driver.study_setup import load_hpo_study
 
     return load_hpo_study(name, storage_url=storage)[0]

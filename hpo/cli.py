@@ -27,8 +27,8 @@ def _add_storage(parser: ArgumentContainer) -> None:
 
 
 def _add_overrides(parser: argparse.ArgumentParser, *, with_name: bool) -> None:
-    """One flag per setting :func:`hpo.spec.cli_settings` lists; none given means "as stored"."""
-    from hpo.spec import cli_settings
+    """One flag per setting :func:`hpo.study.spec.cli_settings` lists; none given means "as stored"."""
+    from hpo.study.spec import cli_settings
 
     group = parser.add_argument_group("overrides of the study's settings")
     if with_name:
@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cli_help(name: str) -> str:
-    from hpo.spec import cli_settings
+    from hpo.study.spec import cli_settings
 
     return dict(cli_settings())[name].help
 
@@ -153,7 +153,7 @@ def _error(message: str) -> None:
 # --------------------------------------------------------------------------------------------
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The settings given on the command line; None for each one not given."""
-    from hpo.spec import cli_settings
+    from hpo.study.spec import cli_settings
 
     overrides = {name: getattr(args, name) for name, _ in cli_settings()}
     overrides["name"] = getattr(args, "study_name", None)
@@ -165,16 +165,16 @@ def _artifacts_flag(args: argparse.Namespace) -> None:
     """``--artifacts`` wins over ``HPO_ARTIFACTS`` here and in the workers this process starts."""
     import os
 
-    from hpo.artifacts import ARTIFACTS_ENV
+    from hpo.environment import ARTIFACTS_ENV
 
     if getattr(args, "artifacts", None):
         os.environ[ARTIFACTS_ENV] = args.artifacts
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import hpo.driver as driver
-    from hpo.devices import parse_gpus
-    from hpo.study_script import load_study_script
+    import hpo.driver.optimize as driver
+    from hpo.driver.devices import parse_gpus
+    from hpo.study.script import load_study_script
 
     spec = load_study_script(args.script).with_overrides(**_overrides(args))
     args._spec_name = spec.name
@@ -187,8 +187,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    import hpo.driver as driver
-    from hpo.devices import parse_gpus
+    import hpo.driver.optimize as driver
+    from hpo.driver.devices import parse_gpus
 
     overrides = _overrides(args)
     gpus = parse_gpus(args.gpus)
@@ -202,10 +202,11 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     import os
 
-    import hpo.driver as driver
-    from hpo.devices import parse_gpus
-    from hpo.storage import resolve_url
-    from hpo.workers import LABEL_ENV, stop_with_parent
+    import hpo.driver.optimize as driver
+    from hpo.driver.devices import parse_gpus
+    from hpo.driver.workers import stop_with_parent
+    from hpo.environment import WORKER_LABELS_ENV
+    from hpo.storage.database import resolve_url
 
     overrides = {"heartbeat_interval": args.heartbeat_interval, "grace_period": args.grace_period,
                  "backend": args.backend}
@@ -218,7 +219,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         _print_outcome(outcome)
         return EXIT_OK
     stop_with_parent()
-    prefix = f"w{args.number} " if os.environ.get(LABEL_ENV) == "1" else ""
+    prefix = f"w{args.number} " if os.environ.get(WORKER_LABELS_ENV) == "1" else ""
 
     def out(line: str) -> None:
         print(f"{prefix}{line}", flush=True)
@@ -248,13 +249,13 @@ def _format_params(params: dict[str, Any] | None) -> str:
 
 
 def _open_readonly(args: argparse.Namespace) -> Any:
-    from hpo.storage import open_storage, resolve_url
+    from hpo.storage.database import open_storage, resolve_url
 
     return open_storage(resolve_url(args.storage), create=False)
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    from hpo.summary import list_studies
+    from hpo.report.summary import list_studies
 
     rows = list_studies(_open_readonly(args))
     if args.json:
@@ -274,7 +275,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from hpo.summary import describe_study
+    from hpo.report.summary import describe_study
 
     info = describe_study(_open_readonly(args), args.name)
     if args.json:
@@ -300,8 +301,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         attrs = {k: best["user_attrs"][k] for k in SHOWN_WITH_BEST if k in best["user_attrs"]}
         if attrs:
             print("  " + ", ".join(f"{k}={v}" for k, v in attrs.items()))
-        from hpo.storage import resolve_url
-        from hpo.study_files import StudyFiles
+        from hpo.storage.database import resolve_url
+        from hpo.storage.study_files import StudyFiles
 
         model = StudyFiles(resolve_url(args.storage), info["name"]).model_path(best["number"])
         if model.exists():
@@ -320,7 +321,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_best(args: argparse.Namespace) -> int:
-    from hpo.best import train_best
+    from hpo.driver.best import train_best
 
     result = train_best(args.name, storage_url=args.storage, model_path=args.out, backend=args.backend)
     accuracy = result.test_metrics.get("test_accuracy")
@@ -338,7 +339,7 @@ def cmd_best(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from hpo.report.writer import write_report
-    from hpo.storage import resolve_url
+    from hpo.storage.database import resolve_url
 
     result = write_report(args.name, resolve_url(args.storage), args.out,
                           importance=args.importance, png=args.format == "png")
@@ -357,8 +358,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    from hpo.dashboard import run_dashboard
-    from hpo.storage import resolve_url
+    from hpo.report.dashboard import run_dashboard
+    from hpo.storage.database import resolve_url
 
     run_dashboard(resolve_url(args.storage), port=args.port)
     return EXIT_OK

@@ -14,6 +14,8 @@ import sys
 import threading
 from typing import Iterator
 
+from hpo.environment import QUIET_STOP_ENV
+
 
 class _StopFlag:
     """``threading.Event``'s ``set``/``clear``/``is_set`` without its lock. The signal handlers
@@ -38,7 +40,7 @@ _requested = _StopFlag()
 # A second signal inside `recording()` waits for the block's end (see there).
 _recording = _StopFlag()
 _deferred = _StopFlag()
-# A worker's parent-death signal (see hpo.workers.stop_with_parent): a graceful stop only.
+# A worker's parent-death signal (see hpo.driver.workers.stop_with_parent): a graceful stop only.
 PARENT_GONE_SIGNAL = signal.SIGUSR1
 
 
@@ -81,7 +83,7 @@ def graceful_stop() -> Iterator[None]:
                 return
             raise KeyboardInterrupt
         _requested.set()
-        if os.environ.get("HPO_QUIET_STOP") == "1":
+        if os.environ.get(QUIET_STOP_ENV) == "1":
             return  # a worker process: its parent announced the stop
         name = signal.Signals(signum).name
         # os.write, not print: print() from a signal handler can hit a re-entrant buffer.

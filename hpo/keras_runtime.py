@@ -16,6 +16,7 @@ import os
 import sys
 from typing import Iterator
 
+from hpo.environment import TF_VERBOSE_ENV, THREADS_ENV
 from hpo.errors import SetupError
 
 # The Keras backends hpo trains on, and the package each needs (hpo's extra of the same name
@@ -80,22 +81,22 @@ def prepare_keras() -> None:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     _size_thread_pools()
-    if os.environ.get("HPO_TF_VERBOSE") == "1":
-        import keras  # noqa: F401
+    if os.environ.get(TF_VERBOSE_ENV) == "1":
+        import keras
         return
     with _stderr_fd_silenced():
-        import keras  # noqa: F401
+        import keras
 
         backend = keras.backend.backend()
         if backend == "tensorflow":
             import tensorflow as tf
 
-            # Device probing prints too. Memory growth: workers sharing a GPU (hpo.devices)
+            # Device probing prints too. Memory growth: workers sharing a GPU (hpo.driver.devices)
             # would otherwise each reserve nearly all of its memory at their first op.
             for gpu in tf.config.list_physical_devices("GPU"):
                 tf.config.experimental.set_memory_growth(gpu, True)
         elif backend == "torch":
-            threads = os.environ.get("HPO_THREADS", "")
+            threads = os.environ.get(THREADS_ENV, "")
             if threads.isdigit() and int(threads) > 0:
                 import torch
 
@@ -107,7 +108,7 @@ def _size_thread_pools() -> None:
     JAX has no thread-count setting; with one thread per worker, XLA's CPU client is told to
     run single-threaded. JAX would also take 75 % of a GPU's memory at its first op, which
     workers sharing a GPU cannot all do: it allocates as it goes instead."""
-    threads = os.environ.get("HPO_THREADS", "")
+    threads = os.environ.get(THREADS_ENV, "")
     if threads.isdigit() and int(threads) > 0:
         for variable in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
             os.environ.setdefault(variable, threads)

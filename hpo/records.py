@@ -7,7 +7,7 @@ hpo, or by Optuna directly, may lack any of them).
 
 Study user attributes:
 
-* ``hpo_spec`` - the :class:`hpo.spec.StudySpec` as a dict, so ``hpo resume`` needs no script;
+* ``hpo_spec`` - the :class:`hpo.study.spec.StudySpec` as a dict, so ``hpo resume`` needs no script;
 * ``hpo_test_evaluation`` - what ``hpo best`` measured on the test split (once);
 * ``hpo_data`` - the data's fingerprint (source, task, shapes, sizes, class counts): a resume
   on other data is refused.

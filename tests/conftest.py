@@ -1,4 +1,5 @@
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -15,6 +16,19 @@ def isolated_runtime(tmp_path, monkeypatch):
     monkeypatch.setenv("HPO_HOME", str(tmp_path / "hpo-runs"))
     monkeypatch.delenv("HPO_STORAGE", raising=False)
     return tmp_path / "hpo-runs"
+
+
+@pytest.fixture(autouse=True)
+def processes_only_in_slow_tests(request, monkeypatch):
+    """The fast lane (``-m "not slow"``) starts no process: a test that does (hpo's CLI, a
+    worker, a server) must be marked ``slow``, and fails here if it is not."""
+    if request.node.get_closest_marker("slow") is not None:
+        return
+
+    def refuse(self, args, *rest, **kwargs):
+        raise AssertionError(f"{request.node.nodeid} starts a process ({args!r}); mark it @pytest.mark.slow")
+
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", refuse)
 
 
 @pytest.fixture
@@ -50,14 +64,14 @@ def quadratic(trial):
 
 def quick_spec(**settings):
     """A spec for :func:`quadratic` (study "q", minimised "loss", random sampler, 5 trials)."""
-    from hpo.spec import StudySpec
+    from hpo.study.spec import StudySpec
 
     return StudySpec(**{"name": "q", "metric": "loss", "n_trials": 5, "sampler": "random", **settings})
 
 
 def run_quick(spec, url, objective=quadratic):
     """``driver.run`` with a plain objective; returns (outcome, printed lines)."""
-    from hpo import driver
+    from hpo.driver import optimize as driver
 
     lines = []
     outcome = driver.run(spec, storage_url=url, objective=objective, out=lines.append)

@@ -7,7 +7,7 @@ import pytest
 import hpo
 from hpo.errors import SetupError
 
-pytestmark = pytest.mark.training
+pytestmark = pytest.mark.slow
 
 
 def _data(rows=120, seed=0):

@@ -21,6 +21,7 @@ def run_hpo(*args, env=None, cwd=None, timeout=300):
     )
 
 
+@pytest.mark.slow
 def test_help_is_fast_and_imports_neither_tensorflow_nor_keras():
     code = (
         "import sys, time; t = time.perf_counter(); from hpo.cli import build_parser; "
@@ -48,7 +49,7 @@ def trained_study(tmp_path_factory):
             "url": f"sqlite:///{directory / 'hpo-runs' / 'hpo.db'}"}
 
 
-@pytest.mark.training
+@pytest.mark.slow
 def test_run_prints_a_line_per_trial_and_the_best_result(trained_study):
     output = trained_study["output"]
     assert output.count("[trial ") == 3
@@ -61,14 +62,14 @@ def test_run_prints_a_line_per_trial_and_the_best_result(trained_study):
     assert sorted(first.intermediate_values) == list(range(1, len(first.intermediate_values) + 1))
 
 
-@pytest.mark.training
+@pytest.mark.slow
 def test_rerun_of_a_finished_study_adds_no_trial(trained_study):
     result = run_hpo("run", str(trained_study["script"]), env=trained_study["env"])
     assert result.returncode == 0 and "nothing to run" in result.stdout
     assert len(optuna.load_study(study_name="tiny", storage=trained_study["url"]).trials) == 3
 
 
-@pytest.mark.training
+@pytest.mark.slow
 def test_ls_and_show_in_text_and_json(trained_study):
     env = trained_study["env"]
     rows = json.loads(run_hpo("ls", "--json", env=env).stdout)
@@ -80,7 +81,7 @@ def test_ls_and_show_in_text_and_json(trained_study):
     assert "best trial" in run_hpo("show", "tiny", env=env).stdout
 
 
-@pytest.mark.training
+@pytest.mark.slow
 def test_stored_study_is_readable_by_optuna_cli_and_dashboard(trained_study):
     optuna_cli = os.path.join(os.path.dirname(sys.executable), "optuna")
     listed = subprocess.run([optuna_cli, "studies", "--storage", trained_study["url"], "-f", "json"],
@@ -110,7 +111,7 @@ def test_stored_study_is_readable_by_optuna_cli_and_dashboard(trained_study):
         server.shutdown()
 
 
-@pytest.mark.training
+@pytest.mark.slow
 def test_resume_and_direct_script_run_top_up_and_best_uses_the_test_set_once(trained_study):
     env = trained_study["env"]
     resumed = run_hpo("resume", "tiny", "--n-trials", "4", env=env)
@@ -132,6 +133,7 @@ def test_resume_and_direct_script_run_top_up_and_best_uses_the_test_set_once(tra
     assert 0.5 < evaluation["test_accuracy"] <= 1.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "make_args, message",
     [
@@ -173,7 +175,7 @@ def _empty_study_db(directory):
 
 def test_every_overridable_setting_has_one_flag_and_booleans_are_tri_state():
     from hpo.cli import _overrides, build_parser
-    from hpo.spec import StudySpec, cli_settings
+    from hpo.study.spec import StudySpec, cli_settings
 
     parser = build_parser()
     args = parser.parse_args(["resume", "s", "--no-deterministic", "--n-trials", "9", "--sampler", "pkg.mod:Mine"])

@@ -58,6 +58,7 @@ def test_workers_leave_the_announcement_to_their_parent(monkeypatch, capfd):
     assert capfd.readouterr().err == ""
 
 
+@pytest.mark.slow
 def test_parent_death_signals_arriving_while_the_stop_flag_is_set_do_not_hang_or_recurse():
     # An orphaned worker hung when the kernel's repeated parent-death signal interrupted the
     # handler's own Event.set(); here a thread sends the signal over and over while the main

@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from hpo import keras_runtime
-from hpo.data_sources import load_dataset
+from hpo.data.sources import load_dataset
 from hpo.errors import SetupError
 from tests.conftest import REPO, hpo_command, write_study_script
 
@@ -75,7 +75,7 @@ def test_keras_already_imported_on_another_backend_cannot_switch(monkeypatch):
         keras_runtime.select_backend("torch")
 
 
-@pytest.mark.training
+@pytest.mark.slow
 def test_a_study_trains_on_jax_and_its_best_model_loads_on_tensorflow(tmp_path):
     # With inference_ms as a second objective: timing a prediction works on JAX too.
     import keras

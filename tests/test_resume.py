@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import REPO, hpo_command, running_trial_and_worker, write_study_script
 
-pytestmark = pytest.mark.training
+pytestmark = pytest.mark.slow
 
 
 def _start(script, env):

@@ -8,12 +8,13 @@ import subprocess
 import optuna
 import pytest
 
-from hpo import StudySpec, driver
+from hpo import StudySpec
+from hpo.driver import optimize as driver
 from hpo.errors import SetupError
-from hpo.strategies import PRUNER_NAMES, SAMPLER_NAMES, _SAMPLER_REQUIREMENTS
+from hpo.search.strategies import _SAMPLER_REQUIREMENTS, PRUNER_NAMES, SAMPLER_NAMES
 from tests.conftest import REPO, hpo_command, write_study_script
 
-pytestmark = pytest.mark.training
+pytestmark = pytest.mark.slow
 GRID = {"units_0": [16, 32], "learning_rate": [1e-3, 1e-2]}
 # Stays near chance on digits for its first epochs: the pruners' obvious loser.
 HOPELESS = {"n_layers": 1, "units_0": 16, "activation": "sigmoid", "initializer": "glorot_uniform",
@@ -73,12 +74,12 @@ def test_a_grid_with_a_gap_stops_before_any_training(sqlite_url):
 
 
 def test_the_built_in_study_script_states_a_grid_that_runs(sqlite_url):
-    from hpo.study_script import load_study_script
+    from hpo.study.script import load_study_script
 
     spec = load_study_script(REPO / "studies" / "digits_mlp.py")
     assert spec.grid
-    from hpo.grid import check_grid
     from hpo.objectives import mlp
+    from hpo.search.grid import check_grid
 
     check_grid(spec.grid, mlp.DEFAULT_PARAMS, mlp.suggest)
 
@@ -129,7 +130,7 @@ def test_multi_objective_study_keeps_a_pareto_front_and_picks_by_the_stated_rule
 
 
 def test_best_retrains_the_pareto_fronts_pick(sqlite_url):
-    from hpo.best import train_best
+    from hpo.driver.best import train_best
     from hpo.selection import chosen_in_study
 
     spec = tiny("mo-best", also_minimize="n_params", n_trials=3, max_epochs=2)
@@ -189,8 +190,8 @@ def test_the_same_seed_twice_gives_the_same_parameters_and_values(tmp_path):
 
 
 def test_the_diabetes_study_tunes_a_users_model_on_a_users_data_and_best_scores_its_test_split(sqlite_url, tmp_path):
-    from hpo.best import train_best
-    from hpo.study_script import load_study_script
+    from hpo.driver.best import train_best
+    from hpo.study.script import load_study_script
 
     spec = load_study_script(REPO / "studies" / "diabetes_regression.py").with_overrides(
         n_trials=2, max_epochs=3, recycle_after=0)
@@ -220,7 +221,7 @@ def test_a_users_data_and_model_modules_run_in_worker_processes(tmp_path):
 
 
 def test_the_breast_cancer_study_maximises_a_named_auc_with_balanced_class_weights(sqlite_url):
-    from hpo.study_script import load_study_script
+    from hpo.study.script import load_study_script
 
     spec = load_study_script(REPO / "studies" / "breast_cancer_auc.py").with_overrides(
         n_trials=2, max_epochs=3, recycle_after=0)
@@ -266,7 +267,7 @@ def test_a_batched_tf_data_study_uses_the_streams_batches_and_refuses_a_suggeste
     study = hpo.load_study("streamed", storage=sqlite_url)
     assert outcome.n_finished == 2 and study.user_attrs["hpo_data"]["batched"] is True
     assert sum(study.user_attrs["hpo_data"]["class_counts"]) == 80  # counted from the stream
-    from hpo.best import train_best
+    from hpo.driver.best import train_best
 
     result = train_best("streamed", storage_url=sqlite_url, model_path=tmp_path / "best.keras", in_memory=data)
     assert set(result.test_metrics) == {"test_loss", "test_accuracy"}
@@ -325,9 +326,9 @@ def test_a_model_with_two_inputs_and_two_outputs_monitors_one_outputs_metric(tmp
 
 
 def test_the_image_folder_study_reads_class_folders_of_pngs(tmp_path, sqlite_url, monkeypatch):
-    from hpo.best import train_best
+    from hpo.driver.best import train_best
     from hpo.plugins import load_module
-    from hpo.study_script import load_study_script
+    from hpo.study.script import load_study_script
 
     monkeypatch.setenv("HPO_IMAGE_FOLDER", str(tmp_path / "images"))
     load_module(str(REPO / "studies" / "data" / "image_folder.py"), what="data").write_demo_folder(

@@ -2,8 +2,8 @@
 
 An objective module is any Python module (built-in here, a dotted module path, or a ``.py``
 file beside the study script) that follows :class:`ObjectiveModule`, or that defines
-KerasTuner's ``build_model(hp)`` instead (:mod:`hpo.keras_tuner_port` adapts it). The trial
-runner (:mod:`hpo.trial_runner`) calls it; the module never sees the driver or the storage.
+KerasTuner's ``build_model(hp)`` instead (:mod:`hpo.objectives.keras_tuner_port` adapts it). The trial
+runner (:mod:`hpo.trial.runner`) calls it; the module never sees the driver or the storage.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import keras
     import optuna
 
-    from hpo.data import TrainingData
+    from hpo.data.datasets import TrainingData
 
 BUILTIN = ("mlp", "cnn")
 
@@ -33,15 +33,15 @@ class ObjectiveModule(Protocol):
     * ``suggest(trial) -> dict``: the search space. Typed against ``optuna.trial.BaseTrial``
       so tests drive it with ``optuna.trial.FixedTrial``; returns every parameter ``build``
       and ``fit`` need (a ``batch_size`` entry is the batch size ``fit`` uses, default 64;
-      ``lr_schedule``/``lr_decay`` from :func:`hpo.schedules.suggest_schedule` set the
+      ``lr_schedule``/``lr_decay`` from :func:`hpo.objectives.schedules.suggest_schedule` set the
       learning-rate schedule).
     * ``build(params, info) -> keras.Model``: a compiled model. ``info``
       (:class:`hpo.data.ModelInfo`) has ``input_shape``, ``output_shape``, ``n_classes`` (None
       for regression), ``task`` and ``sample(n)`` (up to n training inputs, for
       ``keras.layers.Normalization.adapt``); with several inputs or outputs, the shapes, class
       counts and tasks are dicts keyed by the input's or output's name.
-      ``build(params, input_shape, n_classes)`` works too (told apart by its signature). It never sees Optuna, so the same function rebuilds
-      the best model (``hpo best``).
+      ``build(params, input_shape, n_classes)`` works too (told apart by its signature). It never
+      sees Optuna, so the same function rebuilds the best model (``hpo best``).
 
     Optional (read with :func:`default_params` and :func:`param_count_formula`):
 
@@ -84,7 +84,7 @@ def load_objective(name: str, *, base_dir: Path | None = None) -> ObjectiveModul
         raise
     missing = [attr for attr in ("suggest", "build") if not callable(getattr(module, attr, None))]
     if missing == ["suggest", "build"] and callable(getattr(module, "build_model", None)):
-        from hpo.keras_tuner_port import KerasTunerObjective
+        from hpo.objectives.keras_tuner_port import KerasTunerObjective
 
         return KerasTunerObjective(module)  # a KerasTuner model-building function
     if missing:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from hpo.objectives.optimizers import OPTIMIZERS, make_optimizer
 from hpo.objectives.output import output_head, single_input
-from hpo.schedules import suggest_schedule
+from hpo.objectives.schedules import suggest_schedule
 
 if TYPE_CHECKING:
     import keras

@@ -55,7 +55,7 @@ class _ImportanceOnce(BaseImportanceEvaluator):
         self._inner = inner
         self._cache: dict[tuple[str, ...] | None, dict[str, float]] = {}
 
-    def evaluate(self, study, params=None, *, target=None) -> dict[str, float]:  # noqa: ANN001
+    def evaluate(self, study, params=None, *, target=None) -> dict[str, float]:
         if target is not None:  # a per-objective target of a multi-objective study
             return self._inner.evaluate(study, params=params, target=target)
         key = tuple(params) if params is not None else None

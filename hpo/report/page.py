@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 from optuna.trial import TrialState
 
 import hpo.records as records
-from hpo.progress import format_clock
 from hpo.report.figures import figure_json
 from hpo.report.model_views import best_trial
 from hpo.report.section import Section
+from hpo.report.summary import format_clock
 
 if TYPE_CHECKING:
     import optuna

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 import hpo.records as records
 from hpo.errors import SetupError
-from hpo.storage import mask_url, open_storage
+from hpo.storage.database import mask_url, open_storage
 
 if TYPE_CHECKING:
     import optuna
 
-    from hpo.spec import Direction
+    from hpo.study.spec import Direction
 
 
 @dataclasses.dataclass(frozen=True)

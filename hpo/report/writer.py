@@ -25,7 +25,7 @@ class ReportResult:
 
 
 def default_report_dir(name: str) -> Path:
-    from hpo.storage import runtime_dir
+    from hpo.storage.database import runtime_dir
 
     return runtime_dir() / "reports" / name
 

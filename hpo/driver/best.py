@@ -1,0 +1,88 @@
+"""The final model: rebuild the best configuration, train it, score it once on the test set.
+
+This is the only code that touches the test split; the search saw validation scores only
+(seed 003 validates on the test set, which leaks it into the choice of hyperparameters).
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import hpo.records as records
+from hpo.driver.study_setup import load_hpo_study, load_objective_and_data
+from hpo.errors import SetupError
+from hpo.selection import chosen_in_study, pareto_front
+from hpo.storage.database import runtime_dir
+
+if TYPE_CHECKING:
+    from hpo.data.datasets import Data
+
+
+@dataclass(frozen=True)
+class BestModelResult:
+    study_name: str
+    trial_number: int
+    validation_value: float  # as stored by the search
+    retrained_validation_value: float
+    test_metrics: dict[str, float]
+    model_path: Path
+    params: dict[str, Any]
+
+
+def train_best(name: str, *, storage_url: str | None = None, model_path: Path | None = None,
+               in_memory: "Data | None" = None, backend: str | None = None) -> BestModelResult:
+    """Retrain the study's chosen trial on its data (``in_memory``: the ``hpo.Data`` a study run
+    from Python was given), score the test split once, save the model. On the study's Keras
+    backend unless ``backend`` names another."""
+    from hpo.keras_runtime import prepare_keras, select_backend
+
+    study, spec = load_hpo_study(name, storage_url=storage_url)
+    select_backend(backend or spec.backend)
+    prepare_keras()
+    from hpo.objectives import build_model, custom_fit, extra_callbacks
+    from hpo.trial.runner import check_param_count, class_weight_for, fit_settings
+    from hpo.trial.training import fit_and_score
+
+    best = chosen_in_study(study, spec.pick_within)
+    if best is None:
+        if spec.pick_within is not None and pareto_front(study.get_trials(deepcopy=False), study.directions):
+            raise SetupError(f"no trial on the Pareto front of study {name!r} has {spec.also_minimize} "
+                             f"within pick_within={spec.pick_within:g}")
+        raise SetupError(f"study {name!r} has no complete trial yet; run it first")
+
+    module, data = load_objective_and_data(spec, in_memory)
+    params = dict(best.params)
+    # The seed the trial trained with, so the retrained model repeats the search's.
+    settings = fit_settings(spec, params, records.trial_seed(spec.seed, best.number, best.user_attrs),
+                            class_weight_for(spec, data))
+    result = fit_and_score(None, lambda: build_model(module, params, data), data, settings,
+                           extra_callbacks=extra_callbacks(module, params), fit=custom_fit(module, params, data))
+    check_param_count(module, params, data, result.n_params)
+    test_metrics: dict[str, float] = {}
+    test_set = data.test_set()
+    if test_set is not None:  # data without a test split (hpo.Data(test=None)) has nothing to score
+        scores = result.model.evaluate(test_set, verbose=0, return_dict=True)
+        test_metrics = {f"test_{key}": float(value) for key, value in scores.items()}
+
+    path = model_path or (runtime_dir() / "models" / name / "best.keras")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    result.model.save(path)
+    if test_metrics:
+        study.set_user_attr(records.TEST_EVALUATION, {
+            "trial": best.number,
+            "at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            **test_metrics,
+        })
+    assert best.values is not None
+    return BestModelResult(
+        study_name=name,
+        trial_number=best.number,
+        validation_value=float(best.values[0]),
+        retrained_validation_value=result.value,
+        test_metrics=test_metrics,
+        model_path=path,
+        params=params,
+    )

@@ -1,0 +1,132 @@
+"""The one place where an exception from a trial is classified and recorded.
+
+:func:`classify` sorts it into the taxonomy of :mod:`hpo.errors` (failed trial, fatal,
+interrupted); :func:`recording_failures` stores the reason on the trial accordingly;
+:class:`ConsecutiveFailureGuard` stops a study whose trials keep failing (KerasTuner's
+``max_consecutive_failed_trials``). Failures are never relabelled as pruned: TPE learns from
+pruned trials.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import traceback
+from typing import TYPE_CHECKING, Callable, Literal
+
+import hpo.interrupts as interrupts
+import hpo.records as records
+from hpo.errors import SetupError, TrialFailure, TrialInterrupted
+
+if TYPE_CHECKING:
+    import optuna
+
+    from hpo.storage.queries import FinishedTrial
+    from hpo.trial.runner import TrialValue
+
+MAX_REASON_CHARS = 500
+MAX_TRACEBACK_CHARS = 4000
+
+Objective = Callable[["optuna.trial.Trial"], "TrialValue"]
+Kind = Literal["pruned", "interrupted", "fatal", "failed"]
+
+
+def classify(error: BaseException) -> Kind:
+    """What an exception out of a trial means for the study.
+
+    * ``pruned``: Optuna's ``TrialPruned``, not a failure at all;
+    * ``interrupted``: Ctrl-C or SIGTERM: the trial fails, a retry is queued, hpo exits;
+    * ``fatal``: a :class:`SetupError`: every trial would fail the same way, the study stops;
+    * ``failed``: anything else: this trial fails with its reason and the study goes on.
+    """
+    import optuna
+
+    if isinstance(error, optuna.TrialPruned):
+        return "pruned"
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted"
+    if isinstance(error, SetupError):
+        return "fatal"
+    return "failed"
+
+
+def describe_failure(error: BaseException) -> str:
+    """One line saying why a trial failed; out-of-memory errors say so first."""
+    if isinstance(error, TrialInterrupted):
+        return f"{error} (Ctrl-C or SIGTERM)"
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted (Ctrl-C or SIGTERM)"
+    name = type(error).__name__
+    text = (str(error).strip().splitlines() or [""])[0]
+    if isinstance(error, MemoryError) or "ResourceExhausted" in name or "out of memory" in text.lower():
+        return f"out of memory: {name}: {text}"[:MAX_REASON_CHARS]
+    return (f"{name}: {text}" if text else name)[:MAX_REASON_CHARS]
+
+
+def store_reason(trial: "optuna.trial.Trial", error: BaseException) -> str:
+    """Store why ``trial`` failed (and the traceback of an unexpected error) on the trial."""
+    reason = describe_failure(error)
+    with contextlib.suppress(Exception):  # the reason is best effort; the FAIL state is not
+        trial.set_user_attr(records.FAIL_REASON, reason)
+        if not isinstance(error, (KeyboardInterrupt, TrialFailure)):
+            trace = "".join(traceback.format_exception(error))
+            trial.set_user_attr(records.FAIL_TRACEBACK, trace[-MAX_TRACEBACK_CHARS:])
+    return reason
+
+
+def recording_failures(
+    objective: Objective, on_interrupt: Callable[["optuna.trial.Trial"], str],
+) -> Objective:
+    """``objective`` with its failures recorded on the trial, then left for Optuna to mark FAIL.
+
+    A failed trial's exception becomes :class:`TrialFailure`, which the driver lets Optuna
+    catch (the study goes on); fatal errors and interrupts propagate and stop the study. On an
+    interrupt, ``on_interrupt(trial)`` queues the retry and says how, for the stored reason.
+    """
+
+    def recorded(trial: "optuna.trial.Trial") -> TrialValue:
+        try:
+            return objective(trial)
+        except BaseException as error:
+            kind = classify(error)
+            if kind == "pruned":
+                raise
+            if kind == "interrupted":
+                with interrupts.recording():
+                    reason = store_reason(trial, error)
+                    retry = on_interrupt(trial)
+                    with contextlib.suppress(Exception):
+                        trial.set_user_attr(records.FAIL_REASON, f"{reason}; {retry}")
+                raise
+            reason = store_reason(trial, error)
+            if kind == "fatal" or not isinstance(error, Exception):
+                raise
+            raise TrialFailure(reason) from error
+
+    return recorded
+
+
+class ConsecutiveFailureGuard:
+    """Stops the study after ``limit`` failed trials in a row."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_a_row = 0
+        self.tripped = False
+        self.last_reason = ""
+
+    def record(self, trial: "optuna.trial.FrozenTrial | FinishedTrial") -> bool:
+        """Count a finished trial; True when the guard has tripped (the study should stop)."""
+        from optuna.trial import TrialState
+
+        if trial.state != TrialState.FAIL:
+            self.in_a_row = 0
+            return self.tripped
+        self.in_a_row += 1
+        self.last_reason = records.fail_reason(trial.user_attrs)
+        self.tripped = self.tripped or self.in_a_row >= self.limit
+        return self.tripped
+
+    def __call__(self, study: "optuna.Study", trial: "optuna.trial.FrozenTrial") -> None:
+        """As an Optuna callback: stops ``optimize`` once tripped."""
+        if self.record(trial):
+            study.stop()

@@ -1,0 +1,298 @@
+"""Run, resume and work on a study: the loop that composes the other rooms.
+
+``run`` prepares the study (:mod:`hpo.driver.study_setup`), then runs trials until the budget is met
+(:mod:`hpo.driver.budget`): in this process, or in worker processes (:mod:`hpo.driver.workers`), each of
+which calls ``work``. Every trial goes through :func:`work_loop`: claim a slot of the budget,
+run the trial (:mod:`hpo.trial.runner`) with its failures recorded (:mod:`hpo.driver.failures`),
+print the progress line (:mod:`hpo.driver.progress`), keep the chosen trial's model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+
+from hpo.data.datasets import MEMORY_DATASET
+from hpo.driver.budget import claim_slot, count_finished, slot_lock
+from hpo.driver.devices import describe, worker_device
+from hpo.driver.failures import ConsecutiveFailureGuard, Objective, recording_failures
+from hpo.driver.progress import ProgressPrinter, start_line
+from hpo.driver.recovery import install_heartbeat_retries, retry_trial
+from hpo.driver.study_setup import attach_artifacts, load_hpo_study, load_objective_and_data, make_strategies, prepare
+from hpo.driver.workers import supervise
+from hpo.environment import PARENT_PID_ENV
+from hpo.errors import SetupError, TooManyFailuresError, TrialFailure
+from hpo.interrupts import graceful_stop, stop_requested
+from hpo.keras_runtime import active_backend, select_backend, use_deterministic_ops
+from hpo.selection import chosen_in_study, pareto_front
+from hpo.storage.optuna_private import study_storage, trial_id
+from hpo.storage.queries import finished_trial
+from hpo.storage.study_files import StudyFiles
+from hpo.study.spec import StudySpec
+
+if TYPE_CHECKING:
+    import optuna
+
+    from hpo.data.datasets import Data, TrainingData
+    from hpo.objectives import ObjectiveModule
+    from hpo.trial.runner import TrialValue
+
+Printer = Callable[[str], None]
+# Each worker seeds its sampler differently, or N workers would propose the same points.
+WORKER_SEED_STRIDE = 100_003
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    study_name: str
+    metric: str
+    storage: str  # masked
+    n_finished: int
+    budget: int
+    best_value: float | None  # the metric of the best (or, multi-objective, the picked) trial
+    pareto_size: int | None
+    best_params: dict[str, Any] | None
+    best_number: int | None
+    trials_run: int  # by this call
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
+def run(
+    spec: StudySpec,
+    *,
+    storage_url: str | None = None,
+    objective: Objective | None = None,
+    out: Printer = _print,
+    data: "Data | None" = None,
+    gpus: Sequence[str] = (),
+) -> RunOutcome:
+    """Create the study (or resume it) and run trials until the budget is met.
+
+    With ``spec.workers`` above 1 (or worker recycling on), trials run in worker processes
+    (see :mod:`hpo.driver.workers`); otherwise in this process. ``objective`` replaces the spec's
+    Keras objective with any ``(trial) -> value`` callable (used by benchmarks and tests); the
+    spec still supplies name, direction, sampler and budget. ``data`` (an ``hpo.Data`` the
+    caller holds) replaces ``spec.dataset``: it cannot be handed to worker processes, so its
+    trials run in this process.
+    """
+    if gpus and spec.workers == 1 and not spec.recycle_after:
+        from hpo.driver.devices import CUDA_ENV
+
+        os.environ[CUDA_ENV] = gpus[0]  # training here: its GPU, before TensorFlow is imported
+    if objective is None:
+        select_backend(spec.backend)  # before the objective module imports Keras
+    if data is not None:
+        if spec.workers > 1:
+            raise SetupError("data passed from Python trains in this process; use workers=1 "
+                             "(or a data module: dataset='my_data.py')")
+        spec = spec.with_overrides(dataset=MEMORY_DATASET, recycle_after=0)
+    # A run that trains here checks its metric before the study exists; workers check theirs.
+    trains_here = objective is None and spec.workers == 1 and not spec.recycle_after
+    prepared = prepare(spec, storage_url, load_objective=objective is None, out=out,
+                       check=_check_metric if trains_here else None, data=data)
+    spec, study, files = prepared.spec, prepared.study, prepared.files  # a grid may set the budget
+    finished = count_finished(study)
+    if finished >= spec.n_trials:
+        out(f"study {spec.name!r} already has {finished}/{spec.n_trials} finished trials; nothing to run")
+        return _outcome(study, spec, prepared.shown, trials_run=0)
+
+    # A plain callable needs no Keras.
+    out(start_line(spec, prepared.shown, finished, is_new=prepared.is_new, keras=objective is None))
+
+    if objective is not None:  # a plain callable (tests, benchmarks): no Keras, no workers
+        if spec.workers > 1:
+            raise SetupError("several workers need the study's own objective, not a callable")
+        trials_run = work_loop(study, spec, objective, files, out)
+        return _outcome(study, spec, prepared.shown, trials_run=trials_run)
+    module, loaded = prepared.module, prepared.data
+    assert module is not None and loaded is not None
+    out(f"data {loaded.describe()}")
+    trials_run = _train(prepared.url, spec, files, study, out, gpus,
+                        here=lambda: work_loop(study, spec, _keras_objective(module, loaded, spec, files, out), files, out))
+    return _outcome(study, spec, prepared.shown, trials_run=trials_run)
+
+
+def resume(
+    name: str, *, storage_url: str | None = None, overrides: dict[str, Any] | None = None,
+    out: Printer = _print, data: "Data | None" = None, gpus: Sequence[str] = (),
+) -> RunOutcome:
+    """Continue study ``name`` with the settings stored with it (``overrides`` replace some)."""
+    _, spec = load_hpo_study(name, storage_url=storage_url)
+    return run(spec.with_overrides(**(overrides or {})), storage_url=storage_url, out=out, data=data, gpus=gpus)
+
+
+def join(name: str, *, storage_url: str, overrides: dict[str, Any] | None = None,
+         out: Printer = _print, gpus: Sequence[str] = ()) -> RunOutcome:
+    """``hpo worker NAME``: run trials of a stored study on this machine (in ``workers``
+    processes) until its budget is met, beside the workers of any other machine. The study's
+    stored settings stay as they are; ``overrides`` (workers, heartbeat) apply here only."""
+    from hpo.storage.database import mask_url
+    from hpo.storage.study_files import host_name
+
+    study, spec = load_hpo_study(name, storage_url=storage_url)
+    spec = spec.with_overrides(**(overrides or {}))
+    select_backend(spec.backend)
+    files = StudyFiles(storage_url, name)
+    install_heartbeat_retries(study, spec, files, out)
+    attach_artifacts(files, study, spec)
+    shown = mask_url(storage_url)
+    out(f"joined study {name!r} in {shown} from {host_name()}: {count_finished(study)}/{spec.n_trials} "
+        f"finished, {spec.workers} worker(s) here")
+    trials_run = _train(storage_url, spec, files, study, out, gpus,
+                        here=lambda: work(name, storage_url=storage_url, out=out, overrides=overrides))
+    return _outcome(study, spec, shown, trials_run=trials_run)
+
+
+def _train(url: str, spec: StudySpec, files: StudyFiles, study: "optuna.Study", out: Printer,
+           gpus: Sequence[str], *, here: Callable[[], int]) -> int:
+    """The one path of ``run`` and ``join`` to their trials: worker processes (several, or
+    recycled ones), else ``here()`` in this process. Returns the number of trials run."""
+    if gpus:  # how the workers use them
+        out(describe(list(gpus), spec.workers) or "")
+    if spec.workers > 1 or spec.recycle_after:  # recycling needs worker processes
+        return supervise(url, spec, files, study, out, gpus)
+    return here()
+
+
+def work(
+    name: str, *, storage_url: str, max_trials: int | None = None, worker_number: int = 1,
+    out: Printer = _print, overrides: dict[str, Any] | None = None,
+) -> int:
+    """One worker process: run trials of a study another process created until the budget is
+    met, a stop is requested, or ``max_trials`` trials ran (recycling). Returns the number of
+    trials run."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    stored, spec = load_hpo_study(name, storage_url=storage_url)
+    spec = spec.with_overrides(**(overrides or {}))
+    select_backend(spec.backend)
+    module, data = load_objective_and_data(spec)
+    seed = spec.seed + len(stored.get_trials(deepcopy=False)) + WORKER_SEED_STRIDE * worker_number
+    sampler, pruner = make_strategies(spec, seed, module, data)
+    study = optuna.load_study(study_name=name, storage=study_storage(stored), sampler=sampler, pruner=pruner)
+    files = StudyFiles(storage_url, name)
+    install_heartbeat_retries(study, spec, files, out)
+    attach_artifacts(files, study, spec)
+    objective = _keras_objective(module, data, spec, files, out)
+    _check_metric(module, data, spec)
+    recycling = f", replaced after {max_trials} trials" if max_trials else ""
+    out(f"worker pid {os.getpid()} ready on {worker_device()}, Keras on {active_backend()}{recycling}")
+    return work_loop(study, spec, objective, files, out, max_trials=max_trials)
+
+
+def _keras_objective(
+    module: "ObjectiveModule", data: "TrainingData", spec: StudySpec, files: StudyFiles, out: Printer,
+) -> Objective:
+    from hpo.trial.runner import make_trial_runner
+
+    active_backend()  # imports Keras
+    if spec.deterministic:
+        use_deterministic_ops()
+    return make_trial_runner(module, data, spec, files, warn=out)
+
+
+def _check_metric(module: "ObjectiveModule", data: "TrainingData", spec: StudySpec) -> None:
+    from hpo.trial.runner import check_metric
+
+    active_backend()  # imports Keras
+    check_metric(module, data, spec)
+
+
+@contextlib.contextmanager
+def _long_lived_heap_frozen() -> Iterator[None]:
+    """Exempt what is alive when the loop starts (TensorFlow, Keras, the data) from garbage
+    collection until it ends: the full collection of every Keras trial (in clear_session)
+    would otherwise walk the 320,000 objects TensorFlow and Keras keep, 0.12 s a trial (and
+    a bare Keras loop's 6-epoch digits trials took 1.3x as long without it here).
+    Only cyclic garbage among those objects waits for the end of the loop."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def work_loop(
+    study: "optuna.Study", spec: StudySpec, objective: Objective, files: StudyFiles, out: Printer,
+    *, max_trials: int | None = None,
+) -> int:
+    """Run trials one at a time until the budget is met; returns how many ran here.
+
+    Each trial first claims a slot of the budget (:func:`hpo.driver.budget.claim_slot`), so several
+    processes on one study end with exactly ``n_trials`` finished trials.
+    """
+    from hpo.trial.runner import drop_superseded_models
+
+    progress = ProgressPrinter(spec.n_trials, count_finished(study), out, spec.pick_within, worker_device())
+    guard = ConsecutiveFailureGuard(spec.max_consecutive_failures)
+
+    slot = slot_lock(study, files)
+    recorded = recording_failures(objective, lambda trial: retry_trial(study, spec, files, trial))
+    # The trial `optimize` started, for after_trial: not an Optuna callback, since Optuna reads
+    # the whole trial back for those (hpo.storage.queries.finished_trial reads what it needs).
+    running: list[int] = []
+
+    def started(trial: "optuna.trial.Trial") -> TrialValue:
+        slot.release()  # the trial is RUNNING in storage now, so it counts there
+        running.append(trial_id(trial))
+        files.mark_running(trial_id(trial))
+        return recorded(trial)
+
+    def after_trial(trial_id: int) -> None:
+        files.clear_running(trial_id)
+        finished = finished_trial(study, trial_id)
+        progress(study, finished)
+        guard.record(finished)
+        drop_superseded_models(study, files, spec.pick_within)
+
+    parent = os.environ.get(PARENT_PID_ENV)
+    trials_run = 0
+    try:
+        with graceful_stop(), _long_lived_heap_frozen():
+            while max_trials is None or trials_run < max_trials:
+                if stop_requested() or (parent and str(os.getppid()) != parent):
+                    raise KeyboardInterrupt  # stopped between trials: nothing to record
+                if not claim_slot(study, spec, files, slot, out):
+                    break
+                try:
+                    # No gc_after_trial: a Keras trial starts with clear_session(), which
+                    # collects; a second full collection cost 0.2 s of a 1.5 s 2-epoch trial.
+                    study.optimize(started, n_trials=1, catch=(TrialFailure,))
+                finally:
+                    slot.release()  # when the trial never started
+                if running:
+                    after_trial(running.pop())
+                trials_run += 1
+                if guard.tripped:
+                    raise TooManyFailuresError(
+                        f"{guard.limit} trials failed in a row, stopping study {spec.name!r}; "
+                        f"last reason: {guard.last_reason}"
+                    )
+    finally:
+        slot.release()
+    return trials_run
+
+
+def _outcome(study: "optuna.Study", spec: StudySpec, shown: str, *, trials_run: int) -> RunOutcome:
+    best = chosen_in_study(study, spec.pick_within)
+    front = pareto_front(study.get_trials(deepcopy=False), study.directions) if spec.multi_objective else None
+    return RunOutcome(
+        study_name=spec.name,
+        metric=spec.metric,
+        storage=shown,
+        n_finished=count_finished(study),
+        budget=spec.n_trials,
+        best_value=best.values[0] if best else None,
+        pareto_size=len(front) if front is not None else None,
+        best_params=dict(best.params) if best else None,
+        best_number=best.number if best else None,
+        trials_run=trials_run,
+    )

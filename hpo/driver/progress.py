@@ -1,0 +1,115 @@
+"""What a run prints: the line it starts with (:func:`start_line`) and the progress line
+printed after each trial.
+
+```
+[trial   14] COMPLETE  value=0.9806             best=0.9806 (#14)    3.1s  15/30 done  elapsed 0:52  ETA 0:52
+```
+
+Counts and the best trial are read from storage, so with several workers every line shows the
+whole study's progress. ``elapsed`` and the ETA count from the start of the run, not of the
+process: ``hpo run`` hands its start to its workers (:data:`RUN_CLOCK_ENV`), so a recycled
+worker's lines do not restart at 0:00. The clock's format is the report's
+(:func:`hpo.report.summary.format_clock`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from typing import TYPE_CHECKING, Callable
+
+import hpo.records as records
+from hpo.driver.budget import count_finished
+from hpo.environment import RUN_CLOCK_ENV
+from hpo.report.summary import format_clock
+from hpo.selection import chosen_in_study
+from hpo.storage.queries import FinishedTrial, best_value
+
+if TYPE_CHECKING:
+    import optuna
+
+    from hpo.study.spec import StudySpec
+
+
+def start_line(spec: "StudySpec", shown: str, finished: int, *, is_new: bool, keras: bool) -> str:
+    """``created study 'x' in sqlite:///...: 0/30 finished, sampler tpe, pruner median,
+    val_accuracy (maximize), 2 workers, Keras on tensorflow``."""
+    verb = "created" if is_new else "resumed"
+    workers = f", {spec.workers} workers" if spec.workers > 1 else ""
+    if spec.multi_objective:
+        goal = (f"{spec.metric} ({spec.direction}) and {spec.also_minimize} (minimize), "
+                f"no pruning (Optuna prunes single-objective studies only)")
+    else:
+        goal = f"pruner {spec.pruner}, {spec.metric} ({spec.direction})"
+    backend = f", Keras on {spec.backend}" if keras else ""
+    return (f"{verb} study {spec.name!r} in {shown}: {finished}/{spec.n_trials} finished, "
+            f"sampler {spec.sampler}, {goal}{workers}{backend}")
+
+
+
+def run_clock_value(finished: int) -> str:
+    """The :data:`RUN_CLOCK_ENV` value for a run starting now with ``finished`` trials done."""
+    return f"{time.time():.3f},{finished}"
+
+
+def _inherited_clock() -> tuple[float, int] | None:
+    """(seconds since the run started, finished trials at its start) from the parent, if any."""
+    started, _, finished = os.environ.get(RUN_CLOCK_ENV, "").partition(",")
+    try:
+        return max(0.0, time.time() - float(started)), int(finished)
+    except ValueError:
+        return None
+
+
+class ProgressPrinter:
+    """One line per finished trial: number, state, value, best so far, time, elapsed, ETA, and
+    the GPU it trained on (none is shown for the CPU)."""
+
+    def __init__(self, budget: int, finished: int, out: Callable[[str], None],
+                 pick_within: float | None = None, device: str = "CPU") -> None:
+        self.budget = budget
+        self.device = device  # shown when it is a GPU (hpo.driver.devices)
+        self.pick_within = pick_within
+        self.finished = self.finished_at_start = finished
+        self.out = out
+        self.best: tuple[float, int] | None = None
+        self.started = time.monotonic()
+        inherited = _inherited_clock()
+        if inherited is not None:
+            elapsed, self.finished_at_start = inherited
+            self.started -= elapsed
+
+    def __call__(self, study: "optuna.Study", trial: "optuna.trial.FrozenTrial | FinishedTrial") -> None:
+        counted = getattr(trial, "finished_in_study", None)  # read with the trial (hpo.storage.queries)
+        self.finished = counted if counted is not None else count_finished(study)
+        if len(study.directions) == 1:
+            self.best = best_value(study)  # one query, not every trial loaded
+        else:
+            best = chosen_in_study(study, self.pick_within)
+            self.best = (best.values[0], best.number) if best is not None and best.values else None
+        self.out(self.format_line(trial))
+
+    def format_line(self, trial: "optuna.trial.FrozenTrial | FinishedTrial") -> str:
+        from optuna.trial import TrialState
+
+        elapsed = time.monotonic() - self.started
+        remaining = max(0, self.budget - self.finished)
+        progress = self.finished - self.finished_at_start
+        eta = elapsed / progress * remaining if progress > 0 else math.nan
+        duration = trial.duration.total_seconds() if trial.duration else 0.0
+        if trial.state == TrialState.COMPLETE:
+            detail = "value=" + "/".join(f"{value:.4g}" if abs(value) >= 1e4 else f"{value:.4f}"
+                                         for value in trial.values or ())
+        elif trial.state == TrialState.PRUNED:
+            last = trial.last_step
+            detail = f"pruned at epoch {last}" if last is not None else "pruned"
+        else:
+            detail = trial.user_attrs.get(records.FAIL_REASON, "failed")
+        best = f"best={self.best[0]:.4f} (#{self.best[1]})" if self.best else "best=-"
+        device = f"  on {self.device}" if self.device != "CPU" else ""
+        return (
+            f"[trial {trial.number:>4}] {trial.state.name:<9} {detail:<24} {best}  "
+            f"{duration:5.1f}s  {self.finished}/{self.budget} done  "
+            f"elapsed {format_clock(elapsed)}  ETA {format_clock(eta)}{device}"
+        )

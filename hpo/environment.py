@@ -1,0 +1,33 @@
+"""Every environment variable hpo reads, named once.
+
+The ones a user sets:
+
+* ``HPO_HOME`` - the runtime directory (databases, checkpoints, models, reports; default ``hpo-runs``);
+* ``HPO_STORAGE`` - the storage URL (``--storage`` wins over it, it wins over the study script's);
+* ``HPO_ARTIFACTS`` - the artifact store, a directory or ``s3://bucket/prefix`` (same precedence);
+* ``HPO_HOST`` - this host's name in hpo's records (default: the machine's host name);
+* ``HPO_DATA_DIR`` - where the ``keras.datasets`` files of the built-in datasets are looked for;
+* ``HPO_THREADS`` - CPU threads per worker (``hpo run --workers N`` sets it for its workers);
+* ``HPO_TF_VERBOSE=1`` - keep TensorFlow's start-up messages.
+
+The ones ``hpo run`` sets for the worker processes it starts:
+
+* ``HPO_PARENT_PID`` - a worker stops when its parent is no longer this process;
+* ``HPO_QUIET_STOP=1`` - the parent announces a stop once for all workers;
+* ``HPO_WORKER_LABELS=1`` - prefix workers' lines with w1, w2, ... when there are several;
+* ``HPO_RUN_CLOCK`` - when the run started and how many trials were done then, so a recycled
+  worker's progress line goes on with the run's clock.
+"""
+
+HOME_ENV = "HPO_HOME"
+STORAGE_ENV = "HPO_STORAGE"
+ARTIFACTS_ENV = "HPO_ARTIFACTS"
+HOST_ENV = "HPO_HOST"
+DATA_DIR_ENV = "HPO_DATA_DIR"
+THREADS_ENV = "HPO_THREADS"
+TF_VERBOSE_ENV = "HPO_TF_VERBOSE"
+
+PARENT_PID_ENV = "HPO_PARENT_PID"
+QUIET_STOP_ENV = "HPO_QUIET_STOP"
+WORKER_LABELS_ENV = "HPO_WORKER_LABELS"
+RUN_CLOCK_ENV = "HPO_RUN_CLOCK"

@@ -1,0 +1,220 @@
+"""What must outlive a host, in Optuna's artifact store: epoch checkpoints and kept models.
+
+Without an artifact store a trial's checkpoint is a directory of the host that trains it, so a
+retry on another host starts from epoch 1. With one (``--artifacts URI``, ``HPO_ARTIFACTS`` or
+``artifacts=`` in the study script: a directory, e.g. on a shared filesystem, for Optuna's
+``FileSystemArtifactStore``, or ``s3://bucket/prefix`` for its ``Boto3ArtifactStore``, the
+endpoint and keys from the usual AWS variables), every epoch's checkpoint is also uploaded as
+an artifact of its trial, and a retry on any host downloads the newest one that is whole.
+The best trial's ``.keras`` model is uploaded too, so optuna-dashboard lists it under its trial.
+
+The local directory stays the working copy (reading it back costs nothing); the artifact is
+one zip of it per epoch. The previous epoch's artifact is removed once the new one is written,
+so each running trial keeps one (two while uploading). Optuna writes an artifact's metadata
+before its bytes, so a process killed mid-upload leaves metadata pointing at a missing or
+partial file: :meth:`CheckpointMirror.fetch` then takes the newest earlier one that loads.
+Optuna's ``Backoff`` wrapper is not used: in Optuna 5.0 its ``remove`` retries after a
+successful delete and then raises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from hpo.environment import ARTIFACTS_ENV
+from hpo.errors import CheckpointError, SetupError
+from hpo.storage.checkpoints import TrialCheckpoint
+from hpo.storage.optuna_private import study_id, study_storage
+
+if TYPE_CHECKING:
+    import optuna
+
+    from hpo.storage.optuna_private import ArtifactStore
+
+CHECKPOINT_PREFIX = "checkpoint-epoch-"
+
+
+def resolve_uri(cli_uri: str | None, script_uri: str | None) -> str | None:
+    """One precedence rule, as for storage: ``--artifacts`` > ``HPO_ARTIFACTS`` > the study's."""
+    for candidate in (cli_uri, os.environ.get(ARTIFACTS_ENV), script_uri):
+        if candidate:
+            return candidate
+    return None
+
+
+class _Prefixed:
+    """An S3 store whose keys live under ``prefix/`` (Optuna's store writes at the bucket's root)."""
+
+    def __init__(self, store: "ArtifactStore", prefix: str) -> None:
+        self.store, self.prefix = store, prefix.strip("/") + "/"
+
+    def open_reader(self, artifact_id: str) -> BinaryIO:
+        return self.store.open_reader(self.prefix + artifact_id)
+
+    def write(self, artifact_id: str, content_body: BinaryIO) -> None:
+        self.store.write(self.prefix + artifact_id, content_body)
+
+    def remove(self, artifact_id: str) -> None:
+        self.store.remove(self.prefix + artifact_id)
+
+
+def open_store(uri: str) -> "ArtifactStore":
+    """The artifact store ``uri`` names; a one-line setup error when it cannot be used."""
+    if uri.startswith("s3://"):
+        bucket, _, prefix = uri[len("s3://"):].partition("/")
+        if not bucket:
+            raise SetupError(f"artifacts {uri!r}: name a bucket, s3://bucket/prefix")
+        try:
+            from optuna.artifacts import Boto3ArtifactStore
+
+            store: Any = Boto3ArtifactStore(bucket)
+            store.client.head_bucket(Bucket=bucket)
+        except ImportError:
+            raise SetupError("artifacts on S3 need boto3 (pip install boto3)") from None
+        except Exception as error:  # noqa: BLE001 - botocore's errors: no credentials, no bucket, no network
+            raise SetupError(f"artifacts {uri!r} unreachable: {type(error).__name__}: "
+                             f"{str(error).splitlines()[0] if str(error) else ''}") from None
+        return _Prefixed(store, prefix) if prefix else store
+    from optuna.artifacts import FileSystemArtifactStore
+
+    path = Path(uri[len("file://"):] if uri.startswith("file://") else uri).expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SetupError(f"artifacts directory {path} cannot be created: {error.strerror}") from None
+    return FileSystemArtifactStore(path)
+
+
+class CheckpointMirror:
+    """A study's epoch checkpoints and kept models in the artifact store, linked to their trials."""
+
+    def __init__(self, store: "ArtifactStore", study: "optuna.Study") -> None:
+        self.store, self.study = store, study
+        self._latest: dict[int, str] = {}  # trial number -> its newest checkpoint artifact (this process)
+
+    def _trial_id(self, number: int) -> int:
+        return study_storage(self.study).get_trial_id_from_study_id_trial_number(study_id(self.study), number)
+
+    def _upload(self, number: int, path: Path) -> str:
+        from optuna.artifacts import upload_artifact
+
+        trial = study_storage(self.study).get_trial(self._trial_id(number))
+        return upload_artifact(artifact_store=self.store, file_path=str(path), study_or_trial=trial,
+                               storage=study_storage(self.study))
+
+    def upload(self, number: int, checkpoint: TrialCheckpoint) -> None:
+        """Upload the checkpoint trial ``number`` just saved; remove its previous upload."""
+        epochs = checkpoint.epochs_done()
+        with tempfile.TemporaryDirectory() as scratch:
+            bundle = Path(scratch) / f"{CHECKPOINT_PREFIX}{epochs:04d}.zip"
+            with zipfile.ZipFile(bundle, "w", zipfile.ZIP_STORED) as archive:
+                for path in sorted(checkpoint.directory.iterdir()):
+                    if path.name == "state.json" or path.suffix == ".npz":
+                        archive.write(path, path.name)
+            artifact_id = self._upload(number, bundle)
+        previous, self._latest[number] = self._latest.get(number), artifact_id
+        if previous is not None:
+            self._remove(previous)
+
+    def fetch(self, number: int, into: TrialCheckpoint) -> int:
+        """Download trial ``number``'s newest whole checkpoint into ``into``; its epochs (0: none)."""
+        from optuna.artifacts import download_artifact
+        from optuna.artifacts.exceptions import ArtifactNotFound
+
+        for artifact_id, _ in self._checkpoints(number):
+            TrialCheckpoint.remove(into)  # the local directory only
+            with tempfile.TemporaryDirectory() as scratch:
+                bundle = Path(scratch) / "checkpoint.zip"
+                try:
+                    download_artifact(artifact_store=self.store, file_path=str(bundle), artifact_id=artifact_id)
+                    into.directory.mkdir(parents=True, exist_ok=True)
+                    with zipfile.ZipFile(bundle) as archive:
+                        archive.extractall(into.directory)
+                    if TrialCheckpoint(into.directory).load() is not None:
+                        return TrialCheckpoint(into.directory).epochs_done()
+                except (ArtifactNotFound, CheckpointError, zipfile.BadZipFile, OSError, EOFError):
+                    continue  # removed, or half-written by a process that died: an earlier one
+        TrialCheckpoint.remove(into)
+        return 0
+
+    def remove_checkpoints(self, number: int) -> None:
+        """Remove every checkpoint artifact of trial ``number`` (it ended, or was taken over)."""
+        self._latest.pop(number, None)
+        for artifact_id, _ in self._checkpoints(number):
+            self._remove(artifact_id)
+
+    def upload_model(self, number: int, path: Path) -> None:
+        """The kept ``.keras`` model of trial ``number``, listed under it by optuna-dashboard."""
+        self._upload(number, path)
+
+    def remove_model(self, number: int) -> None:
+        """Remove trial ``number``'s uploaded model (it is no longer the chosen trial's). Its
+        metadata stays with the trial: Optuna cannot delete a system attribute."""
+        for meta in self._metas(number):
+            if meta.filename.endswith(".keras"):
+                self._remove(meta.artifact_id)
+
+    def _metas(self, number: int) -> list[Any]:
+        from optuna.artifacts import get_all_artifact_meta
+
+        try:
+            trial = study_storage(self.study).get_trial(self._trial_id(number))
+        except KeyError:
+            return []
+        return get_all_artifact_meta(trial, storage=study_storage(self.study))
+
+    def _checkpoints(self, number: int) -> list[tuple[str, int]]:
+        """``(artifact id, epochs)`` of trial ``number``'s checkpoint artifacts, newest first."""
+        found = []
+        for meta in self._metas(number):
+            stem = meta.filename[len(CHECKPOINT_PREFIX):].split(".")[0]
+            if meta.filename.startswith(CHECKPOINT_PREFIX) and stem.isdigit():
+                found.append((meta.artifact_id, int(stem)))
+        return sorted(found, key=lambda item: item[1], reverse=True)
+
+    def _remove(self, artifact_id: str) -> None:
+        from optuna.artifacts.exceptions import ArtifactNotFound
+
+        with contextlib.suppress(ArtifactNotFound):
+            self.store.remove(artifact_id)
+
+
+class MirroredCheckpoint(TrialCheckpoint):
+    """A trial's local checkpoint whose every save is uploaded, and whose removal removes the
+    uploads: what :meth:`hpo.storage.study_files.StudyFiles.checkpoint` gives with an artifact store."""
+
+    def __init__(self, directory: Path, mirror: CheckpointMirror, number: int) -> None:
+        super().__init__(directory)
+        self.mirror, self.number = mirror, number
+
+    def save(self, **state: Any) -> None:
+        super().save(**state)
+        self.mirror.upload(self.number, self)
+
+    def remove(self) -> None:
+        super().remove()
+        self.mirror.remove_checkpoints(self.number)
+
+    def epochs_done(self) -> int:
+        local = super().epochs_done()
+        if local:
+            return local
+        uploads = self.mirror._checkpoints(self.number)
+        return uploads[0][1] if uploads else 0
+
+    def take_over(self, dead: "TrialCheckpoint") -> None:
+        """Continue from ``dead``'s checkpoint: this host's directory when it has it, else the
+        newest whole upload of the dead trial (any host's); then it is this trial's."""
+        moved = TrialCheckpoint(dead.directory).move_to(self)
+        number = getattr(dead, "number", None)
+        if not moved and number is not None:
+            self.mirror.fetch(number, self)
+        if super().epochs_done():
+            self.mirror.upload(self.number, self)
+        if number is not None:
+            self.mirror.remove_checkpoints(number)

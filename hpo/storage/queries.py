@@ -1,0 +1,161 @@
+"""Questions hpo asks the study's database before or after every trial, in a query or two each.
+
+The one place hpo reads Optuna's private RDB models (``optuna.storages._rdb.models``).
+Optuna's public answers load every trial (``study.get_trials``), which costs milliseconds per
+trial on a study of a few hundred and grows with it; hpo asks these before or after every
+trial. Measured with ``benchmarks/driver_overhead.py`` (200 trivial TPE trials on SQLite,
+profiled): reading the best trial through ``get_trials`` for the progress line took 12 % of
+the run, more than everything else hpo adds; one query here cost 0.3 ms. And Optuna's
+``optimize(callbacks=...)`` reads the finished trial back in full (six queries: the trial and
+five lazy-loaded relations) for the callbacks; :func:`finished_trial` reads what hpo's progress
+line and failure guard need in one. On other storages (in-memory, journal) and for several
+objectives these fall back to Optuna's public API.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime
+import json
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import hpo.records as records
+from hpo.selection import chosen_in_study
+from hpo.storage.database import rdb_storage
+from hpo.storage.optuna_private import rdb_models, study_id, study_storage
+
+if TYPE_CHECKING:
+    from collections import Counter
+
+    import optuna
+    from optuna.trial import TrialState
+
+
+def count_by_state(study: "optuna.Study") -> "Counter[TrialState]":
+    """Trials per state: one GROUP BY in the database where it is one."""
+    storage = rdb_storage(study)
+    if storage is not None:
+        models = rdb_models()
+        from sqlalchemy import func, select
+        from sqlalchemy.orm import Session
+
+        query = (
+            select(models.TrialModel.state, func.count())
+            .where(models.TrialModel.study_id == study_id(study))
+            .group_by(models.TrialModel.state)
+        )
+        with Session(storage.engine) as session:
+            rows = session.execute(query).all()
+            return collections.Counter({state: count for state, count in rows})
+    return collections.Counter(t.state for t in study.get_trials(deepcopy=False))
+
+
+def best_value(study: "optuna.Study") -> tuple[float, int] | None:
+    """``(value, trial number)`` of a single-objective study's best complete trial, the
+    earlier trial among equal values (as :func:`hpo.selection.chosen_trial`); None when no
+    trial is complete."""
+    from optuna.trial import TrialState
+
+    storage = rdb_storage(study)
+    if storage is None or len(study.directions) != 1:
+        best = chosen_in_study(study)
+        return (best.values[0], best.number) if best is not None and best.values else None
+    models = rdb_models()
+    from sqlalchemy import case, select
+    from sqlalchemy.orm import Session
+
+    stored = models.TrialValueModel
+    kinds = stored.TrialValueType
+    # Optuna stores infinite values as a type with a NULL value: rank them first.
+    rank = case((stored.value_type == kinds.INF_NEG, -1), (stored.value_type == kinds.FINITE, 0), else_=1)
+    maximize = study.directions[0].name == "MAXIMIZE"
+    query = (
+        select(stored.value_type, stored.value, models.TrialModel.number)
+        .join(stored, stored.trial_id == models.TrialModel.trial_id)
+        .where(models.TrialModel.study_id == study_id(study), models.TrialModel.state == TrialState.COMPLETE,
+               stored.objective == 0)
+        .order_by(*((rank.desc(), stored.value.desc()) if maximize else (rank.asc(), stored.value.asc())),
+                  models.TrialModel.number.asc())
+        .limit(1)
+    )
+    with Session(storage.engine) as session:
+        row = session.execute(query).first()
+    if row is None:
+        return None
+    kind, value, number = row
+    return _stored_value(kind, value), int(number)
+
+
+@dataclass(frozen=True)
+class FinishedTrial:
+    """What the progress line and the failure guard read of a trial that just ended (the
+    attributes they use of Optuna's ``FrozenTrial``, under the same names), and the study's
+    count of finished trials at that moment."""
+
+    number: int
+    state: "TrialState"
+    values: list[float] | None
+    duration: datetime.timedelta | None
+    last_step: int | None
+    user_attrs: dict[str, Any] = field(default_factory=dict)  # fail_reason only
+    finished_in_study: int | None = None  # complete or pruned trials, this one included
+
+    @classmethod
+    def of(cls, trial: "optuna.trial.FrozenTrial", finished_in_study: int | None = None) -> "FinishedTrial":
+        return cls(trial.number, trial.state, trial.values, trial.duration, trial.last_step,
+                   dict(trial.user_attrs), finished_in_study)
+
+
+def finished_trial(study: "optuna.Study", trial_id: int) -> FinishedTrial:
+    """The trial ``trial_id`` as :class:`FinishedTrial`, with the study's finished count: one
+    query on a database, where Optuna's ``get_trial`` and a count take seven."""
+    from optuna.trial import TrialState
+
+    storage = rdb_storage(study)
+    if storage is None:
+        counts = count_by_state(study)
+        return FinishedTrial.of(study_storage(study).get_trial(trial_id),
+                                counts[TrialState.COMPLETE] + counts[TrialState.PRUNED])
+    models = rdb_models()
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session, aliased
+
+    trials, stored = models.TrialModel, models.TrialValueModel
+    others = aliased(models.TrialModel)
+    steps, attrs = models.TrialIntermediateValueModel, models.TrialUserAttributeModel
+    finished = (select(func.count()).select_from(others)
+                .where(others.study_id == trials.study_id,
+                       others.state.in_([TrialState.COMPLETE, TrialState.PRUNED])).scalar_subquery())
+    last_step = select(func.max(steps.step)).where(steps.trial_id == trials.trial_id).scalar_subquery()
+    reason = (select(attrs.value_json)
+              .where(attrs.trial_id == trials.trial_id, attrs.key == records.FAIL_REASON).scalar_subquery())
+    # Optuna 5 stores the times as naive UTC columns behind properties; a duration needs no zone.
+    columns: list[Any] = [trials.number, trials.state, trials._datetime_start_utc, trials._datetime_complete_utc,
+                          last_step, reason, finished, stored.objective, stored.value, stored.value_type]
+    query = (
+        select(*columns)
+        .outerjoin(stored, stored.trial_id == trials.trial_id)
+        .where(trials.trial_id == trial_id)
+        .order_by(stored.objective)
+    )
+    with Session(storage.engine) as session:
+        rows = session.execute(query).all()
+    number, state, start, end, step, reason_json, count = rows[0][:7]
+    values = [_stored_value(kind, value) for *_, objective, value, kind in rows if objective is not None]
+    return FinishedTrial(
+        number=int(number), state=state, values=values or None,
+        duration=end - start if start is not None and end is not None else None,
+        last_step=None if step is None else int(step),
+        user_attrs={} if reason_json is None else {records.FAIL_REASON: json.loads(reason_json)},
+        finished_in_study=int(count),
+    )
+
+
+def _stored_value(kind: Any, value: float | None) -> float:
+    """A trial value as Optuna stores it: infinities as a type, with no value."""
+    models = rdb_models()
+
+    kinds = models.TrialValueModel.TrialValueType
+    return -math.inf if kind == kinds.INF_NEG else math.inf if kind == kinds.INF_POS else float(value or 0.0)

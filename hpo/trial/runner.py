@@ -1,0 +1,257 @@
+"""One trial: suggest, build, fit and score, with its checkpoint, records and kept model.
+
+:func:`make_trial_runner` turns an objective module and the data into the ``(trial) -> value``
+Optuna calls. The objective module defines the search space and the model
+(:class:`hpo.objectives.ObjectiveModule`); :mod:`hpo.trial.training` trains it; this module ties them
+to the trial: its seed (a retry keeps the original trial's), its epoch checkpoint (a retry
+takes over the dead trial's), its records, its value (with ``also_minimize``, the pair of the
+metric and the second objective) and the best trial's kept ``.keras`` model.
+"""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+import hpo.records as records
+from hpo.errors import MonitorMissingError, SetupError, TrialFailure
+from hpo.objectives import (
+    ObjectiveModule,
+    build_model,
+    custom_fit,
+    default_params,
+    expected_param_count,
+    extra_callbacks,
+    module_name,
+)
+from hpo.selection import chosen_trial
+
+if TYPE_CHECKING:
+    import keras
+    import optuna
+
+    from hpo.data.datasets import TrainingData
+    from hpo.storage.study_files import StudyFiles
+    from hpo.study.spec import StudySpec
+    from hpo.trial.training import FitResult, FitSettings
+
+DEFAULT_BATCH_SIZE = 64
+# What a trial returns to Optuna: the metric, or (metric, second objective) with also_minimize.
+TrialValue = float | Sequence[float]
+
+
+def fit_settings(spec: "StudySpec", params: dict[str, Any], seed: int,
+                 class_weight: dict[int, float] | None = None) -> "FitSettings":
+    """How a configuration trains in this study (the search and ``hpo best`` alike);
+    ``class_weight`` is :func:`class_weight_for`'s, computed once per process."""
+    from hpo.objectives.schedules import epoch_schedule
+    from hpo.trial.training import FitSettings
+
+    return FitSettings(
+        monitor=spec.metric,
+        direction=spec.direction,
+        max_epochs=spec.max_epochs,
+        patience=spec.patience,
+        batch_size=int(params.get("batch_size", DEFAULT_BATCH_SIZE)),
+        seed=seed,
+        learning_rate_schedule=epoch_schedule(params, spec.max_epochs),
+        class_weight=class_weight,
+        shuffle=bool(spec.fit_options.get("shuffle", True)),
+        steps_per_epoch=spec.fit_options.get("steps_per_epoch"),
+    )
+
+
+def class_weight_for(spec: "StudySpec", data: "TrainingData") -> dict[int, float] | None:
+    """The study's ``class_weight`` fit option for this data (``"balanced"`` from its labels)."""
+    from hpo.study.fit_options import class_weights
+
+    option = spec.fit_options.get("class_weight")
+    if option is None:
+        return None
+    if isinstance(data.n_classes, dict):
+        raise SetupError("fit_options: class_weight is for a model with one output (Keras takes no "
+                         "class_weight for several); weight its losses in compile() instead")
+    if data.n_classes is None:
+        raise SetupError("fit_options: class_weight is for classification; this data is a regression task")
+    labels = data.train_labels()
+    assert not isinstance(labels, dict)
+    return class_weights(option, labels)
+
+
+def make_trial_runner(
+    module: ObjectiveModule, data: "TrainingData", spec: "StudySpec", files: "StudyFiles | None" = None,
+    *, warn: Callable[[str], None] = print,
+) -> Callable[["optuna.trial.BaseTrial"], TrialValue]:
+    """The ``(trial) -> value`` Optuna calls for this objective module and data.
+
+    With ``files``, each trial keeps an epoch checkpoint while it trains (removed when it
+    ends, kept when it is interrupted), a retry continues from the checkpoint of the trial it
+    retries, and the best trial's best-epoch model is saved as a ``.keras`` file.
+    """
+    from hpo.trial.training import fit_and_score
+
+    class_weight = class_weight_for(spec, data)  # once per process, not per trial
+
+    def run_trial(trial: "optuna.trial.BaseTrial") -> TrialValue:
+        params = module.suggest(trial)
+        check_batch_size(params, data)
+        user_attrs = trial.user_attrs
+        settings = fit_settings(spec, params, records.trial_seed(spec.seed, trial.number, user_attrs),
+                                class_weight)
+        retry_of = records.retry_of(user_attrs)
+        checkpoint = files.checkpoint(trial.number) if files is not None else None
+        if files is not None and checkpoint is not None and retry_of is not None:
+            files.take_over(retry_of, checkpoint)
+        try:
+            result = fit_and_score(
+                trial, lambda: build_model(module, params, data), data,
+                settings, checkpoint=checkpoint, resuming=retry_of is not None, warn=warn,
+                extra_callbacks=extra_callbacks(module, params), fit=custom_fit(module, params, data),
+            )
+            check_param_count(module, params, data, result.n_params)
+            values = _values(spec, trial, result, data)
+            if files is not None:
+                keep_if_best(trial, values, result, files, spec.pick_within)
+        except KeyboardInterrupt:
+            raise  # the checkpoint stays: the retry continues from it
+        except BaseException:
+            if checkpoint is not None:
+                checkpoint.remove()
+            raise
+        if checkpoint is not None:
+            checkpoint.remove()
+        return values[0] if len(values) == 1 else (values[0], values[1])
+
+    return run_trial
+
+
+def check_metric(module: ObjectiveModule, data: "TrainingData", spec: "StudySpec") -> None:
+    """Stop before any trial exists when the monitored metric is not one the model logs.
+
+    Keras names its log keys only once a model has computed its metrics, so a model of the
+    objective's defaults (or of a random configuration) computes them once, eagerly, on two
+    validation samples: 0.2 s here, against a first trial that would otherwise fail after its
+    first epoch and leave a failed trial behind. A configuration that cannot be built here
+    is not judged: its trials fail with their own reason, and the callback's check in
+    :mod:`hpo.trial.callbacks` still stands behind this one.
+    """
+    import keras
+    import optuna
+
+    params = default_params(module)
+    trial: optuna.trial.BaseTrial = optuna.trial.FixedTrial(params) if params else optuna.create_study(
+        sampler=optuna.samplers.RandomSampler(seed=spec.seed)).ask()
+    try:
+        params = module.suggest(trial)
+        check_batch_size(params, data)
+        keras.backend.clear_session()
+        model = build_model(module, params, data)
+        x, y = data.validation_head(2)
+        predicted = model(x, training=False)
+        model.compute_loss(x=x, y=y, y_pred=predicted)
+        names = set(model.compute_metrics(x, y, predicted, sample_weight=None))
+    except SetupError:
+        raise  # a search space Optuna cannot express (hpo.objectives.keras_tuner_port): every trial would fail
+    except Exception:  # noqa: BLE001 - see the docstring: the trials report it
+        return
+    logged = names | {f"val_{name}" for name in names}
+    if spec.metric not in logged:
+        raise MonitorMissingError(f"metric {spec.metric!r} is not in Keras' logs of this objective; "
+                                  f"available: {', '.join(sorted(logged))}")
+
+
+def check_batch_size(params: dict[str, Any], data: "TrainingData") -> None:
+    """Data batched by its own pipeline fixes the batch size: a suggested one could not apply,
+    and a search over it would compare nothing (a setup error: every trial would ignore it)."""
+    if data.batched and "batch_size" in params:
+        raise SetupError(f"the search space suggests batch_size, but {data.name}'s training data is "
+                         "already batched; remove batch_size from the search space, or hand hpo "
+                         "unbatched data")
+
+
+def _values(spec: "StudySpec", trial: "optuna.trial.BaseTrial", result: "FitResult",
+            data: "TrainingData") -> tuple[float, ...]:
+    """The trial's objective values: the metric, then ``also_minimize``'s."""
+    if spec.also_minimize == "n_params":
+        return result.value, float(result.n_params)
+    if spec.also_minimize == "inference_ms":
+        milliseconds = inference_ms(result.model, data.validation_head(256)[0])
+        trial.set_user_attr(records.INFERENCE_MS, milliseconds)
+        return result.value, milliseconds
+    return (result.value,)
+
+
+def inference_ms(model: "keras.Model", images: Any, *, repeats: int = 3, batch: int = 256) -> float:
+    """Milliseconds per sample to predict a batch of validation images (best of ``repeats``,
+    after one untimed call that traces the model)."""
+    from hpo.data.streams import length, rows
+
+    sample = rows(images, slice(0, batch))
+    model(sample, training=False)
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        model(sample, training=False)
+        best = min(best, time.perf_counter() - started)
+    return 1000.0 * best / length(sample)
+
+
+def keep_if_best(trial: "optuna.trial.BaseTrial", values: tuple[float, ...], result: "FitResult",
+                 files: "StudyFiles", pick_within: float | None = None) -> bool:
+    """Save the trial's best-epoch model when the study's rule (:mod:`hpo.selection`) would
+    choose it among the finished trials and this one, and store its weight histograms with the
+    trial for the report. Returns whether it was kept.
+
+    Files of trials that stop being the chosen one are removed by the driver after each trial,
+    so the models directory holds the chosen trial's model, not one per trial.
+    """
+    import os
+
+    from optuna.trial import TrialState
+
+    from hpo.trial.histograms import weight_histograms
+
+    study = getattr(trial, "study", None)
+    if study is not None:
+        candidate = SimpleNamespace(number=trial.number, state=TrialState.COMPLETE, values=list(values))
+        finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        chosen = chosen_trial([*finished, candidate], study.directions, pick_within)
+        if chosen is not candidate:
+            return False
+    path = files.model_path(trial.number)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f"partial-{path.name}")  # Keras wants the .keras suffix
+    result.model.save(temporary)
+    os.replace(temporary, path)
+    if files.mirror is not None:
+        files.mirror.upload_model(trial.number, path)
+    trial.set_user_attr(records.WEIGHT_HISTOGRAMS, weight_histograms(result.model))
+    return True
+
+
+def check_param_count(module: ObjectiveModule, params: dict[str, Any], data: "TrainingData", n_params: int) -> None:
+    """The formula and Keras must agree; a mismatch is a bug in the objective module."""
+    expected = expected_param_count(module, params, data)
+    if expected is None:
+        return
+    if expected != n_params:
+        raise TrialFailure(
+            f"parameter count formula gives {expected} but Keras counts {n_params} "
+            f"(a bug in objective {module_name(module)})"
+        )
+
+
+def drop_superseded_models(study: "optuna.Study", files: "StudyFiles", pick_within: float | None = None) -> None:
+    """Keep the saved models of the chosen trial and of running trials only (after each trial)."""
+    kept = files.kept_models()
+    if len(kept) <= 1:
+        return
+    from optuna.trial import TrialState
+
+    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING))
+    chosen = chosen_trial(trials, study.directions, pick_within)
+    keep = {t.number for t in trials if t.state == TrialState.RUNNING}
+    if chosen is not None:
+        keep.add(chosen.number)
+    files.drop_models(number for number in kept if number not in keep)

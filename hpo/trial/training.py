@@ -1,0 +1,192 @@
+"""The one place that trains and scores a Keras model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Sequence
+
+import hpo.records as records
+from hpo.errors import CheckpointError, TrialFailure
+from hpo.storage.checkpoints import CheckpointState, TrialCheckpoint
+from hpo.trial.callbacks import (
+    EpochCheckpoint,
+    FailOnNonFiniteLoss,
+    RecordCurve,
+    ReportAndPrune,
+    ResumableEarlyStopping,
+    StopAtEpochBoundary,
+    restore_training_state,
+)
+
+if TYPE_CHECKING:
+    import keras
+    import optuna
+
+    from hpo.data.datasets import TrainingData
+
+
+# An objective module's own training loop, bound to its params and data by the trial runner.
+CustomFit = Callable[..., object]
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """How a trial trains: the monitored metric and direction are declared once, here."""
+
+    monitor: str
+    direction: str  # "maximize" | "minimize"
+    max_epochs: int
+    patience: int
+    batch_size: int = 64
+    seed: int = 0
+    # epoch (0-based) -> learning rate; None keeps the optimizer's rate (hpo.objectives.schedules)
+    learning_rate_schedule: Callable[[int], float] | None = None
+    # The study's fit_options (hpo.study.fit_options)
+    class_weight: dict[int, float] | None = None
+    shuffle: bool = True
+    steps_per_epoch: int | None = None
+
+    @property
+    def mode(self) -> str:
+        return "max" if self.direction == "maximize" else "min"
+
+
+@dataclass(frozen=True)
+class FitResult:
+    value: float  # the best epoch's monitored value, not the last epoch's
+    best_epoch: int  # 1-based
+    epochs_trained: int  # in total, with the epochs a resumed trial took over
+    n_params: int
+    model: "keras.Model"  # holds the best epoch's weights
+    first_epoch: int = 1  # the first epoch trained here: later than 1 when resumed
+
+
+def _build_optimizer(model: "keras.Model") -> None:
+    """Create the optimizer's slots now, eagerly. Keras' TensorFlow trainer would create them
+    while tracing the first train step, where making each variable costs more: 0.1 s of a
+    2-epoch digits-MLP trial. The values trained are the same to the bit."""
+    if model.built and model.optimizer is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+
+
+def fit_and_score(
+    trial: "optuna.trial.BaseTrial | None",
+    make_model: Callable[[], "keras.Model"],
+    data: "TrainingData",
+    settings: FitSettings,
+    *,
+    checkpoint: TrialCheckpoint | None = None,
+    resuming: bool = False,
+    warn: Callable[[str], None] = print,
+    extra_callbacks: Sequence["keras.callbacks.Callback"] = (),
+    fit: "CustomFit | None" = None,
+) -> FitResult:
+    """Build a fresh model, train it with pruning and early stopping, score its best epoch.
+
+    ``make_model`` is called after ``clear_session()`` so every trial starts from an empty
+    graph. With ``trial=None`` nothing is reported (the final training of ``hpo best``).
+    The best epoch's weights are restored, so ``result.model`` is the model that scored.
+
+    With a ``checkpoint`` the state is saved at every epoch boundary; when the checkpoint
+    already holds epochs (a retry of an interrupted trial), training continues after them,
+    their values are reported again so the pruner sees one curve, and ``resuming`` records
+    the first epoch trained as the trial's ``resumed_from_epoch``. ``extra_callbacks`` (the
+    objective module's own) run before hpo's, so hpo's checks see what they logged. ``fit``
+    (an objective module's own training loop) is called as ``fit(model, epochs=,
+    initial_epoch=, callbacks=)`` instead of Keras' ``fit`` on hpo's pipelines; it must pass
+    ``callbacks`` on, and a trial whose epochs never reach them fails saying so.
+    """
+    import keras
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(settings.seed)
+    model = make_model()
+    _build_optimizer(model)
+    n_params = int(model.count_params())
+    if trial is not None:
+        trial.set_user_attr(records.N_PARAMS, n_params)
+    # Optuna takes intermediate values (and prunes) in single-objective studies only.
+    reporting_trial = trial if trial is not None and _single_objective(trial) else None
+
+    state = _load_checkpoint(checkpoint, model, warn) if checkpoint is not None else None
+    done = state.epochs_done if state is not None else 0
+    curve = list(state.curve) if state is not None else []
+    if reporting_trial is not None:
+        for step, value in enumerate(curve, start=1):
+            reporting_trial.report(value, step=step)
+    if trial is not None and resuming:
+        trial.set_user_attr(records.RESUMED_FROM_EPOCH, done + 1)
+
+    early_stopping = ResumableEarlyStopping(
+        monitor=settings.monitor,
+        mode=settings.mode,
+        patience=settings.patience,
+        restore_best_weights=True,
+        resume_from=state,
+    )
+    recorder = RecordCurve(settings.monitor)
+    callbacks: list[keras.callbacks.Callback] = [*extra_callbacks, FailOnNonFiniteLoss(settings.monitor), recorder]
+    callbacks.append(early_stopping)  # before the checkpoint, which saves its state
+    if checkpoint is not None:
+        # Before the report: an epoch whose value storage holds is always in the checkpoint, so
+        # a worker killed between the two loses no finished epoch (the retry reports it again).
+        callbacks.append(EpochCheckpoint(checkpoint, early_stopping, settings.monitor, list(curve)))
+    if reporting_trial is not None:
+        callbacks.append(ReportAndPrune(reporting_trial, settings.monitor))
+    if settings.learning_rate_schedule is not None:
+        schedule = settings.learning_rate_schedule
+        callbacks.append(keras.callbacks.LearningRateScheduler(lambda epoch, _rate: schedule(epoch)))
+    callbacks.append(StopAtEpochBoundary())
+
+    stopped_before = state is not None and state.best_epoch > 0 and state.wait >= settings.patience
+    if done < settings.max_epochs and not stopped_before:
+        if fit is not None:
+            fit(model, epochs=settings.max_epochs, initial_epoch=done, callbacks=callbacks)
+            if not recorder.values:
+                raise TrialFailure(f"the objective's fit() ran no epoch through hpo's callbacks, so "
+                                   f"{settings.monitor!r} was never seen: pass callbacks=callbacks to model.fit")
+        else:
+            train, validation = data.pipelines(settings.batch_size, shuffle=settings.shuffle, seed=settings.seed,
+                                               repeat=settings.steps_per_epoch is not None)
+            model.fit(
+                train,
+                validation_data=validation,
+                epochs=settings.max_epochs,
+                initial_epoch=done,
+                callbacks=callbacks,
+                shuffle=False,  # the pipeline shuffles, seeded (streamed data: the stream does)
+                class_weight=settings.class_weight,
+                steps_per_epoch=settings.steps_per_epoch,
+                verbose=0,
+            )
+        curve.extend(recorder.values)
+    elif state is not None and state.best_weights is not None:
+        model.set_weights(state.best_weights)  # the dead trial had finished its epochs
+
+    pick = max if settings.direction == "maximize" else min
+    best = pick(range(len(curve)), key=lambda i: curve[i])
+    value = float(curve[best])  # finite: FailOnNonFiniteLoss checked every epoch
+    if trial is not None:
+        trial.set_user_attr(records.BEST_EPOCH, best + 1)
+        trial.set_user_attr(records.EPOCHS_TRAINED, len(curve))
+    return FitResult(value, best + 1, len(curve), n_params, model, done + 1)
+
+
+def _single_objective(trial: "optuna.trial.BaseTrial") -> bool:
+    study = getattr(trial, "study", None)  # a FixedTrial has none, and reports nowhere anyway
+    return study is None or len(study.directions) == 1
+
+
+def _load_checkpoint(
+    checkpoint: TrialCheckpoint, model: "keras.Model", warn: Callable[[str], None]
+) -> CheckpointState | None:
+    """The checkpoint's state loaded into ``model``; None (start over) when it is unusable."""
+    try:
+        state = checkpoint.load()
+        if state is not None:
+            restore_training_state(model, state)
+        return state
+    except CheckpointError as error:
+        warn(f"warning: {error}; training from epoch 1")
+        checkpoint.remove()
+        return None

@@ -1,0 +1,119 @@
+"""The budget: counts by state in the database, slots claimed by several processes."""
+
+import math
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import optuna
+import pytest
+
+from hpo.driver import budget
+from hpo.storage.study_files import StudyFiles
+from tests.conftest import REPO, quadratic, quick_spec, run_quick
+
+
+def test_counting_by_state_in_the_database_agrees_with_optuna(sqlite_url):
+    run_quick(quick_spec(n_trials=4), sqlite_url, objective=lambda t: math.nan if t.number == 1 else quadratic(t))
+    study = optuna.load_study(study_name="q", storage=sqlite_url)
+    study.enqueue_trial({"x": 0.1})
+    counts = budget.count_by_state(study)
+    assert counts == Counter(t.state for t in study.trials)
+    assert counts[optuna.trial.TrialState.WAITING] == 1
+    assert budget.count_finished(study) == 4
+    assert budget.count_started(study) == 5  # 4 finished and the failed one; not the waiting one
+
+
+def test_counting_an_in_memory_study_uses_optunas_own_list():
+    study = optuna.create_study()
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    assert budget.count_finished(study) == 2 and budget.count_started(study) == 2
+
+
+def test_a_slot_is_held_until_released_and_refused_once_the_budget_is_met(sqlite_url):
+    spec = quick_spec(n_trials=2)
+    run_quick(spec.with_overrides(n_trials=1), sqlite_url)
+    study = optuna.load_study(study_name="q", storage=sqlite_url)
+    files = StudyFiles(sqlite_url, "q")
+    slot = files.slot_lock()
+    assert budget.claim_slot(study, spec, files, slot, print)
+    assert slot._handle is not None  # held until the trial is RUNNING
+    slot.release()
+    run_quick(spec, sqlite_url)
+    assert not budget.claim_slot(study, spec, files, slot, print)
+    assert slot._handle is None
+
+
+_CONCURRENT_WORKER = """
+import sys, time
+from hpo.driver import optimize as driver
+from hpo.study.spec import StudySpec
+
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # start together
+def objective(trial):
+    x = trial.suggest_float("x", -1.0, 1.0)
+    time.sleep(0.05)
+    return x * x
+spec = StudySpec(name="together", metric="loss", n_trials=20, sampler="random")
+outcome = driver.run(spec, storage_url=sys.argv[1], objective=objective, out=lambda line: None)
+print(outcome.trials_run)
+"""
+
+
+@pytest.mark.slow
+def test_four_processes_starting_on_a_new_sqlite_file_share_the_budget_exactly(tmp_path):
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    start_at = str(time.time() + 3.0)
+    processes = [
+        subprocess.Popen([sys.executable, "-c", _CONCURRENT_WORKER, url, start_at], cwd=REPO,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    results = [process.communicate(timeout=120) for process in processes]
+    assert [process.returncode for process in processes] == [0] * 4, [err for _, err in results]
+    assert all("locked" not in err for _, err in results)
+    assert sum(int(out) for out, _ in results) == 20
+    study = optuna.load_study(study_name="together", storage=url)
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 20
+
+
+@pytest.mark.slow
+def test_on_postgresql_workers_of_three_hosts_starting_at_once_end_with_exactly_the_budget(tmp_path, postgres_url):
+    # Separate HPO_HOMEs and HPO_HOSTs: no file lock is shared, only the database's. All six
+    # create the tables and the study on a new database at the same moment, then share the budget.
+    start_at = str(time.time() + 4.0)
+    processes = [
+        subprocess.Popen([sys.executable, "-c", _CONCURRENT_WORKER, postgres_url, start_at], cwd=REPO,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env={**os.environ, "HPO_HOST": f"host-{index // 2}",
+                              "HPO_HOME": str(tmp_path / f"host-{index // 2}")})
+        for index in range(6)
+    ]
+    results = [process.communicate(timeout=180) for process in processes]
+    assert [process.returncode for process in processes] == [0] * 6, [err for _, err in results]
+    assert sum(int(out) for out, _ in results) == 20
+    study = optuna.load_study(study_name="together", storage=postgres_url)
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 20  # none beyond the budget
+
+
+@pytest.mark.slow
+def test_the_database_lock_excludes_a_second_holder_until_released(postgres_url):
+    import threading
+
+    study = optuna.create_study(study_name="locked", storage=postgres_url)
+    first = budget.slot_lock(study, StudyFiles(postgres_url, "locked"))
+    second = budget.slot_lock(study, StudyFiles(postgres_url, "locked"))
+    assert isinstance(first, budget.DatabaseLock)
+    first.acquire()
+    first.acquire()  # held already: a no-op
+    taken = threading.Event()
+    waiter = threading.Thread(target=lambda: (second.acquire(), taken.set()))
+    waiter.start()
+    assert not taken.wait(0.5)  # blocked while the first holds it
+    first.release()
+    first.release()  # idempotent
+    assert taken.wait(10)
+    second.release()
+    waiter.join()

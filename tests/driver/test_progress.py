@@ -1,0 +1,62 @@
+"""The start line, the progress line and its clock."""
+
+import datetime
+
+import optuna
+from optuna.trial import TrialState, create_trial
+
+from hpo.driver import progress
+from hpo.environment import RUN_CLOCK_ENV
+from tests.conftest import quick_spec
+
+
+def test_the_start_line_names_the_study_its_strategies_and_backend():
+    spec = quick_spec(name="s", n_trials=8, workers=2, backend="torch")
+    line = progress.start_line(spec, "sqlite:///x.db", 3, is_new=False, keras=True)
+    assert line == ("resumed study 's' in sqlite:///x.db: 3/8 finished, sampler random, pruner median, "
+                    "loss (minimize), 2 workers, Keras on torch")
+    two = quick_spec(name="s", also_minimize="n_params")
+    line = progress.start_line(two, "u", 0, is_new=True, keras=False)
+    assert line.startswith("created study 's' in u: 0/5 finished, sampler random, loss (minimize) and n_params")
+    assert "no pruning" in line and "Keras" not in line
+
+
+def _trial(number, state, value=None, **attrs):
+    trial = create_trial(state=state, value=value, params={}, distributions={}, user_attrs=attrs,
+                         intermediate_values={1: 0.5, 2: 0.4} if state == TrialState.PRUNED else None)
+    trial.number = number
+    trial.datetime_start = datetime.datetime(2026, 1, 1)
+    trial.datetime_complete = trial.datetime_start + datetime.timedelta(seconds=3.1)
+    return trial
+
+
+def test_lines_for_complete_pruned_and_failed_trials():
+    printer = progress.ProgressPrinter(30, 14, print)
+    printer.best, printer.finished = (0.9806, 14), 15
+    complete = printer.format_line(_trial(14, TrialState.COMPLETE, 0.9806))
+    assert complete.startswith("[trial   14] COMPLETE  value=0.9806")
+    assert "best=0.9806 (#14)" in complete and "3.1s  15/30 done" in complete and "ETA " in complete
+    assert "pruned at epoch 2" in printer.format_line(_trial(15, TrialState.PRUNED))
+    assert "ValueError: x" in printer.format_line(_trial(16, TrialState.FAIL, fail_reason="ValueError: x"))
+    assert " on " not in complete  # the CPU goes without saying
+    on_gpu = progress.ProgressPrinter(30, 14, print, device="GPU 1").format_line(_trial(14, TrialState.COMPLETE, 0.5))
+    assert on_gpu.endswith("  on GPU 1")
+
+
+def test_a_worker_started_by_hpo_run_counts_elapsed_time_from_the_runs_start(monkeypatch):
+    monkeypatch.setenv(RUN_CLOCK_ENV, "0,3")  # a run that started at the epoch
+    printer = progress.ProgressPrinter(10, 7, print)
+    assert printer.finished_at_start == 3
+    assert "elapsed 0:00" not in printer.format_line(_trial(8, TrialState.COMPLETE, 1.0))
+    monkeypatch.setenv(RUN_CLOCK_ENV, progress.run_clock_value(2))
+    fresh = progress.ProgressPrinter(10, 2, print)
+    assert "elapsed 0:00" in fresh.format_line(_trial(3, TrialState.COMPLETE, 1.0))
+
+
+def test_the_printer_reads_counts_and_the_best_trial_from_storage():
+    study = optuna.create_study(direction="maximize")
+    lines = []
+    printer = progress.ProgressPrinter(3, 0, lines.append)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2, callbacks=[printer])
+    assert printer.finished == 2 and printer.best == (study.best_value, study.best_trial.number)
+    assert "2/3 done" in lines[-1]

@@ -1,0 +1,66 @@
+"""Creating or loading a study: stored settings, first trials, grids, errors before anything is stored."""
+
+import os
+import socket
+
+import optuna
+import pytest
+
+from hpo.driver import optimize as driver
+from hpo.driver import study_setup
+from hpo.errors import SetupError
+from hpo.objectives import mlp
+from hpo.study.spec import StudySpec
+from tests.conftest import quick_spec, run_quick
+
+
+def test_a_missing_dataset_stops_before_any_study_is_stored(tmp_path, monkeypatch, sqlite_url):
+    monkeypatch.setenv("HPO_DATA_DIR", str(tmp_path / "empty-cache"))
+    monkeypatch.setattr(socket.socket, "connect", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
+    with pytest.raises(SetupError, match="mnist.npz is not cached"):
+        driver.run(StudySpec(name="m", dataset="mnist"), storage_url=sqlite_url, out=lambda line: None)
+    assert not os.path.exists(sqlite_url.removeprefix("sqlite:///"))
+
+
+def test_a_new_study_stores_its_settings_and_enqueues_defaults_then_the_scripts_sets(sqlite_url):
+    spec = StudySpec(name="s", enqueue=[{"units_0": 64}])
+    prepared = study_setup.prepare(spec, sqlite_url, load_objective=True, out=print)
+    assert prepared.is_new and prepared.data is not None and prepared.module is mlp
+    waiting = prepared.study.get_trials(states=(optuna.trial.TrialState.WAITING,))
+    assert [t.system_attrs["fixed_params"] for t in waiting] == [mlp.DEFAULT_PARAMS, {"units_0": 64}]
+    assert study_setup.stored_spec("s", storage_url=sqlite_url) == spec
+    again = study_setup.prepare(spec, sqlite_url, load_objective=False, out=print)
+    assert not again.is_new and len(again.study.trials) == 2  # nothing enqueued twice
+
+
+def test_a_grid_smaller_than_the_budget_becomes_the_budget():
+    lines = []
+    spec = StudySpec(name="g", sampler="grid", n_trials=10, grid={"units_0": [64, 128], "dropout": [0.0, 0.2]})
+    fitted = study_setup.fit_budget_to_grid(spec, mlp, lines.append)
+    assert fitted.n_trials == 4 and "the budget is 4 trials, not 10" in lines[0]
+    with pytest.raises(SetupError, match="never suggests: colour"):
+        study_setup.fit_budget_to_grid(spec.with_overrides(grid={"colour": ["red"]}), mlp, lines.append)
+
+
+def test_hpo_load_refuses_a_study_hpo_did_not_create(sqlite_url):
+    optuna.create_study(study_name="foreign", storage=sqlite_url)
+    with pytest.raises(SetupError, match="was not created by hpo run"):
+        study_setup.load_hpo_study("foreign", storage_url=sqlite_url)
+
+
+def test_warm_start_needs_an_earlier_study_with_complete_trials(sqlite_url):
+    run_quick(quick_spec(n_trials=3), sqlite_url)
+    study = optuna.load_study(study_name="q", storage=sqlite_url)
+    best_first = sorted(study.trials, key=lambda t: t.value)
+    params = study_setup.warm_start_params(study, quick_spec(name="new", warm_start="q", warm_start_trials=2))
+    assert params == [best_first[0].params, best_first[1].params]
+    with pytest.raises(SetupError, match="no study named 'nothing'"):
+        study_setup.warm_start_params(study, quick_spec(name="new", warm_start="nothing"))
+
+
+def test_a_study_refuses_other_data_but_accepts_a_fingerprint_it_never_had():
+    fingerprint = {"source": "digits", "examples": 1437, "class_counts": [143, 146]}
+    study_setup.check_same_data("s", None, fingerprint)  # made before hpo stored fingerprints
+    study_setup.check_same_data("s", dict(fingerprint), fingerprint)
+    with pytest.raises(SetupError, match=r"study 's' was tuned on other data \(examples 1437 -> 1000\)"):
+        study_setup.check_same_data("s", fingerprint, {**fingerprint, "examples": 1000})

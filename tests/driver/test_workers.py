@@ -1,0 +1,187 @@
+"""`hpo run --workers N`: several worker processes on one SQLite study."""
+
+import os
+import re
+import signal
+import subprocess
+import time
+
+import optuna
+import pytest
+
+from tests.conftest import REPO, hpo_command, running_trial_and_worker, write_study_script
+
+pytestmark = pytest.mark.slow
+
+
+def test_two_workers_share_the_budget_exactly_and_a_killed_worker_is_replaced_and_its_trial_retried(tmp_path):
+    home = tmp_path / "hpo-runs"
+    url = f"sqlite:///{home / 'hpo.db'}"
+    script = write_study_script(tmp_path, name="pair", n_trials=6, max_epochs=12, patience=12, pruner="none")
+    env = {**os.environ, "HPO_HOME": str(home), "HPO_STORAGE": ""}
+    # --gpus with a GPU list of our own: each worker slot keeps its CUDA_VISIBLE_DEVICES (the
+    # CPU build of TensorFlow here ignores it), a replaced worker takes its slot's.
+    process = subprocess.Popen(hpo_command("run", str(script), "--workers", "2", "--recycle-after", "3",
+                                           "--gpus", "0,1"),
+                               cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    victim = pid = None
+    while victim is None and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+        if home.joinpath("hpo.db").exists():
+            victim, pid = running_trial_and_worker(url, "pair", home, epochs=3)
+    assert victim is not None, "no worker reached the middle of a trial"
+    os.kill(pid, signal.SIGKILL)  # as the out-of-memory killer would
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr
+    assert "locked" not in stdout + stderr
+
+    trials = optuna.load_study(study_name="pair", storage=url).trials
+    assert sum(t.state.name in ("COMPLETE", "PRUNED") for t in trials) == 6  # exactly the budget
+    assert not [t for t in trials if t.state.name in ("RUNNING", "WAITING")]
+    assert [t.number for t in trials if t.state.name == "FAIL"] == [victim.number]
+    assert "died while running this trial" in trials[victim.number].user_attrs["fail_reason"]
+    retry = next(t for t in trials if t.user_attrs.get("retry_of") == victim.number)
+    assert retry.state.name == "COMPLETE" and retry.user_attrs["resumed_from_epoch"] >= 4
+    assert [t.number for t in trials] == list(range(len(trials)))  # one numbering
+
+    # Both slots ran trials; workers were replaced after 3 trials and after the kill.
+    assert {"w1", "w2"} <= set(re.findall(r"^(w\d) \[trial", stdout, flags=re.M))
+    ready = re.findall(r"^w\d worker pid (\d+) ready", stdout, flags=re.M)
+    assert len(set(ready)) >= 3 and str(pid) in ready
+    assert "one worker per GPU: 0, 1" in stdout
+    assert set(re.findall(r"^(w\d) worker pid \d+ ready on (GPU \d)", stdout, flags=re.M)) == {
+        ("w1", "GPU 0"), ("w2", "GPU 1")}
+    assert "finished trials: 6/6" in stdout
+
+
+def test_ctrl_c_reaches_every_worker_once_and_their_trials_wait_for_retry(tmp_path):
+    home = tmp_path / "hpo-runs"
+    url = f"sqlite:///{home / 'hpo.db'}"
+    script = write_study_script(tmp_path, name="halt", n_trials=6, max_epochs=30, patience=30, pruner="none")
+    env = {**os.environ, "HPO_HOME": str(home), "HPO_STORAGE": ""}
+    process = subprocess.Popen(hpo_command("run", str(script), "--workers", "2"),
+                               cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+        if home.joinpath("hpo.db").exists() and running_trial_and_worker(url, "halt", home, epochs=2)[0]:
+            break
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert stderr.count("stopping after the current epoch") == 1 and "hpo resume halt" in stderr, stderr
+    trials = optuna.load_study(study_name="halt", storage=url).trials
+    assert not [t for t in trials if t.state.name == "RUNNING"]
+    stopped = [t for t in trials if t.state.name == "FAIL"]
+    reasons = [t.user_attrs.get("fail_reason") for t in stopped]
+    assert reasons and all(reason.startswith("interrupted after epoch") for reason in reasons), (reasons, stderr)
+    waiting = [t for t in trials if t.state.name == "WAITING"]
+    assert sorted(t.user_attrs["retry_of"] for t in waiting) == [t.number for t in stopped], stderr
+
+
+def test_a_worker_whose_hpo_process_is_killed_stops_at_the_epoch_boundary(tmp_path):
+    home = tmp_path / "hpo-runs"
+    url = f"sqlite:///{home / 'hpo.db'}"
+    script = write_study_script(tmp_path, name="orphaned", n_trials=3, max_epochs=30, patience=30, pruner="none")
+    env = {**os.environ, "HPO_HOME": str(home), "HPO_STORAGE": ""}
+    process = subprocess.Popen(hpo_command("run", str(script)), cwd=REPO, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    trial = worker = None
+    while trial is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+        if home.joinpath("hpo.db").exists():
+            trial, worker = running_trial_and_worker(url, "orphaned", home, epochs=2)
+    assert worker is not None and worker != process.pid  # trials run in a worker process
+    process.kill()
+    process.wait()
+    while time.monotonic() < deadline and os.path.exists(f"/proc/{worker}"):
+        time.sleep(0.1)
+    assert not os.path.exists(f"/proc/{worker}"), "the worker outlived hpo"
+    trials = optuna.load_study(study_name="orphaned", storage=url).trials
+    assert trials[trial.number].state.name == "FAIL"
+    assert trials[trial.number].user_attrs["fail_reason"].startswith("interrupted after epoch")
+    assert [t.user_attrs["retry_of"] for t in trials if t.state.name == "WAITING"] == [trial.number]
+
+
+def test_a_metric_workers_cannot_find_stops_them_before_any_trial_with_one_line(tmp_path):
+    home = tmp_path / "hpo-runs"
+    script = write_study_script(tmp_path, name="typo", metric="val_acc", direction="maximize")
+    env = {**os.environ, "HPO_HOME": str(home), "HPO_STORAGE": ""}
+    result = subprocess.run(hpo_command("run", str(script), "--workers", "1"), cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and re.match(r"hpo: error: worker w1: metric 'val_acc' is not in Keras' logs", lines[0])
+    study = optuna.load_study(study_name="typo", storage=f"sqlite:///{home / 'hpo.db'}")
+    assert [t.state.name for t in study.trials] == ["WAITING"]  # the enqueued defaults, never started
+
+
+def _kill_host(host):
+    """kill -9 every process whose environment says HPO_HOST=host (one simulated machine)."""
+    killed = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            environment = open(f"/proc/{entry}/environ", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        if f"HPO_HOST={host}".encode() in environment:
+            try:
+                os.kill(int(entry), signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass
+    return killed
+
+
+def test_two_hosts_on_postgresql_one_killed_mid_trial_the_other_retries_it_and_meets_the_budget(
+        tmp_path, postgres_url):
+    # Host a creates the study (hpo run), host b joins it (hpo worker); each has two workers,
+    # its own HPO_HOME, and only the database and the artifact directory in common.
+    script = write_study_script(tmp_path, name="hosts", n_trials=6, max_epochs=30, patience=30, pruner="none")
+    beat = ["--heartbeat-interval", "1", "--grace-period", "4", "--artifacts", str(tmp_path / "shared")]
+    env = {name: {**os.environ, "HPO_HOST": name, "HPO_HOME": str(tmp_path / name), "HPO_STORAGE": ""}
+           for name in ("a", "b")}
+    host_a = subprocess.Popen(hpo_command("run", str(script), "--storage", postgres_url, "--workers", "2", *beat),
+                              cwd=REPO, env=env["a"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in host_a.stdout:
+        if "created study" in line:
+            break
+    host_b = subprocess.Popen(hpo_command("worker", "hosts", "--storage", postgres_url, "--workers", "2", *beat),
+                              cwd=REPO, env=env["b"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ready = 0
+    for line in host_b.stdout:
+        ready += " ready on " in line
+        if ready == 2:  # both of host b's workers are waiting for a slot or training
+            break
+    deadline = time.monotonic() + 180
+    victim = None
+    while victim is None and time.monotonic() < deadline and host_a.poll() is None:
+        time.sleep(0.2)
+        victim, _ = running_trial_and_worker(postgres_url, "hosts", tmp_path / "a", epochs=3)
+    assert victim is not None, "host a never reached the middle of a trial"
+    assert _kill_host("a") >= 3  # hpo run and its two workers, as in a power loss
+    host_a.communicate()
+    stdout, stderr = host_b.communicate(timeout=300)
+    assert host_b.returncode == 0, stderr
+
+    study = optuna.load_study(study_name="hosts", storage=postgres_url)
+    trials = study.trials
+    assert sum(t.state.name in ("COMPLETE", "PRUNED") for t in trials) == 6  # exactly the budget
+    assert not [t for t in trials if t.state.name in ("RUNNING", "WAITING")]
+    assert [t.number for t in trials] == list(range(len(trials)))  # one numbering
+    dead = [t for t in trials if t.state.name == "FAIL"]
+    assert victim.number in [t.number for t in dead]
+    # Failed by hpo's recovery (with the reason) or by Optuna's own heartbeat check (without).
+    assert all("heartbeat" in t.user_attrs.get("fail_reason", "heartbeat") for t in dead)
+    assert all(any(r.user_attrs.get("retry_of") == t.number for r in trials) for t in dead)
+    # The retry continued from the killed trial's last uploaded epoch, not from epoch 1.
+    [retry] = [t for t in trials if t.user_attrs.get("retry_of") == victim.number]
+    assert retry.state.name == "COMPLETE" and retry.user_attrs["resumed_from_epoch"] >= 4
+    left = set(os.listdir(tmp_path / "shared"))  # no checkpoint outlives its trial
+    for trial in trials:
+        for meta in optuna.artifacts.get_all_artifact_meta(trial, storage=study._storage):
+            assert not (meta.filename.startswith("checkpoint-") and meta.artifact_id in left)

@@ -1,0 +1,113 @@
+import sqlite3
+
+import optuna
+import pytest
+
+from hpo.errors import StorageError
+from hpo.storage.database import mask_url, open_storage, resolve_url
+
+
+def test_precedence_is_flag_then_environment_then_script_then_default(monkeypatch, isolated_runtime):
+    assert resolve_url(None) == f"sqlite:///{isolated_runtime / 'hpo.db'}"
+    assert resolve_url(None, "sqlite:///script.db") == "sqlite:///script.db"
+    monkeypatch.setenv("HPO_STORAGE", "sqlite:///env.db")
+    assert resolve_url(None, "sqlite:///script.db") == "sqlite:///env.db"
+    assert resolve_url("sqlite:///flag.db", "sqlite:///script.db") == "sqlite:///flag.db"
+
+
+def test_passwords_are_masked():
+    assert mask_url("postgresql://hpo:s3cret@db:5432/studies") == "postgresql://hpo:***@db:5432/studies"
+    assert "s3cret" not in mask_url("not a url hpo:s3cret@db")
+
+
+def test_default_storage_is_created_under_the_runtime_directory(isolated_runtime):
+    storage = open_storage(resolve_url(None))
+    optuna.create_study(storage=storage, study_name="x")
+    assert (isolated_runtime / "hpo.db").is_file()
+
+
+def test_sqlite_uses_write_ahead_logging_and_a_busy_timeout(sqlite_url):
+    storage = open_storage(sqlite_url)
+    with storage.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    assert storage.engine_kwargs["connect_args"]["timeout"] >= 30
+
+
+def test_corrupt_database_is_reported_and_left_unchanged(tmp_path):
+    path = tmp_path / "broken.db"
+    garbage = b"this is not a database" * 200
+    path.write_bytes(garbage)
+    with pytest.raises(StorageError, match=f"corrupt or non-SQLite database file {path}"):
+        open_storage(f"sqlite:///{path}")
+    assert path.read_bytes() == garbage
+
+
+def test_truncated_optuna_database_is_reported_and_left_unchanged(tmp_path):
+    path = tmp_path / "study.db"
+    optuna.create_study(storage=f"sqlite:///{path}", study_name="s").optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(StorageError, match="corrupt"):
+        open_storage(f"sqlite:///{path}")
+    assert path.read_bytes() == data[: len(data) // 2]
+
+
+def test_foreign_sqlite_database_is_refused_and_left_unchanged(tmp_path):
+    path = tmp_path / "app.db"
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE customers (id INTEGER)")
+    connection.commit()
+    connection.close()
+    before = path.read_bytes()
+    with pytest.raises(StorageError, match="not an Optuna storage; refusing to modify it"):
+        open_storage(f"sqlite:///{path}")
+    assert path.read_bytes() == before
+
+
+def test_a_file_another_process_is_still_creating_counts_as_optuna(tmp_path):
+    path = tmp_path / "new.db"
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE studies (study_id INTEGER PRIMARY KEY, study_name VARCHAR(512))")
+    connection.commit()
+    connection.close()
+    optuna.create_study(storage=open_storage(f"sqlite:///{path}"), study_name="s")
+
+
+def test_reading_a_missing_storage_does_not_create_it(tmp_path):
+    path = tmp_path / "nothing.db"
+    with pytest.raises(StorageError, match="no study storage at"):
+        open_storage(f"sqlite:///{path}", create=False)
+    assert not path.exists()
+
+
+def test_unreachable_server_is_one_line_without_the_password():
+    with pytest.raises(StorageError) as caught:
+        open_storage("postgresql://hpo:s3cret@127.0.0.1:1/studies")
+    message = str(caught.value)
+    assert "s3cret" not in message and "\n" not in message
+    assert message.startswith("cannot open storage postgresql://hpo:***@127.0.0.1:1/studies")
+
+
+def test_invalid_url_is_named():
+    with pytest.raises(StorageError, match="invalid storage URL"):
+        open_storage("definitely not a url")
+
+
+def test_tables_created_by_another_process_at_the_same_moment_are_opened(tmp_path, monkeypatch):
+    from sqlalchemy.exc import IntegrityError
+
+    url = f"sqlite:///{tmp_path / 'raced.db'}"
+    real = optuna.storages.RDBStorage
+    calls = []
+
+    def racing_storage(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:  # what Optuna raises when the other process wrote the version first
+            real(url)
+            raise IntegrityError("INSERT INTO alembic_version", {}, Exception("UNIQUE constraint failed"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(optuna.storages, "RDBStorage", racing_storage)
+    storage = open_storage(url)
+    assert len(calls) == 2
+    assert storage.get_all_studies() == []

@@ -1,0 +1,59 @@
+import dataclasses
+
+import pytest
+
+from hpo.errors import SetupError
+from hpo.study.metrics import direction_of
+from hpo.study.spec import StudySpec
+
+
+def test_direction_is_inferred_from_the_metric_once():
+    assert StudySpec(name="a", metric="val_accuracy").direction == "maximize"
+    assert StudySpec(name="a", metric="val_loss").direction == "minimize"
+    assert StudySpec(name="a", metric="val_loss", direction="maximize").direction == "maximize"
+    assert direction_of("val_mean_squared_error") == "minimize"
+
+
+def test_a_metric_without_a_known_direction_must_state_one():
+    assert StudySpec(name="a", metric="val_mae").direction == "minimize"  # never maximised by a guess
+    with pytest.raises(SetupError, match="metric 'val_score' is not one hpo knows the direction of"):
+        StudySpec(name="a", metric="val_score")
+    assert StudySpec(name="a", metric="val_score", direction="maximize").direction == "maximize"
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"name": "bad name!"}, "invalid study name"),
+        ({"name": "a", "sampler": "annealing"}, "unknown sampler 'annealing'"),
+        ({"name": "a", "pruner": "sometimes"}, "unknown pruner 'sometimes'"),
+        ({"name": "a", "n_trials": 0}, "n_trials must be a positive integer"),
+        ({"name": "a", "max_epochs": 2.5}, "max_epochs must be a positive integer"),
+        ({"name": "a", "direction": "up"}, "direction must be"),
+        ({"name": "a", "seed": -1}, "seed must be"),
+        ({"name": "a", "enqueue": [{"lr": float("nan")}]}, "enqueued parameter"),
+        ({"name": "a", "backend": "mxnet"}, "backend must be one of tensorflow, torch, jax"),
+    ],
+)
+def test_invalid_settings_are_rejected_with_the_bad_value(settings, message):
+    with pytest.raises(SetupError, match=message):
+        StudySpec(**settings)
+
+
+def test_round_trip_through_storage_form():
+    spec = StudySpec(name="a", n_trials=7, enqueue=[{"units_0": 64}], storage="sqlite:///x.db")
+    data = spec.to_dict()
+    assert "storage" not in data  # where a study lives is not one of its settings
+    assert StudySpec.from_dict(data) == dataclasses.replace(spec, storage=None)
+
+
+def test_overrides_ignore_none_and_differences_name_the_changed_settings():
+    stored = StudySpec(name="a", n_trials=10)
+    changed = stored.with_overrides(n_trials=20, sampler=None, max_epochs=5)
+    assert changed.sampler == stored.sampler
+    assert changed.differences(stored) == [("n_trials", 10, 20), ("max_epochs", 30, 5)]
+
+
+def test_unknown_stored_settings_are_an_error():
+    with pytest.raises(SetupError, match="unknown study settings: colour"):
+        StudySpec.from_dict({"name": "a", "colour": "blue"})

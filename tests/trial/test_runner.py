@@ -1,0 +1,108 @@
+"""One trial: the runner's value, its kept model and the parameter-count check."""
+
+import dataclasses
+import types
+
+import keras
+import numpy as np
+import optuna
+import pytest
+
+from hpo.data.sources import load_dataset
+from hpo.errors import TrialFailure
+from hpo.objectives import mlp
+from hpo.storage.study_files import StudyFiles
+from hpo.study.spec import StudySpec
+from hpo.trial.runner import (
+    check_param_count,
+    drop_superseded_models,
+    fit_settings,
+    inference_ms,
+    keep_if_best,
+    make_trial_runner,
+)
+from hpo.trial.training import FitResult
+
+
+def _result(value):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    return FitResult(value=value, best_epoch=1, epochs_trained=1, n_params=8, model=model)
+
+
+def test_fit_settings_follow_the_spec_and_the_params():
+    spec = StudySpec(name="s", metric="val_loss", max_epochs=7, patience=2)
+    settings = fit_settings(spec, {"batch_size": 32, "learning_rate": 0.01, "lr_schedule": "cosine"}, seed=5)
+    assert (settings.monitor, settings.mode, settings.max_epochs, settings.patience) == ("val_loss", "min", 7, 2)
+    assert settings.batch_size == 32 and settings.seed == 5
+    assert settings.learning_rate_schedule is not None and settings.learning_rate_schedule(0) == pytest.approx(0.01)
+    assert fit_settings(spec, {}, seed=0).batch_size == 64
+
+
+def test_only_a_trial_the_rule_would_choose_keeps_its_model(sqlite_url):
+    study = optuna.create_study(direction="maximize", storage=sqlite_url, study_name="k")
+    study.add_trial(optuna.trial.create_trial(value=0.8))
+    files = StudyFiles(sqlite_url, "k")
+    worse, better = study.ask(), study.ask()
+    assert not keep_if_best(worse, (0.7,), _result(0.7), files)
+    assert not files.model_path(worse.number).exists()
+    assert keep_if_best(better, (0.9,), _result(0.9), files)
+    assert files.model_path(better.number).is_file()
+    assert better.user_attrs["weight_histograms"]["n_tensors"] == 2
+
+
+def test_superseded_models_are_dropped_but_a_running_trials_stays(sqlite_url):
+    study = optuna.create_study(direction="maximize", storage=sqlite_url, study_name="k")
+    files = StudyFiles(sqlite_url, "k")
+    for value in (0.5, 0.9, 0.7):
+        study.add_trial(optuna.trial.create_trial(value=value))
+    running = study.ask()
+    files.models.mkdir(parents=True)
+    for number in (0, 1, 2, running.number):
+        files.model_path(number).write_bytes(b"model")
+    drop_superseded_models(study, files)
+    assert sorted(files.kept_models()) == [1, running.number]
+
+
+def test_a_parameter_count_formula_that_disagrees_with_keras_fails_the_trial():
+    data = types.SimpleNamespace(input_shape=(8, 8, 1), n_classes=10)
+    params = dict(mlp.DEFAULT_PARAMS)
+    check_param_count(mlp, params, data, mlp.param_count(params, (8, 8, 1), 10))
+    with pytest.raises(TrialFailure, match="formula gives .* but Keras counts 1 .*hpo.objectives.mlp"):
+        check_param_count(mlp, params, data, 1)
+    check_param_count(types.ModuleType("no_formula"), params, data, 1)  # nothing to check
+
+
+def test_inference_time_is_per_sample():
+    calls = []
+    model = lambda batch, training: calls.append(len(batch))  # noqa: E731
+    assert inference_ms(model, np.zeros((10, 2)), repeats=2) >= 0
+    assert calls == [10, 10, 10]  # one untimed call, then the repeats
+
+
+@pytest.mark.slow
+def test_the_runner_suggests_builds_trains_and_records_a_trial():
+    data = load_dataset("digits")
+    data = dataclasses.replace(data, x_train=data.x_train[:200], y_train=data.y_train[:200])
+    spec = StudySpec(name="r", max_epochs=2, also_minimize="n_params")
+    trial = optuna.trial.FixedTrial(dict(mlp.DEFAULT_PARAMS, units_0=16))
+    accuracy, size = make_trial_runner(mlp, data, spec)(trial)
+    assert 0.0 <= accuracy <= 1.0 and size == (64 + 1) * 16 + (16 + 1) * 10
+    assert trial.user_attrs["n_params"] == size and trial.user_attrs["epochs_trained"] == 2
+
+
+def test_a_metric_the_model_does_not_log_is_found_before_any_trial():
+    from hpo.errors import MonitorMissingError
+    from hpo.trial.runner import check_metric
+
+    data = load_dataset("digits")
+    check_metric(mlp, data, StudySpec(name="s", metric="val_accuracy"))
+    check_metric(mlp, data, StudySpec(name="s", metric="loss"))
+    with pytest.raises(MonitorMissingError, match="'val_acc' is not in Keras' logs of this objective; "
+                                                  "available: accuracy, loss, val_accuracy, val_loss"):
+        check_metric(mlp, data, StudySpec(name="s", metric="val_acc"))
+    # Without defaults a random configuration is built; one that cannot be built is not judged.
+    no_defaults = types.SimpleNamespace(suggest=mlp.suggest, build=mlp.build)
+    with pytest.raises(MonitorMissingError):
+        check_metric(no_defaults, data, StudySpec(name="s", metric="val_auc"))
+    broken = types.SimpleNamespace(suggest=lambda trial: {}, build=lambda *args: 1 / 0)
+    check_metric(broken, data, StudySpec(name="s", metric="val_auc"))
