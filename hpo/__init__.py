@@ -1,6 +1,9 @@
 """hpo: resumable, pruned Optuna studies of Keras models with persistent storage.
 
-The public API (:mod:`hpo.api`). Everything but :class:`StudySpec` is imported on first use (as
+The public API (:mod:`hpo.api`). User code fails one trial on purpose with
+``raise hpo.TrialFailure("reason")`` (stored as the trial's ``fail_reason``; the study goes on)
+and stops the study with ``raise hpo.SetupError("what is wrong")`` (one line, exit 2).
+Everything but :class:`StudySpec` and the two errors is imported on first use (as
 ``optuna/__init__.py`` does), so ``import hpo`` in a study script and ``hpo --help`` stay
 instant.
 """
@@ -10,6 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from hpo.errors import SetupError, TrialFailure
 from hpo.study.spec import StudySpec
 
 if TYPE_CHECKING:
@@ -18,8 +22,8 @@ if TYPE_CHECKING:
     from hpo.driver.optimize import RunOutcome
     from hpo.objectives import ObjectiveModule
 
-__all__ = ["Data", "Dataset", "ModelInfo", "ObjectiveModule", "RunOutcome", "StreamedDataset", "StudySpec", "load_study",
-           "resume", "run", "__version__"]
+__all__ = ["Data", "Dataset", "ModelInfo", "ObjectiveModule", "RunOutcome", "SetupError", "StreamedDataset", "StudySpec",
+           "TrialFailure", "load_study", "resume", "run", "__version__"]
 __version__ = "0.1.0"
 
 _LAZY = {

@@ -12,6 +12,7 @@ fingerprint of what the trials were scored on.
 
 from __future__ import annotations
 
+import abc
 import functools
 from dataclasses import dataclass
 from typing import Any, Callable, Union
@@ -50,8 +51,12 @@ class ModelInfo:
     sample: Callable[[int], Any]  # up to n training inputs, e.g. for Normalization.adapt
 
 
-class _Split:
-    """What both split forms share: the model's view of them, their description and fingerprint."""
+class TrainingData(abc.ABC):
+    """The data trials train on, whichever form it has: :class:`Dataset` (in memory) and
+    :class:`StreamedDataset` (``tf.data`` or ``PyDataset``) implement it, so the trial runner,
+    ``hpo best`` and a module's own ``fit`` ask it the same questions: what the model is told
+    (:meth:`info`), the training and validation pipelines for a batch size, the first
+    validation examples, the training labels, the test set, a description and a fingerprint."""
 
     name: str
     task: Task
@@ -74,20 +79,37 @@ class _Split:
     def info(self) -> ModelInfo:
         return ModelInfo(self.input_shape, self.output_shape, self.n_classes, self.task, self.sample)
 
+    @abc.abstractmethod
     def sample(self, n: int) -> Any:
-        raise NotImplementedError
+        """Up to ``n`` training inputs, drawn at random (the same each call)."""
 
+    @abc.abstractmethod
     def train_labels(self) -> Arrays:
-        raise NotImplementedError
+        """The training labels (class counts, ``class_weight="balanced"``)."""
 
+    @abc.abstractmethod
+    def validation_head(self, n: int) -> tuple[Any, Any]:
+        """The first ``n`` validation examples, as ``(x, y)``."""
+
+    @abc.abstractmethod
+    def pipelines(self, batch_size: int, *, shuffle: bool, seed: int, repeat: bool) -> tuple[Any, Any]:
+        """The training and validation data as Keras' ``fit`` takes them."""
+
+    @abc.abstractmethod
+    def test_set(self) -> Any:
+        """The test split as ``evaluate`` takes it, or None when there is none."""
+
+    @abc.abstractmethod
     def _sizes(self) -> str:
-        raise NotImplementedError
+        """How many examples each split has, for :meth:`describe`."""
 
+    @abc.abstractmethod
     def _examples(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """Sizes for the fingerprint."""
 
+    @abc.abstractmethod
     def _counted_labels(self) -> Arrays:
-        raise NotImplementedError
+        """The labels whose class counts go into the fingerprint."""
 
     def describe(self) -> str:
         if isinstance(self.n_classes, dict):
@@ -114,7 +136,7 @@ class _Split:
 
 
 @dataclass(frozen=True, eq=False)
-class Dataset(_Split):
+class Dataset(TrainingData):
     """In-memory train / validation / test splits, as trials use them."""
 
     name: str
@@ -197,7 +219,7 @@ class Dataset(_Split):
         return _each_label(lambda train, validation: np.concatenate([train, validation]), self.y_train, self.y_val)
 
 
-class StreamedDataset(_Split):
+class StreamedDataset(TrainingData):
     """Streamed train / validation / test sets (``tf.data`` or ``keras.utils.PyDataset``),
     used as they are; an unbatched ``tf.data`` stream is batched with the trial's batch size.
     A module's own ``fit`` finds them as ``data.train``, ``data.validation`` and ``data.test``."""
@@ -262,10 +284,6 @@ def _on_tensorflow() -> bool:
     import keras
 
     return bool(keras.backend.backend() == "tensorflow")
-
-
-# What the trial runner, training and ``hpo best`` take.
-TrainingData = Union[Dataset, StreamedDataset]
 
 
 class Data:

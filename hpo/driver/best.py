@@ -42,7 +42,6 @@ def train_best(name: str, *, storage_url: str | None = None, model_path: Path | 
     study, spec = load_hpo_study(name, storage_url=storage_url)
     select_backend(backend or spec.backend)
     prepare_keras()
-    from hpo.objectives import build_model, custom_fit, extra_callbacks
     from hpo.trial.runner import check_param_count, class_weight_for, fit_settings
     from hpo.trial.training import fit_and_score
 
@@ -53,14 +52,14 @@ def train_best(name: str, *, storage_url: str | None = None, model_path: Path | 
                              f"within pick_within={spec.pick_within:g}")
         raise SetupError(f"study {name!r} has no complete trial yet; run it first")
 
-    module, data = load_objective_and_data(spec, in_memory)
+    objective, data = load_objective_and_data(spec, in_memory)
     params = dict(best.params)
     # The seed the trial trained with, so the retrained model repeats the search's.
     settings = fit_settings(spec, params, records.trial_seed(spec.seed, best.number, best.user_attrs),
                             class_weight_for(spec, data))
-    result = fit_and_score(None, lambda: build_model(module, params, data), data, settings,
-                           extra_callbacks=extra_callbacks(module, params), fit=custom_fit(module, params, data))
-    check_param_count(module, params, data, result.n_params)
+    result = fit_and_score(None, lambda: objective.build(params, data.info()), data, settings,
+                           extra_callbacks=objective.callbacks(params), fit=objective.fit(params, data))
+    check_param_count(objective, params, data, result.n_params)
     test_metrics: dict[str, float] = {}
     test_set = data.test_set()
     if test_set is not None:  # data without a test split (hpo.Data(test=None)) has nothing to score

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 MAX_REASON_CHARS = 500
 MAX_TRACEBACK_CHARS = 4000
 
-Objective = Callable[["optuna.trial.Trial"], "TrialValue"]
+TrialFunction = Callable[["optuna.trial.Trial"], "TrialValue"]
 Kind = Literal["pruned", "interrupted", "fatal", "failed"]
 
 
@@ -74,8 +74,8 @@ def store_reason(trial: "optuna.trial.Trial", error: BaseException) -> str:
 
 
 def recording_failures(
-    objective: Objective, on_interrupt: Callable[["optuna.trial.Trial"], str],
-) -> Objective:
+    objective: TrialFunction, on_interrupt: Callable[["optuna.trial.Trial"], str],
+) -> TrialFunction:
     """``objective`` with its failures recorded on the trial, then left for Optuna to mark FAIL.
 
     A failed trial's exception becomes :class:`TrialFailure`, which the driver lets Optuna

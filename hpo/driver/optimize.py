@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 from hpo.data.datasets import MEMORY_DATASET
 from hpo.driver.budget import claim_slot, count_finished, slot_lock
 from hpo.driver.devices import describe, worker_device
-from hpo.driver.failures import ConsecutiveFailureGuard, Objective, recording_failures
+from hpo.driver.failures import ConsecutiveFailureGuard, TrialFunction, recording_failures
 from hpo.driver.progress import ProgressPrinter, start_line
 from hpo.driver.recovery import install_heartbeat_retries, retry_trial
 from hpo.driver.study_setup import attach_artifacts, load_hpo_study, load_objective_and_data, make_strategies, prepare
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     import optuna
 
     from hpo.data.datasets import Data, TrainingData
-    from hpo.objectives import ObjectiveModule
+    from hpo.objectives import Objective
     from hpo.trial.runner import TrialValue
 
 Printer = Callable[[str], None]
@@ -67,7 +67,7 @@ def run(
     spec: StudySpec,
     *,
     storage_url: str | None = None,
-    objective: Objective | None = None,
+    objective: TrialFunction | None = None,
     out: Printer = _print,
     data: "Data | None" = None,
     gpus: Sequence[str] = (),
@@ -110,7 +110,7 @@ def run(
             raise SetupError("several workers need the study's own objective, not a callable")
         trials_run = work_loop(study, spec, objective, files, out)
         return _outcome(study, spec, prepared.shown, trials_run=trials_run)
-    module, loaded = prepared.module, prepared.data
+    module, loaded = prepared.objective, prepared.data
     assert module is not None and loaded is not None
     out(f"data {loaded.describe()}")
     trials_run = _train(prepared.url, spec, files, study, out, gpus,
@@ -188,8 +188,8 @@ def work(
 
 
 def _keras_objective(
-    module: "ObjectiveModule", data: "TrainingData", spec: StudySpec, files: StudyFiles, out: Printer,
-) -> Objective:
+    module: "Objective", data: "TrainingData", spec: StudySpec, files: StudyFiles, out: Printer,
+) -> TrialFunction:
     from hpo.trial.runner import make_trial_runner
 
     active_backend()  # imports Keras
@@ -198,7 +198,7 @@ def _keras_objective(
     return make_trial_runner(module, data, spec, files, warn=out)
 
 
-def _check_metric(module: "ObjectiveModule", data: "TrainingData", spec: StudySpec) -> None:
+def _check_metric(module: "Objective", data: "TrainingData", spec: StudySpec) -> None:
     from hpo.trial.runner import check_metric
 
     active_backend()  # imports Keras
@@ -221,7 +221,7 @@ def _long_lived_heap_frozen() -> Iterator[None]:
 
 
 def work_loop(
-    study: "optuna.Study", spec: StudySpec, objective: Objective, files: StudyFiles, out: Printer,
+    study: "optuna.Study", spec: StudySpec, objective: TrialFunction, files: StudyFiles, out: Printer,
     *, max_trials: int | None = None,
 ) -> int:
     """Run trials one at a time until the budget is met; returns how many ran here.

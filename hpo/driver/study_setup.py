@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import hpo.records as records
 from hpo.driver.recovery import install_heartbeat_retries, recover_dead_trials, sweep_checkpoints
 from hpo.errors import SetupError
-from hpo.objectives import ObjectiveModule, default_params
+from hpo.objectives import Objective
 from hpo.search.strategies import check_sampler_available, make_pruner, make_sampler
 from hpo.storage.database import mask_url, open_storage, resolve_url
 from hpo.storage.optuna_private import study_storage
@@ -38,44 +38,44 @@ class Prepared:
     study: "optuna.Study"
     files: StudyFiles
     is_new: bool
-    module: ObjectiveModule | None  # None when a plain callable replaces the objective
+    objective: Objective | None  # None when a plain callable replaces the objective
     data: "TrainingData | None"
 
 
-Check = Callable[[ObjectiveModule, "TrainingData", StudySpec], None]
+Check = Callable[[Objective, "TrainingData", StudySpec], None]
 
 
 def prepare(spec: StudySpec, storage_url: str | None, *, load_objective: bool, out: Printer,
             check: Check | None = None, data: "Data | None" = None) -> Prepared:
     """Load objective and data, then create or load the study, recover what dead workers left,
-    and enqueue a new study's first trials. ``check(module, data, spec)`` runs before the
+    and enqueue a new study's first trials. ``check(objective, data, spec)`` runs before the
     storage is opened (the metric check of a run that trains in this process). ``data`` is
     the user's in-memory data (``hpo.run(spec, data=...)``) in place of ``spec.dataset``."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # we print our own line per trial
     check_sampler_available(spec.sampler)
-    module: ObjectiveModule | None = None
+    objective: Objective | None = None
     dataset: "TrainingData | None" = None
     if load_objective:
-        module, dataset = load_objective_and_data(spec, data)
+        objective, dataset = load_objective_and_data(spec, data)
         if check is not None:
-            check(module, dataset, spec)
+            check(objective, dataset, spec)
     if spec.sampler == "grid":
-        spec = fit_budget_to_grid(spec, module, out)
+        spec = fit_budget_to_grid(spec, objective, out)
 
     url = resolve_url(storage_url, spec.storage)
     files = StudyFiles(url, spec.name)
     with storage_lock(url):
         storage = open_storage(url, create=True)
-        study, is_new = create_or_load(spec, storage, out, module, dataset)
+        study, is_new = create_or_load(spec, storage, out, objective, dataset)
         install_heartbeat_retries(study, spec, files, out)
         attach_artifacts(files, study, spec)
         recover_dead_trials(study, spec, files, out, lock=False)  # the lock is held here
         sweep_checkpoints(study, files)
         if is_new:
-            enqueue_first_trials(study, spec, module)
-    return Prepared(spec, url, mask_url(url), study, files, is_new, module, dataset)
+            enqueue_first_trials(study, spec, objective)
+    return Prepared(spec, url, mask_url(url), study, files, is_new, objective, dataset)
 
 
 def attach_artifacts(files: StudyFiles, study: "optuna.Study", spec: StudySpec) -> None:
@@ -89,7 +89,7 @@ def attach_artifacts(files: StudyFiles, study: "optuna.Study", spec: StudySpec) 
         files.mirror = CheckpointMirror(open_store(uri), study)
 
 
-def load_objective_and_data(spec: StudySpec, data: "Data | None" = None) -> tuple[ObjectiveModule, "TrainingData"]:
+def load_objective_and_data(spec: StudySpec, data: "Data | None" = None) -> tuple[Objective, "TrainingData"]:
     """The objective module and the data (``data`` split, or ``spec.dataset`` loaded), once
     per process, never per trial."""
     from hpo.data.sources import load_dataset
@@ -120,15 +120,15 @@ def stored_spec(name: str, *, storage_url: str | None = None) -> StudySpec:
     return load_hpo_study(name, storage_url=storage_url)[1]
 
 
-def fit_budget_to_grid(spec: StudySpec, module: ObjectiveModule | None, out: Printer) -> StudySpec:
+def fit_budget_to_grid(spec: StudySpec, objective: Objective | None, out: Printer) -> StudySpec:
     """Check the grid against the objective and say, before any training, how it compares
     with the budget: a smaller grid becomes the budget (Optuna would repeat its points)."""
     from hpo.search.grid import check_grid
     from hpo.search.strategies import grid_size, require_grid
 
     require_grid(spec.grid)
-    if module is not None:
-        check_grid(spec.grid, default_params(module), module.suggest)
+    if objective is not None:
+        check_grid(spec.grid, objective.defaults, objective.suggest)
     size = grid_size(spec.grid)
     if size > spec.n_trials:
         out(f"note: the grid has {size} points and the budget is {spec.n_trials} trials: "
@@ -140,13 +140,13 @@ def fit_budget_to_grid(spec: StudySpec, module: ObjectiveModule | None, out: Pri
 
 
 def make_strategies(
-    spec: StudySpec, seed: int, module: ObjectiveModule | None, data: "TrainingData | None",
+    spec: StudySpec, seed: int, objective: Objective | None, data: "TrainingData | None",
 ) -> tuple["optuna.samplers.BaseSampler", "optuna.pruners.BasePruner"]:
     """The spec's sampler (seeded with ``seed``) and pruner."""
     import optuna
 
     sampler = make_sampler(spec.sampler, seed=seed, grid=spec.grid,
-                           defaults=default_params(module) if module is not None else {})
+                           defaults=objective.defaults if objective is not None else {})
     if spec.multi_objective:  # Optuna cannot prune a multi-objective trial (no report)
         return sampler, optuna.pruners.NopPruner()
     pruner = make_pruner(spec.pruner, max_epochs=spec.max_epochs, metric=spec.metric,
@@ -157,7 +157,7 @@ def make_strategies(
 
 def create_or_load(
     spec: StudySpec, storage: "optuna.storages.BaseStorage", out: Printer,
-    module: ObjectiveModule | None = None, data: "TrainingData | None" = None,
+    objective: Objective | None = None, data: "TrainingData | None" = None,
 ) -> tuple["optuna.Study", bool]:
     """The study ``spec`` names, created when new; refuses to change what it optimises."""
     import optuna
@@ -186,7 +186,7 @@ def create_or_load(
     # A sampler seeded identically on every resume would repeat its first proposals
     # (optuna/optuna#3255); offsetting by the trials already stored keeps runs reproducible
     # from a fresh study while a resumed study explores new points.
-    sampler, pruner = make_strategies(spec, spec.seed + n_existing, module, data)
+    sampler, pruner = make_strategies(spec, spec.seed + n_existing, objective, data)
     study = optuna.create_study(
         study_name=spec.name,
         storage=storage,
@@ -228,11 +228,11 @@ def report_differences(spec: StudySpec, stored: StudySpec, out: Printer) -> None
         out(f"note: study {spec.name!r} continues with changed settings: {changes}")
 
 
-def enqueue_first_trials(study: "optuna.Study", spec: StudySpec, module: ObjectiveModule | None) -> None:
+def enqueue_first_trials(study: "optuna.Study", spec: StudySpec, objective: Objective | None) -> None:
     """The study's first trials: the objective's recommended defaults, the script's
     ``enqueue`` list, then the best trials of the study named by ``warm_start``."""
     first: list[dict[str, Any]] = []
-    defaults = default_params(module) if module is not None else {}
+    defaults = objective.defaults if objective is not None else {}
     # A grid study tries its grid; the defaults would take one of its trials.
     if spec.enqueue_defaults and defaults and spec.sampler != "grid":
         first.append(dict(defaults))

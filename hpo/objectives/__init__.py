@@ -8,18 +8,17 @@ runner (:mod:`hpo.trial.runner`) calls it; the module never sees the driver or t
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Protocol, cast, runtime_checkable
 
 from hpo.errors import SetupError
+from hpo.objectives.objective import Objective
 from hpo.plugins import load_module
 
 if TYPE_CHECKING:
     import keras
     import optuna
 
-    from hpo.data.datasets import TrainingData
 
 BUILTIN = ("mlp", "cnn")
 
@@ -43,17 +42,17 @@ class ObjectiveModule(Protocol):
       ``build(params, input_shape, n_classes)`` works too (told apart by its signature). It never
       sees Optuna, so the same function rebuilds the best model (``hpo best``).
 
-    Optional (read with :func:`default_params` and :func:`param_count_formula`):
+    Optional (read once, by :class:`hpo.objectives.objective.Objective`):
 
     * ``DEFAULT_PARAMS: dict``: a known-good configuration, enqueued as a new study's first
       trial, and the values a grid leaves out.
     * ``param_count(params, info)`` or ``param_count(params, input_shape, n_classes) -> int``:
       the parameter count by formula; a trial whose model disagrees fails (a bug in the module).
     * ``callbacks(params) -> list[keras.callbacks.Callback]``: the module's own callbacks for a
-      trial (read with :func:`extra_callbacks`); they run before hpo's pruning, early stopping
+      trial; they run before hpo's pruning, early stopping
       and checkpoint callbacks.
     * ``fit(model, params, data, *, epochs, initial_epoch, callbacks)``: the module's own
-      training loop (read with :func:`custom_fit`), called instead of Keras' ``fit`` on hpo's
+      training loop, called instead of Keras' ``fit`` on hpo's
       pipelines. ``data`` is the split data: a :class:`hpo.data.Dataset` (``x_train``,
       ``y_train``, ``x_val``, ``y_val``) or a :class:`hpo.data.StreamedDataset` (``train``,
       ``validation``); ``data.pipelines(batch_size, shuffle=, seed=, repeat=False)`` gives both
@@ -69,12 +68,10 @@ class ObjectiveModule(Protocol):
         """``build(params, info)`` or ``build(params, input_shape, n_classes)``."""
 
 
-ParamCount = Callable[..., int]
-
-
-def load_objective(name: str, *, base_dir: Path | None = None) -> ObjectiveModule:
+def load_objective(name: str, *, base_dir: Path | None = None) -> Objective:
     """A built-in objective by name, a dotted module path, or a ``.py`` file path (relative
-    to ``base_dir`` or the working directory; study scripts store it absolute)."""
+    to ``base_dir`` or the working directory; study scripts store it absolute), as the
+    :class:`Objective` every caller uses (a KerasTuner ``build_model(hp)`` module adapted)."""
     target = f"hpo.objectives.{name}" if name in BUILTIN else name
     try:
         module = load_module(target, what="objective", base_dir=base_dir)
@@ -86,69 +83,11 @@ def load_objective(name: str, *, base_dir: Path | None = None) -> ObjectiveModul
     if missing == ["suggest", "build"] and callable(getattr(module, "build_model", None)):
         from hpo.objectives.keras_tuner_port import KerasTunerObjective
 
-        return KerasTunerObjective(module)  # a KerasTuner model-building function
+        return Objective(KerasTunerObjective(module))  # a KerasTuner model-building function
     if missing:
         raise SetupError(f"objective {name!r} does not define {' and '.join(missing)}() "
                          "(or KerasTuner's build_model(hp))")
-    return cast(ObjectiveModule, module)
+    return Objective(cast(ObjectiveModule, module))
 
 
-def default_params(module: ObjectiveModule) -> dict[str, Any]:
-    """The module's ``DEFAULT_PARAMS``, or an empty dict."""
-    defaults = getattr(module, "DEFAULT_PARAMS", None)
-    return dict(defaults) if isinstance(defaults, dict) else {}
-
-
-def param_count_formula(module: ObjectiveModule) -> ParamCount | None:
-    """The module's ``param_count``, or None."""
-    formula = getattr(module, "param_count", None)
-    return formula if callable(formula) else None
-
-
-def extra_callbacks(module: ObjectiveModule, params: dict[str, Any]) -> list[Any]:
-    """The module's ``callbacks(params)``, or none."""
-    make = getattr(module, "callbacks", None)
-    return list(make(params)) if callable(make) else []
-
-
-def _takes_info(function: Callable[..., Any]) -> bool:
-    """``f(params, info)`` rather than ``f(params, input_shape, n_classes)``."""
-    try:
-        parameters = [p for p in inspect.signature(function).parameters.values()
-                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    except (TypeError, ValueError):
-        return False
-    return len(parameters) == 2
-
-
-def build_model(module: ObjectiveModule, params: dict[str, Any], data: "TrainingData") -> "keras.Model":
-    """``module.build`` called with the signature it has."""
-    if _takes_info(module.build):
-        return module.build(params, data.info())
-    return module.build(params, data.input_shape, data.n_classes)
-
-
-def expected_param_count(module: ObjectiveModule, params: dict[str, Any], data: "TrainingData") -> int | None:
-    """``module.param_count`` called with the signature it has; None when there is none."""
-    formula = param_count_formula(module)
-    if formula is None:
-        return None
-    if _takes_info(formula):
-        return int(formula(params, data.info()))
-    return int(formula(params, data.input_shape, data.n_classes))
-
-
-def custom_fit(module: ObjectiveModule, params: dict[str, Any], data: "TrainingData") -> Callable[..., object] | None:
-    """The module's ``fit`` bound to this trial's ``params`` and the data, or None."""
-    fit = getattr(module, "fit", None)
-    if not callable(fit):
-        return None
-
-    def bound(model: "keras.Model", *, epochs: int, initial_epoch: int, callbacks: list[Any]) -> object:
-        return fit(model, params, data, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks)
-
-    return bound
-
-
-def module_name(module: ObjectiveModule) -> str:
-    return str(getattr(module, "__name__", module))
+__all__ = ["BUILTIN", "Objective", "ObjectiveModule", "load_objective"]

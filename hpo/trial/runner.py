@@ -2,7 +2,8 @@
 
 :func:`make_trial_runner` turns an objective module and the data into the ``(trial) -> value``
 Optuna calls. The objective module defines the search space and the model
-(:class:`hpo.objectives.ObjectiveModule`); :mod:`hpo.trial.training` trains it; this module ties them
+(:class:`hpo.objectives.ObjectiveModule`, seen through :class:`hpo.objectives.Objective`);
+:mod:`hpo.trial.training` trains it; this module ties them
 to the trial: its seed (a retry keeps the original trial's), its epoch checkpoint (a retry
 takes over the dead trial's), its records, its value (with ``also_minimize``, the pair of the
 metric and the second objective) and the best trial's kept ``.keras`` model.
@@ -16,15 +17,6 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import hpo.records as records
 from hpo.errors import MonitorMissingError, SetupError, TrialFailure
-from hpo.objectives import (
-    ObjectiveModule,
-    build_model,
-    custom_fit,
-    default_params,
-    expected_param_count,
-    extra_callbacks,
-    module_name,
-)
 from hpo.selection import chosen_trial
 
 if TYPE_CHECKING:
@@ -32,6 +24,7 @@ if TYPE_CHECKING:
     import optuna
 
     from hpo.data.datasets import TrainingData
+    from hpo.objectives import Objective
     from hpo.storage.study_files import StudyFiles
     from hpo.study.spec import StudySpec
     from hpo.trial.training import FitResult, FitSettings
@@ -80,10 +73,10 @@ def class_weight_for(spec: "StudySpec", data: "TrainingData") -> dict[int, float
 
 
 def make_trial_runner(
-    module: ObjectiveModule, data: "TrainingData", spec: "StudySpec", files: "StudyFiles | None" = None,
+    objective: "Objective", data: "TrainingData", spec: "StudySpec", files: "StudyFiles | None" = None,
     *, warn: Callable[[str], None] = print,
 ) -> Callable[["optuna.trial.BaseTrial"], TrialValue]:
-    """The ``(trial) -> value`` Optuna calls for this objective module and data.
+    """The ``(trial) -> value`` Optuna calls for this objective and data.
 
     With ``files``, each trial keeps an epoch checkpoint while it trains (removed when it
     ends, kept when it is interrupted), a retry continues from the checkpoint of the trial it
@@ -94,7 +87,7 @@ def make_trial_runner(
     class_weight = class_weight_for(spec, data)  # once per process, not per trial
 
     def run_trial(trial: "optuna.trial.BaseTrial") -> TrialValue:
-        params = module.suggest(trial)
+        params = objective.suggest(trial)
         check_batch_size(params, data)
         user_attrs = trial.user_attrs
         settings = fit_settings(spec, params, records.trial_seed(spec.seed, trial.number, user_attrs),
@@ -105,11 +98,11 @@ def make_trial_runner(
             files.take_over(retry_of, checkpoint)
         try:
             result = fit_and_score(
-                trial, lambda: build_model(module, params, data), data,
+                trial, lambda: objective.build(params, data.info()), data,
                 settings, checkpoint=checkpoint, resuming=retry_of is not None, warn=warn,
-                extra_callbacks=extra_callbacks(module, params), fit=custom_fit(module, params, data),
+                extra_callbacks=objective.callbacks(params), fit=objective.fit(params, data),
             )
-            check_param_count(module, params, data, result.n_params)
+            check_param_count(objective, params, data, result.n_params)
             values = _values(spec, trial, result, data)
             if files is not None:
                 keep_if_best(trial, values, result, files, spec.pick_within)
@@ -126,7 +119,7 @@ def make_trial_runner(
     return run_trial
 
 
-def check_metric(module: ObjectiveModule, data: "TrainingData", spec: "StudySpec") -> None:
+def check_metric(objective: "Objective", data: "TrainingData", spec: "StudySpec") -> None:
     """Stop before any trial exists when the monitored metric is not one the model logs.
 
     Keras names its log keys only once a model has computed its metrics, so a model of the
@@ -139,14 +132,14 @@ def check_metric(module: ObjectiveModule, data: "TrainingData", spec: "StudySpec
     import keras
     import optuna
 
-    params = default_params(module)
+    params = objective.defaults
     trial: optuna.trial.BaseTrial = optuna.trial.FixedTrial(params) if params else optuna.create_study(
         sampler=optuna.samplers.RandomSampler(seed=spec.seed)).ask()
     try:
-        params = module.suggest(trial)
+        params = objective.suggest(trial)
         check_batch_size(params, data)
         keras.backend.clear_session()
-        model = build_model(module, params, data)
+        model = objective.build(params, data.info())
         x, y = data.validation_head(2)
         predicted = model(x, training=False)
         model.compute_loss(x=x, y=y, y_pred=predicted)
@@ -230,15 +223,15 @@ def keep_if_best(trial: "optuna.trial.BaseTrial", values: tuple[float, ...], res
     return True
 
 
-def check_param_count(module: ObjectiveModule, params: dict[str, Any], data: "TrainingData", n_params: int) -> None:
+def check_param_count(objective: "Objective", params: dict[str, Any], data: "TrainingData", n_params: int) -> None:
     """The formula and Keras must agree; a mismatch is a bug in the objective module."""
-    expected = expected_param_count(module, params, data)
+    expected = objective.param_count(params, data.info())
     if expected is None:
         return
     if expected != n_params:
         raise TrialFailure(
             f"parameter count formula gives {expected} but Keras counts {n_params} "
-            f"(a bug in objective {module_name(module)})"
+            f"(a bug in objective {objective.name})"
         )
 
 

@@ -177,3 +177,12 @@ def test_a_py_dataset_is_batched_and_arrays_beside_a_stream_become_one():
     train, validation = data.pipelines(64, shuffle=True, seed=0, repeat=False)
     assert isinstance(train, Batches) and next(iter(validation))[0].shape == (6, 5)
     assert data.sample(6).shape == (6, 5)
+
+
+def test_both_split_forms_are_training_data_and_the_base_is_abstract():
+    from hpo.data import Data, Dataset, StreamedDataset, TrainingData
+
+    assert issubclass(Dataset, TrainingData) and issubclass(StreamedDataset, TrainingData)
+    assert isinstance(Data((np.zeros((20, 3)), np.arange(20) % 2)).split(0), TrainingData)
+    with pytest.raises(TypeError, match="abstract"):
+        TrainingData()

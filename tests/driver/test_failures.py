@@ -129,3 +129,22 @@ def test_the_guard_trips_after_the_limit_of_failures_in_a_row():
     study.optimize(objective, n_trials=5, catch=(ValueError,), callbacks=[guard])
     assert [t.state.name for t in study.trials] == ["FAIL", "COMPLETE", "FAIL", "FAIL"]  # stopped
     assert guard.tripped and guard.in_a_row == 2 and guard.last_reason == "ValueError: z"
+
+
+def test_user_code_fails_a_trial_on_purpose_with_hpo_trial_failure_and_the_study_goes_on(sqlite_url):
+    import hpo
+    from tests.conftest import quick_spec, run_quick
+
+    assert hpo.TrialFailure is TrialFailure and hpo.SetupError is SetupError
+
+    def objective(trial):
+        x = trial.suggest_float("x", -1.0, 1.0)
+        if trial.number == 1:
+            raise hpo.TrialFailure("units too wide for this input")
+        return x * x
+
+    outcome, _ = run_quick(quick_spec(n_trials=3, max_consecutive_failures=2), sqlite_url, objective=objective)
+    trials = optuna.load_study(study_name="q", storage=sqlite_url).trials
+    assert [t.state.name for t in trials] == ["COMPLETE", "FAIL", "COMPLETE", "COMPLETE"]
+    assert trials[1].user_attrs["fail_reason"] == "TrialFailure: units too wide for this input"
+    assert "fail_traceback" not in trials[1].user_attrs and outcome.n_finished == 3

@@ -9,7 +9,7 @@ import pytest
 from hpo.driver import optimize as driver
 from hpo.driver import study_setup
 from hpo.errors import SetupError
-from hpo.objectives import mlp
+from hpo.objectives import Objective, mlp
 from hpo.study.spec import StudySpec
 from tests.conftest import quick_spec, run_quick
 
@@ -25,7 +25,7 @@ def test_a_missing_dataset_stops_before_any_study_is_stored(tmp_path, monkeypatc
 def test_a_new_study_stores_its_settings_and_enqueues_defaults_then_the_scripts_sets(sqlite_url):
     spec = StudySpec(name="s", enqueue=[{"units_0": 64}])
     prepared = study_setup.prepare(spec, sqlite_url, load_objective=True, out=print)
-    assert prepared.is_new and prepared.data is not None and prepared.module is mlp
+    assert prepared.is_new and prepared.data is not None and prepared.objective.module is mlp
     waiting = prepared.study.get_trials(states=(optuna.trial.TrialState.WAITING,))
     assert [t.system_attrs["fixed_params"] for t in waiting] == [mlp.DEFAULT_PARAMS, {"units_0": 64}]
     assert study_setup.stored_spec("s", storage_url=sqlite_url) == spec
@@ -36,10 +36,10 @@ def test_a_new_study_stores_its_settings_and_enqueues_defaults_then_the_scripts_
 def test_a_grid_smaller_than_the_budget_becomes_the_budget():
     lines = []
     spec = StudySpec(name="g", sampler="grid", n_trials=10, grid={"units_0": [64, 128], "dropout": [0.0, 0.2]})
-    fitted = study_setup.fit_budget_to_grid(spec, mlp, lines.append)
+    fitted = study_setup.fit_budget_to_grid(spec, Objective(mlp), lines.append)
     assert fitted.n_trials == 4 and "the budget is 4 trials, not 10" in lines[0]
     with pytest.raises(SetupError, match="never suggests: colour"):
-        study_setup.fit_budget_to_grid(spec.with_overrides(grid={"colour": ["red"]}), mlp, lines.append)
+        study_setup.fit_budget_to_grid(spec.with_overrides(grid={"colour": ["red"]}), Objective(mlp), lines.append)
 
 
 def test_hpo_load_refuses_a_study_hpo_did_not_create(sqlite_url):

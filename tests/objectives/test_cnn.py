@@ -6,7 +6,7 @@ from hpo.objectives import cnn, load_objective
 
 
 def test_cnn_defaults_are_the_articles_improved_cnn_and_build_on_digits_and_cifar_shapes():
-    assert load_objective("cnn") is cnn
+    assert load_objective("cnn").module is cnn
     params = cnn.suggest(optuna.trial.FixedTrial(dict(cnn.DEFAULT_PARAMS)))
     assert params == cnn.DEFAULT_PARAMS
     digits = cnn.build(params, (8, 8, 1), 10)

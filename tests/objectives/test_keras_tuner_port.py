@@ -63,7 +63,7 @@ def test_what_optuna_cannot_express_is_one_line(call, message):
 
 def test_a_module_with_only_build_model_is_an_objective_module(tmp_path):
     module = load_objective(str(REPO / "studies" / "models" / "digits_keras_tuner.py"))
-    assert isinstance(module, KerasTunerObjective) and isinstance(module, ObjectiveModule)
+    assert isinstance(module.module, KerasTunerObjective) and isinstance(module.module, ObjectiveModule)
     (tmp_path / "neither.py").write_text("x = 1\n")
     with pytest.raises(SetupError, match=r"does not define suggest and build\(\) \(or KerasTuner's build_model"):
         load_objective(str(tmp_path / "neither.py"))

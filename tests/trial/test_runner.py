@@ -10,7 +10,7 @@ import pytest
 
 from hpo.data.sources import load_dataset
 from hpo.errors import TrialFailure
-from hpo.objectives import mlp
+from hpo.objectives import Objective, mlp
 from hpo.storage.study_files import StudyFiles
 from hpo.study.spec import StudySpec
 from hpo.trial.runner import (
@@ -64,12 +64,14 @@ def test_superseded_models_are_dropped_but_a_running_trials_stays(sqlite_url):
 
 
 def test_a_parameter_count_formula_that_disagrees_with_keras_fails_the_trial():
-    data = types.SimpleNamespace(input_shape=(8, 8, 1), n_classes=10)
+    info = types.SimpleNamespace(input_shape=(8, 8, 1), n_classes=10)
+    data = types.SimpleNamespace(info=lambda: info)
     params = dict(mlp.DEFAULT_PARAMS)
-    check_param_count(mlp, params, data, mlp.param_count(params, (8, 8, 1), 10))
+    check_param_count(Objective(mlp), params, data, mlp.param_count(params, (8, 8, 1), 10))
     with pytest.raises(TrialFailure, match="formula gives .* but Keras counts 1 .*hpo.objectives.mlp"):
-        check_param_count(mlp, params, data, 1)
-    check_param_count(types.ModuleType("no_formula"), params, data, 1)  # nothing to check
+        check_param_count(Objective(mlp), params, data, 1)
+    no_formula = types.SimpleNamespace(suggest=mlp.suggest, build=mlp.build)
+    check_param_count(Objective(no_formula), params, data, 1)  # nothing to check
 
 
 def test_inference_time_is_per_sample():
@@ -85,7 +87,7 @@ def test_the_runner_suggests_builds_trains_and_records_a_trial():
     data = dataclasses.replace(data, x_train=data.x_train[:200], y_train=data.y_train[:200])
     spec = StudySpec(name="r", max_epochs=2, also_minimize="n_params")
     trial = optuna.trial.FixedTrial(dict(mlp.DEFAULT_PARAMS, units_0=16))
-    accuracy, size = make_trial_runner(mlp, data, spec)(trial)
+    accuracy, size = make_trial_runner(Objective(mlp), data, spec)(trial)
     assert 0.0 <= accuracy <= 1.0 and size == (64 + 1) * 16 + (16 + 1) * 10
     assert trial.user_attrs["n_params"] == size and trial.user_attrs["epochs_trained"] == 2
 
@@ -95,14 +97,14 @@ def test_a_metric_the_model_does_not_log_is_found_before_any_trial():
     from hpo.trial.runner import check_metric
 
     data = load_dataset("digits")
-    check_metric(mlp, data, StudySpec(name="s", metric="val_accuracy"))
-    check_metric(mlp, data, StudySpec(name="s", metric="loss"))
+    check_metric(Objective(mlp), data, StudySpec(name="s", metric="val_accuracy"))
+    check_metric(Objective(mlp), data, StudySpec(name="s", metric="loss"))
     with pytest.raises(MonitorMissingError, match="'val_acc' is not in Keras' logs of this objective; "
                                                   "available: accuracy, loss, val_accuracy, val_loss"):
-        check_metric(mlp, data, StudySpec(name="s", metric="val_acc"))
+        check_metric(Objective(mlp), data, StudySpec(name="s", metric="val_acc"))
     # Without defaults a random configuration is built; one that cannot be built is not judged.
     no_defaults = types.SimpleNamespace(suggest=mlp.suggest, build=mlp.build)
     with pytest.raises(MonitorMissingError):
-        check_metric(no_defaults, data, StudySpec(name="s", metric="val_auc"))
+        check_metric(Objective(no_defaults), data, StudySpec(name="s", metric="val_auc"))
     broken = types.SimpleNamespace(suggest=lambda trial: {}, build=lambda *args: 1 / 0)
-    check_metric(broken, data, StudySpec(name="s", metric="val_auc"))
+    check_metric(Objective(broken), data, StudySpec(name="s", metric="val_auc"))
