@@ -18,17 +18,23 @@ def isolated_runtime(tmp_path, monkeypatch):
     return tmp_path / "hpo-runs"
 
 
-@pytest.fixture(autouse=True)
-def processes_only_in_slow_tests(request, monkeypatch):
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
     """The fast lane (``-m "not slow"``) starts no process: a test that does (hpo's CLI, a
-    worker, a server) must be marked ``slow``, and fails here if it is not."""
-    if request.node.get_closest_marker("slow") is not None:
-        return
+    worker, a server, a browser), itself or through a fixture of any scope, must be marked
+    ``slow``, and fails if it is not."""
+    if item.get_closest_marker("slow") is not None:
+        return (yield)
+    real = subprocess.Popen._execute_child
 
     def refuse(self, args, *rest, **kwargs):
-        raise AssertionError(f"{request.node.nodeid} starts a process ({args!r}); mark it @pytest.mark.slow")
+        raise AssertionError(f"{item.nodeid} starts a process ({args!r}); mark it @pytest.mark.slow")
 
-    monkeypatch.setattr(subprocess.Popen, "_execute_child", refuse)
+    subprocess.Popen._execute_child = refuse
+    try:
+        return (yield)
+    finally:
+        subprocess.Popen._execute_child = real
 
 
 @pytest.fixture

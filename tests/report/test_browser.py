@@ -22,6 +22,8 @@ ALL_FIGURES_SETTLED = """(function () {
   return out;
 })()"""
 
+pytestmark = pytest.mark.slow  # every test here drives a Chromium process
+
 
 @pytest.fixture(scope="module")
 def chromium():
@@ -34,7 +36,6 @@ def chromium():
         yield browser
 
 
-@pytest.mark.slow
 def test_built_in_study_report_renders_every_plot_offline_without_console_errors(built_in_study, chromium, tmp_path):
     result = write_report(built_in_study["name"], built_in_study["url"], tmp_path)
     figures, errors = chromium.open(file_url(result.path), ALL_FIGURES_SETTLED)
