@@ -1,13 +1,15 @@
 """A study stored by hpo 0.1.0 (before the subpackages) resumes, shows, reports and retrains.
 
-The database is ``tests/fixtures/release_0_1_0.sqlite`` (see ``make_release_study.py`` there):
+The database is ``tests/fixtures/release_0_1_0.sql``, the SQL dump of the SQLite file that
+release wrote (``make_release_study.py`` there), kept as text so git holds no database:
 its stored spec names the objective, sampler and pruner by the paths of that release
 (``hpo.objectives.mlp``, ``hpo.pruners:LearningCurvePruner``), which must keep working.
 """
 
+import contextlib
 import json
 import os
-import shutil
+import sqlite3
 import subprocess
 
 import optuna
@@ -15,7 +17,7 @@ import pytest
 
 from tests.conftest import REPO, hpo_command
 
-FIXTURE = REPO / "tests" / "fixtures" / "release_0_1_0.sqlite"
+FIXTURE = REPO / "tests" / "fixtures" / "release_0_1_0.sql"
 pytestmark = pytest.mark.slow
 
 
@@ -23,7 +25,8 @@ pytestmark = pytest.mark.slow
 def release_home(tmp_path_factory):
     home = tmp_path_factory.mktemp("release") / "hpo-runs"
     home.mkdir()
-    shutil.copyfile(FIXTURE, home / "hpo.db")  # the committed file itself never changes
+    with contextlib.closing(sqlite3.connect(home / "hpo.db")) as database:  # the release's file, rebuilt
+        database.executescript(FIXTURE.read_text())
     return home
 
 
