@@ -275,48 +275,44 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from hpo.report.summary import describe_study
+    from hpo.records import SHOWN_WITH_BEST
+    from hpo.report.summary import load_summary
+    from hpo.storage.database import resolve_url
+    from hpo.storage.study_files import StudyFiles
 
-    info = describe_study(_open_readonly(args), args.name)
+    summary = load_summary(_open_readonly(args), args.name)
     if args.json:
-        print(json.dumps(info, indent=2, default=str))
+        print(json.dumps(summary.to_dict(), indent=2, default=str))
         return EXIT_OK
-    s = info["states"]
-    print(f"study {info['name']} ({info['direction']}): {info['n_trials']} trials - "
-          + ", ".join(f"{count} {state.lower()}" for state, count in s.items() if count))
-    settings = info["settings"]
+    print(f"study {summary.name} ({summary.direction}): {summary.n_trials} trials - "
+          + ", ".join(f"{count} {state.lower()}" for state, count in summary.states.items() if count))
+    settings = summary.settings
     if settings:
         print(f"objective {settings['objective']} on {settings['dataset']}, metric {settings['metric']}, "
               f"sampler {settings['sampler']}, pruner {settings['pruner']}, budget {settings['n_trials']}, "
               f"max epochs {settings['max_epochs']}, patience {settings['patience']}, seed {settings['seed']}")
-    best = info["best"]
+    best = summary.best
     if best is None:
         print("best: no complete trial yet")
     else:
-        picked = " (picked from the Pareto front)" if len(best["values"]) > 1 else ""
-        print(f"best trial {best['number']}{picked}: value {best['value']:.4f}")
-        print(f"  params: {_format_params(best['params'])}")
-        from hpo.records import SHOWN_WITH_BEST
-
-        attrs = {k: best["user_attrs"][k] for k in SHOWN_WITH_BEST if k in best["user_attrs"]}
+        picked = " (picked from the Pareto front)" if len(best.values) > 1 else ""
+        print(f"best trial {best.number}{picked}: value {best.values[0]:.4f}")
+        print(f"  params: {_format_params(best.params)}")
+        attrs = {k: best.user_attrs[k] for k in SHOWN_WITH_BEST if k in best.user_attrs}
         if attrs:
             print("  " + ", ".join(f"{k}={v}" for k, v in attrs.items()))
-        from hpo.storage.database import resolve_url
-        from hpo.storage.study_files import StudyFiles
-
-        model = StudyFiles(resolve_url(args.storage), info["name"]).model_path(best["number"])
+        model = StudyFiles(resolve_url(args.storage), summary.name).model_path(best.number)
         if model.exists():
             print(f"  best-epoch model: {model}")
-    front = info.get("pareto_front")
-    if front is not None:
+    if summary.pareto_front is not None:
         names = f"{settings['metric']}, {settings['also_minimize']}" if settings else "objective values"
-        print(f"Pareto front ({len(front)} trials; {names}):")
-        for trial in front:
-            values = ", ".join(f"{v:.6g}" for v in trial["values"])
-            print(f"  trial {trial['number']}: {values}")
-    print(f"total trial time: {info['total_trial_seconds']:.1f}s")
-    for failure in info["failures"]:
-        print(f"  trial {failure['number']} failed: {failure['reason']}")
+        print(f"Pareto front ({len(summary.pareto_front)} trials; {names}):")
+        for trial in summary.pareto_front:
+            values = ", ".join(f"{v:.6g}" for v in trial.values)
+            print(f"  trial {trial.number}: {values}")
+    print(f"total trial time: {summary.trial_seconds:.1f}s")
+    for number, reason in summary.failures:
+        print(f"  trial {number} failed: {reason}")
     return EXIT_OK
 
 

@@ -1,4 +1,5 @@
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -8,6 +9,10 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 POSTGRES_SCRIPT = str(REPO / "scripts" / "postgres.sh")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Importing TensorFlow asks `uname -p` once per process (h5py, through platform.processor()):
+# asked here, before the no-process guard below, so the first fast test to import it is not
+# failed for starting a process that is Python's, not the test's.
+platform.processor()
 
 
 @pytest.fixture(autouse=True)

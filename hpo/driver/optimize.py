@@ -20,15 +20,15 @@ from hpo.driver.budget import claim_slot, count_finished, slot_lock
 from hpo.driver.devices import describe, worker_device
 from hpo.driver.failures import ConsecutiveFailureGuard, TrialFunction, recording_failures
 from hpo.driver.progress import ProgressPrinter, start_line
-from hpo.driver.recovery import install_heartbeat_retries, retry_trial
-from hpo.driver.study_setup import attach_artifacts, load_hpo_study, load_objective_and_data, make_strategies, prepare
+from hpo.driver.recovery import retry_trial
+from hpo.driver.study_setup import StudyConnection, load_objective_and_data, make_strategies, prepare, stored_spec
 from hpo.driver.workers import supervise
 from hpo.environment import PARENT_PID_ENV
 from hpo.errors import SetupError, TooManyFailuresError, TrialFailure
 from hpo.interrupts import graceful_stop, stop_requested
 from hpo.keras_runtime import active_backend, select_backend, use_deterministic_ops
-from hpo.selection import chosen_in_study, pareto_front
-from hpo.storage.optuna_private import study_storage, trial_id
+from hpo.report.summary import summarize_study
+from hpo.storage.optuna_private import trial_id
 from hpo.storage.queries import finished_trial
 from hpo.storage.study_files import StudyFiles
 from hpo.study.spec import StudySpec
@@ -123,7 +123,7 @@ def resume(
     out: Printer = _print, data: "Data | None" = None, gpus: Sequence[str] = (),
 ) -> RunOutcome:
     """Continue study ``name`` with the settings stored with it (``overrides`` replace some)."""
-    _, spec = load_hpo_study(name, storage_url=storage_url)
+    spec = stored_spec(name, storage_url=storage_url)
     return run(spec.with_overrides(**(overrides or {})), storage_url=storage_url, out=out, data=data, gpus=gpus)
 
 
@@ -132,15 +132,15 @@ def join(name: str, *, storage_url: str, overrides: dict[str, Any] | None = None
     """``hpo worker NAME``: run trials of a stored study on this machine (in ``workers``
     processes) until its budget is met, beside the workers of any other machine. The study's
     stored settings stay as they are; ``overrides`` (workers, heartbeat) apply here only."""
+    import optuna
+
     from hpo.storage.database import mask_url
     from hpo.storage.study_files import host_name
 
-    study, spec = load_hpo_study(name, storage_url=storage_url)
-    spec = spec.with_overrides(**(overrides or {}))
+    spec = stored_spec(name, storage_url=storage_url).with_overrides(**(overrides or {}))
     select_backend(spec.backend)
-    files = StudyFiles(storage_url, name)
-    install_heartbeat_retries(study, spec, files, out)
-    attach_artifacts(files, study, spec)
+    connection = StudyConnection(storage_url, spec, out, create=False)
+    study, files = optuna.load_study(study_name=name, storage=connection.storage), connection.files
     shown = mask_url(storage_url)
     out(f"joined study {name!r} in {shown} from {host_name()}: {count_finished(study)}/{spec.n_trials} "
         f"finished, {spec.workers} worker(s) here")
@@ -170,16 +170,15 @@ def work(
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    stored, spec = load_hpo_study(name, storage_url=storage_url)
-    spec = spec.with_overrides(**(overrides or {}))
+    spec = stored_spec(name, storage_url=storage_url).with_overrides(**(overrides or {}))
     select_backend(spec.backend)
     module, data = load_objective_and_data(spec)
-    seed = spec.seed + len(stored.get_trials(deepcopy=False)) + WORKER_SEED_STRIDE * worker_number
+    connection = StudyConnection(storage_url, spec, out, create=False)
+    storage, files = connection.storage, connection.files
+    n_stored = len(storage.get_all_trials(storage.get_study_id_from_name(name), deepcopy=False))
+    seed = spec.seed + n_stored + WORKER_SEED_STRIDE * worker_number
     sampler, pruner = make_strategies(spec, seed, module, data)
-    study = optuna.load_study(study_name=name, storage=study_storage(stored), sampler=sampler, pruner=pruner)
-    files = StudyFiles(storage_url, name)
-    install_heartbeat_retries(study, spec, files, out)
-    attach_artifacts(files, study, spec)
+    study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
     objective = _keras_objective(module, data, spec, files, out)
     _check_metric(module, data, spec)
     recycling = f", replaced after {max_trials} trials" if max_trials else ""
@@ -282,16 +281,16 @@ def work_loop(
 
 
 def _outcome(study: "optuna.Study", spec: StudySpec, shown: str, *, trials_run: int) -> RunOutcome:
-    best = chosen_in_study(study, spec.pick_within)
-    front = pareto_front(study.get_trials(deepcopy=False), study.directions) if spec.multi_objective else None
+    summary = summarize_study(study)
+    best = summary.best
     return RunOutcome(
         study_name=spec.name,
         metric=spec.metric,
         storage=shown,
-        n_finished=count_finished(study),
+        n_finished=summary.n_finished,
         budget=spec.n_trials,
         best_value=best.values[0] if best else None,
-        pareto_size=len(front) if front is not None else None,
+        pareto_size=len(summary.pareto_front) if summary.pareto_front is not None else None,
         best_params=dict(best.params) if best else None,
         best_number=best.number if best else None,
         trials_run=trials_run,

@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import hpo.records as records
-from hpo.storage.database import rdb_storage
 from hpo.storage.optuna_private import stale_trial_ids, study_id, study_storage, trial_id
 from hpo.storage.study_files import StudyFiles, process_is_dead, storage_lock_for
 
@@ -104,22 +103,6 @@ def _recover(study: "optuna.Study", spec: "StudySpec", files: StudyFiles, out: P
         files.clear_running(storage_id)
         retry = retry_trial(study, spec, files, trial)
         out(f"[trial {trial.number:>4}] FAIL      {reason}; {retry}")
-
-
-def install_heartbeat_retries(study: "optuna.Study", spec: "StudySpec", files: StudyFiles, out: Printer) -> None:
-    """Retry the trials Optuna's heartbeat check fails (trials of workers on other hosts),
-    with the study's heartbeat settings (Optuna reads them from the storage object)."""
-    storage = rdb_storage(study)
-    if storage is None:
-        return
-    storage.heartbeat_interval = spec.heartbeat_interval
-    storage.grace_period = spec.grace_period
-
-    def retry_stale(study: "optuna.Study", trial: "optuna.trial.FrozenTrial") -> None:
-        retry = retry_trial(study, spec, files, trial)
-        out(f"[trial {trial.number:>4}] FAIL      its worker stopped sending heartbeats; {retry}")
-
-    storage.heartbeat_stale_trial_callback = retry_stale
 
 
 def sweep_checkpoints(study: "optuna.Study", files: StudyFiles) -> None:

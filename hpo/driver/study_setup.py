@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 import hpo.records as records
-from hpo.driver.recovery import install_heartbeat_retries, recover_dead_trials, sweep_checkpoints
+from hpo.driver.recovery import recover_dead_trials, retry_trial, sweep_checkpoints
 from hpo.errors import SetupError
 from hpo.objectives import Objective
 from hpo.search.strategies import check_sampler_available, make_pruner, make_sampler
-from hpo.storage.database import mask_url, open_storage, resolve_url
+from hpo.storage.artifacts import open_mirror, resolve_uri
+from hpo.storage.database import Heartbeat, mask_url, open_storage, rdb_storage, resolve_url
 from hpo.storage.optuna_private import study_storage
 from hpo.storage.study_files import StudyFiles, storage_lock
 from hpo.study.spec import IDENTITY_FIELDS, StudySpec
@@ -45,6 +46,26 @@ class Prepared:
 Check = Callable[[Objective, "TrainingData", StudySpec], None]
 
 
+class StudyConnection:
+    """What a process that runs a study's trials opens first: the storage, with the study's
+    heartbeat settings and a retry for each trial the heartbeat finds stale (a worker on another
+    host that stopped), and the study's local files, mirrored to its artifact store when it has
+    one (``--artifacts``, which sets ``HPO_ARTIFACTS`` for this process and its workers, then
+    ``HPO_ARTIFACTS``, then the study's setting)."""
+
+    def __init__(self, url: str, spec: StudySpec, out: Printer, *, create: bool) -> None:
+        self.spec, self.out = spec, out
+        heartbeat = Heartbeat(spec.heartbeat_interval, spec.grace_period, on_stale=self._retry_stale)
+        self.storage = open_storage(url, create=create, heartbeat=heartbeat)
+        mirror = open_mirror(resolve_uri(None, spec.artifacts), self.storage, spec.name)
+        self.files = StudyFiles(url, spec.name, mirror=mirror)
+
+    def _retry_stale(self, study: "optuna.Study", trial: "optuna.trial.FrozenTrial") -> None:
+        """Optuna's callback, after it failed ``trial`` for a stale heartbeat."""
+        retry = retry_trial(study, self.spec, self.files, trial)
+        self.out(f"[trial {trial.number:>4}] FAIL      its worker stopped sending heartbeats; {retry}")
+
+
 def prepare(spec: StudySpec, storage_url: str | None, *, load_objective: bool, out: Printer,
             check: Check | None = None, data: "Data | None" = None) -> Prepared:
     """Load objective and data, then create or load the study, recover what dead workers left,
@@ -65,28 +86,15 @@ def prepare(spec: StudySpec, storage_url: str | None, *, load_objective: bool, o
         spec = fit_budget_to_grid(spec, objective, out)
 
     url = resolve_url(storage_url, spec.storage)
-    files = StudyFiles(url, spec.name)
     with storage_lock(url):
-        storage = open_storage(url, create=True)
-        study, is_new = create_or_load(spec, storage, out, objective, dataset)
-        install_heartbeat_retries(study, spec, files, out)
-        attach_artifacts(files, study, spec)
+        connection = StudyConnection(url, spec, out, create=True)
+        files = connection.files
+        study, is_new = create_or_load(spec, connection.storage, out, objective, dataset)
         recover_dead_trials(study, spec, files, out, lock=False)  # the lock is held here
         sweep_checkpoints(study, files)
         if is_new:
             enqueue_first_trials(study, spec, objective)
     return Prepared(spec, url, mask_url(url), study, files, is_new, objective, dataset)
-
-
-def attach_artifacts(files: StudyFiles, study: "optuna.Study", spec: StudySpec) -> None:
-    """Mirror checkpoints and kept models to the study's artifact store, when it has one
-    (``--artifacts``, which sets ``HPO_ARTIFACTS`` for this process and its workers, then
-    ``HPO_ARTIFACTS``, then the study's setting)."""
-    from hpo.storage.artifacts import CheckpointMirror, open_store, resolve_uri
-
-    uri = resolve_uri(None, spec.artifacts)
-    if uri is not None:
-        files.mirror = CheckpointMirror(open_store(uri), study)
 
 
 def load_objective_and_data(spec: StudySpec, data: "Data | None" = None) -> tuple[Objective, "TrainingData"]:
@@ -116,8 +124,12 @@ def load_hpo_study(name: str, *, storage_url: str | None = None) -> tuple["optun
 
 
 def stored_spec(name: str, *, storage_url: str | None = None) -> StudySpec:
-    """The settings saved with study ``name`` by ``hpo run``."""
-    return load_hpo_study(name, storage_url=storage_url)[1]
+    """The settings saved with study ``name`` by ``hpo run`` (the storage closed again)."""
+    study, spec = load_hpo_study(name, storage_url=storage_url)
+    storage = rdb_storage(study)
+    if storage is not None:
+        storage.engine.dispose()
+    return spec
 
 
 def fit_budget_to_grid(spec: StudySpec, objective: Objective | None, out: Printer) -> StudySpec:

@@ -22,14 +22,14 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Literal, Sequence
 
 from hpo.driver.budget import count_finished, count_started
 from hpo.driver.devices import CUDA_ENV, assign
 from hpo.driver.progress import run_clock_value
 from hpo.driver.recovery import recover_dead_trials
 from hpo.environment import PARENT_PID_ENV, QUIET_STOP_ENV, RUN_CLOCK_ENV, STORAGE_ENV, THREADS_ENV, WORKER_LABELS_ENV
-from hpo.errors import ERROR_PREFIX, EXIT_INTERRUPTED, EXIT_SETUP, EXIT_STUDY_FAILED, WorkerError
+from hpo.errors import ERROR_PREFIX, EXIT_SETUP, EXIT_STUDY_FAILED, WorkerError
 
 if TYPE_CHECKING:
     import optuna
@@ -55,50 +55,146 @@ class _Worker:
     relay: threading.Thread | None = field(default=None, repr=False)
 
 
-def supervise(
-    storage_url: str, spec: "StudySpec", files: "StudyFiles", study: "optuna.Study",
-    out: Callable[[str], None], gpus: Sequence[str] = (),
-) -> int:
-    """Keep ``spec.workers`` worker processes running until the budget is met; returns the
-    number of trials the workers started. With ``gpus``, worker i sees GPU ``i mod len(gpus)``
-    only (:mod:`hpo.driver.devices`)."""
-    n_before = count_started(study)
-    env = {
-        **os.environ,
-        PARENT_PID_ENV: str(os.getpid()),
-        THREADS_ENV: str(max(1, available_cores() // spec.workers)),
-        QUIET_STOP_ENV: "1",
-        STORAGE_ENV: storage_url,  # not on the command line, where `ps` would show a password
-        RUN_CLOCK_ENV: run_clock_value(count_finished(study)),  # a recycled worker's clock goes on
-    }
-    if spec.workers > 1:
-        env[WORKER_LABELS_ENV] = "1"
-    slots: list[_Worker | None] = [None] * spec.workers
-    devices = assign(list(gpus), spec.workers)
-    spawned = 0
-    crashes_in_a_row = 0
-    signals = 0
+# How the pool reads a worker's exit, and what it does next: pure, so every branch is tested
+# without starting a process (tests/driver/test_workers.py).
+@dataclass(frozen=True)
+class WorkerExit:
+    kind: Literal["done", "stopped", "failed", "crashed"]
+    detail: str = ""  # failed: the worker's one-line error; crashed: "signal 9" / "exit code 1"
+    code: int = 0  # failed: the exit code the parent exits with
+
+
+def classify_exit(code: int, *, stopping: bool, label: str, last_error: str = "") -> WorkerExit:
+    """A worker's exit code read in context: ``stopping`` when the pool asked its workers to
+    stop (a signal, or another worker's failure)."""
+    if code == 0:
+        return WorkerExit("done")
+    if code in (EXIT_STUDY_FAILED, EXIT_SETUP):
+        return WorkerExit("failed", f"worker {label}: {last_error or f'exit code {code}'}", code)
+    if stopping:  # stopped as asked, or killed by us before it could install its handlers
+        return WorkerExit("stopped")
+    return WorkerExit("crashed", f"signal {-code}" if code < 0 else f"exit code {code}")
+
+
+@dataclass
+class PoolState:
+    """What a pool of ``size`` workers has seen: it decides whether to start workers and how
+    the pool ends. ``3 * size`` crashes in a row (no worker finishing in between) fail the study:
+    a worker that dies at start-up every time would otherwise be restarted forever."""
+
+    size: int
+    signals: int = 0
+    crashes_in_a_row: int = 0
     failure: tuple[int, str] | None = None
 
-    def on_signal(signum: int, frame: object) -> None:
-        nonlocal signals
-        signals += 1
-        if signals == 1:
+    @property
+    def stopping(self) -> bool:
+        return self.signals > 0 or self.failure is not None
+
+    def may_start(self, finished: int, budget: int) -> bool:
+        return not self.stopping and finished < budget
+
+    def record(self, ended: WorkerExit) -> bool:
+        """Count a worker's exit; True when every other worker must be stopped now."""
+        if ended.kind == "done":
+            self.crashes_in_a_row = 0
+        elif ended.kind == "failed":
+            self.failure = self.failure or (ended.code, ended.detail)
+            return True
+        elif ended.kind == "crashed":
+            self.crashes_in_a_row += 1
+            if self.crashes_in_a_row >= 3 * self.size:
+                self.failure = (EXIT_STUDY_FAILED, f"{self.crashes_in_a_row} workers died in a row; last: {ended.detail}")
+                return True
+        return False
+
+    def end(self) -> None:
+        """Once every worker is gone: raise what stopped the pool, if anything did."""
+        if self.failure is not None:
+            code, message = self.failure
+            raise WorkerError(message, code)  # the CLI exits with the worker's code
+        if self.signals:
+            raise KeyboardInterrupt
+
+
+class WorkerPool:
+    """``spec.workers`` ``hpo worker`` processes on one study, replaced as they exit, until the
+    budget is met, a signal stops them or one fails the study. With ``gpus``, worker i sees
+    GPU ``i mod len(gpus)`` only (:mod:`hpo.driver.devices`)."""
+
+    def __init__(self, storage_url: str, spec: "StudySpec", files: "StudyFiles", study: "optuna.Study",
+                 out: Callable[[str], None], gpus: Sequence[str] = ()) -> None:
+        self.spec, self.files, self.study, self.out = spec, files, study, out
+        self.state = PoolState(spec.workers)
+        self.slots: list[_Worker | None] = [None] * spec.workers
+        self.devices = assign(list(gpus), spec.workers)
+        self.env = {
+            **os.environ,
+            PARENT_PID_ENV: str(os.getpid()),
+            THREADS_ENV: str(max(1, available_cores() // spec.workers)),
+            QUIET_STOP_ENV: "1",
+            STORAGE_ENV: storage_url,  # not on the command line, where `ps` would show a password
+            RUN_CLOCK_ENV: run_clock_value(count_finished(study)),  # a recycled worker's clock goes on
+        }
+        if spec.workers > 1:
+            self.env[WORKER_LABELS_ENV] = "1"
+
+    def run(self) -> int:
+        """Run the pool to its end; returns the number of trials its workers started."""
+        n_before = count_started(self.study)
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            while True:
+                if self.state.may_start(count_finished(self.study), self.spec.n_trials):
+                    for index, worker in enumerate(self.slots):
+                        if worker is None:
+                            self.slots[index] = self._start(index)
+                if all(worker is None for worker in self.slots):
+                    break
+                time.sleep(POLL_S)
+                self._collect_exits()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            for worker in self.slots:  # only after an exception in this loop
+                if worker is not None and worker.process.poll() is None:
+                    worker.process.kill()
+        recover_dead_trials(self.study, self.spec, self.files, self.out)  # workers stopped by a second Ctrl-C
+        self.state.end()
+        return count_started(self.study) - n_before
+
+    def _collect_exits(self) -> None:
+        for index, worker in enumerate(self.slots):
+            if worker is None or (code := worker.process.poll()) is None:
+                continue
+            self.slots[index] = None
+            if worker.relay is not None:
+                worker.relay.join(timeout=5)
+            ended = classify_exit(code, stopping=self.state.stopping, label=worker.label, last_error=worker.last_error)
+            stop_all = self.state.record(ended)
+            if ended.kind == "crashed":  # its trial is retried from its last epoch
+                self.out(f"worker {worker.label} died ({ended.detail}); recovering its trial")
+                recover_dead_trials(self.study, self.spec, self.files, self.out)
+            if stop_all:
+                _stop_workers(self.slots)
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        self.state.signals += 1
+        if self.state.signals == 1:
             message = f"{signal.Signals(signum).name}: stopping after the current epoch (press Ctrl-C again to stop now)\n"
             os.write(2, message.encode())
-        _stop_workers(slots)  # a second signal reaches them as their second: they stop now
+        _stop_workers(self.slots)  # a second signal reaches them as their second: they stop now
 
-    def start(index: int) -> _Worker:
-        nonlocal spawned
-        spawned += 1
+    def _start(self, index: int) -> _Worker:
+        spec = self.spec
         label = f"w{index + 1}"
         command = [sys.executable, "-m", "hpo", "worker", spec.name, "--number", str(index + 1),
                    "--heartbeat-interval", str(spec.heartbeat_interval), "--grace-period", str(spec.grace_period),
                    "--backend", spec.backend]
         if spec.recycle_after:
             command += ["--max-trials", str(spec.recycle_after)]
-        device = devices[index]
-        worker_env = env if device is None else {**env, CUDA_ENV: device}
+        device = self.devices[index]
+        worker_env = self.env if device is None else {**self.env, CUDA_ENV: device}
         process = subprocess.Popen(command, env=worker_env, stderr=subprocess.PIPE, text=True,
                                    start_new_session=True)
         worker = _Worker(label, process)
@@ -106,53 +202,14 @@ def supervise(
         worker.relay.start()
         return worker
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        while True:
-            if not signals and failure is None and count_finished(study) < spec.n_trials:
-                for index, worker in enumerate(slots):
-                    if worker is None:
-                        slots[index] = start(index)
-            if all(worker is None for worker in slots):
-                break
-            time.sleep(POLL_S)
-            for index, worker in enumerate(slots):
-                if worker is None or (code := worker.process.poll()) is None:
-                    continue
-                slots[index] = None
-                if worker.relay is not None:
-                    worker.relay.join(timeout=5)
-                if code == 0:
-                    crashes_in_a_row = 0
-                elif code == EXIT_INTERRUPTED and signals:
-                    pass
-                elif code in (EXIT_STUDY_FAILED, EXIT_SETUP):
-                    failure = failure or (code, f"worker {worker.label}: {worker.last_error or f'exit code {code}'}")
-                    _stop_workers(slots)
-                elif signals or failure is not None:
-                    pass  # stopped by us before it could install its handlers
-                else:
-                    crashes_in_a_row += 1
-                    how = f"signal {-code}" if code < 0 else f"exit code {code}"
-                    out(f"worker {worker.label} died ({how}); recovering its trial")
-                    recover_dead_trials(study, spec, files, out)
-                    if crashes_in_a_row >= 3 * spec.workers:
-                        failure = (EXIT_STUDY_FAILED, f"{crashes_in_a_row} workers died in a row; last: {how}")
-                        _stop_workers(slots)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        for worker in slots:  # only after an exception in this loop
-            if worker is not None and worker.process.poll() is None:
-                worker.process.kill()
-    recover_dead_trials(study, spec, files, out)  # workers stopped by a second Ctrl-C
 
-    if failure is not None:
-        code, message = failure
-        raise WorkerError(message, code)  # the CLI exits with the worker's code
-    if signals:
-        raise KeyboardInterrupt
-    return count_started(study) - n_before
+def supervise(
+    storage_url: str, spec: "StudySpec", files: "StudyFiles", study: "optuna.Study",
+    out: Callable[[str], None], gpus: Sequence[str] = (),
+) -> int:
+    """Keep ``spec.workers`` worker processes running until the budget is met; returns the
+    number of trials the workers started."""
+    return WorkerPool(storage_url, spec, files, study, out, gpus).run()
 
 
 def _stop_workers(slots: list[_Worker | None]) -> None:

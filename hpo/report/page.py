@@ -8,9 +8,8 @@ the strings inside figures were escaped for Plotly's own markup by the display c
 
 from __future__ import annotations
 
-import datetime
 import statistics
-from collections import Counter
+from collections.abc import Sequence
 from html import escape, unescape
 from typing import TYPE_CHECKING, Any
 
@@ -18,17 +17,13 @@ from optuna.trial import TrialState
 
 import hpo.records as records
 from hpo.report.figures import figure_json
-from hpo.report.model_views import best_trial
 from hpo.report.section import Section
-from hpo.report.summary import format_clock
+from hpo.report.summary import StudySummary, format_clock, summarize, trial_seconds
 
 if TYPE_CHECKING:
-    import optuna
-
     from hpo.report.snapshot import StudySnapshot
 
 MAX_TABLE_ROWS = 20_000
-STATE_ORDER = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
 
 _STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 0; color: #222; background: #fafafa; }
@@ -98,8 +93,8 @@ _SORT_SCRIPT = """
 
 
 def render_page(snapshot: "StudySnapshot", sections: list[Section], plotly_js: str,
-                importance: str, pareto: list[int] | None = None) -> str:
-    """The whole report as one HTML string; ``pareto`` numbers the Pareto front's trials."""
+                importance: str) -> str:
+    """The whole report as one HTML string."""
     title = f"hpo report: {snapshot.name}"
     links = ['<a href="#summary">Summary</a>']
     links += [f'<a href="#{escape(s.key)}">{escape(unescape(s.title))}</a>' for s in sections]
@@ -115,7 +110,7 @@ def render_page(snapshot: "StudySnapshot", sections: list[Section], plotly_js: s
         f"from {len(snapshot.trials)} trials in {escape(snapshot.storage)}</p></header>",
         f"<nav>{' '.join(links)}</nav>",
         "<main>",
-        _summary_section(snapshot, importance, pareto),
+        _summary_section(snapshot, importance),
     ]
     for section in sections:
         parts.append(_figure_section(section))
@@ -147,52 +142,36 @@ def _fmt(value: Any, digits: int = 6) -> str:
     return str(value)
 
 
-def _seconds(trial: "optuna.trial.FrozenTrial", now: datetime.datetime) -> float | None:
-    if trial.datetime_start is None:
-        return None
-    end = trial.datetime_complete or (now if trial.state == TrialState.RUNNING else None)
-    return None if end is None else (end - trial.datetime_start).total_seconds()
-
-
-def summary_facts(snapshot: "StudySnapshot", importance: str,
-                  pareto: list[int] | None = None) -> list[tuple[str, str]]:
+def summary_facts(summary: StudySummary, metric_names: Sequence[str], storage: str,
+                  importance: str) -> list[tuple[str, str]]:
     """(label, text) pairs of the summary; plain text, escaped by the caller."""
-    trials = snapshot.trials
-    counts = Counter(t.state.name for t in trials)
-    objectives = ", ".join(f"{name} ({direction})"
-                           for name, direction in zip(snapshot.metric_names, snapshot.directions))
+    multi = len(summary.directions) > 1
+    objectives = ", ".join(f"{name} ({direction})" for name, direction in zip(metric_names, summary.directions))
     facts = [
-        ("Study", snapshot.name),
-        ("Objective" + ("s" if snapshot.multi_objective else ""), objectives),
-        ("Trials", f"{len(trials)}: " + ", ".join(
-            f"{counts[state]} {state.lower()}" for state in STATE_ORDER if counts.get(state))),
+        ("Study", summary.name),
+        ("Objective" + ("s" if multi else ""), objectives),
+        ("Trials", f"{summary.n_trials}: " + ", ".join(
+            f"{count} {state.lower()}" for state, count in summary.states.items() if count)),
     ]
-    best = best_trial(snapshot)
+    best = summary.best
     if best is None:
         facts.append(("Best", "no complete trial yet"))
     else:
-        label = f"Best {snapshot.metric_names[0]}" if not snapshot.multi_objective else \
-            f"Best {snapshot.metric_names[0]} (first objective)"
+        label = f"Best {metric_names[0]}" + (" (first objective)" if multi else "")
         facts.append((label, f"{_fmt(best.values[0])} (trial {best.number})"))
         facts.append(("Best parameters", ", ".join(f"{k}={_fmt(v, 4)}" for k, v in best.params.items())))
-        if pareto:
-            front = sorted(pareto)
+        if summary.pareto_front:
+            front = [t.number for t in summary.pareto_front]
             facts.append(("Pareto front", f"{len(front)} trials: " + ", ".join(map(str, front))))
-    now = snapshot.taken_at
-    durations = [d for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)
-                 and (d := _seconds(t, now)) is not None]
-    all_durations = [d for t in trials if (d := _seconds(t, now)) is not None]
-    if all_durations:
-        starts = [t.datetime_start for t in trials if t.datetime_start]
-        ends = [t.datetime_complete for t in trials if t.datetime_complete] or [now]
-        span = (max(ends) - min(starts)).total_seconds()
-        time_text = f"{format_clock(sum(all_durations))} of trial time in {format_clock(span)} wall-clock"
-        if durations:
+    if summary.wall_seconds is not None:
+        time_text = (f"{format_clock(summary.trial_seconds)} of trial time in "
+                     f"{format_clock(summary.wall_seconds)} wall-clock")
+        if durations := summary.finished_seconds:
             time_text += (f"; per finished trial: median {statistics.median(durations):.1f} s, "
                           f"mean {statistics.fmean(durations):.1f} s, max {max(durations):.1f} s")
         facts.append(("Time", time_text))
-    facts.append(("Storage", snapshot.storage))
-    settings = snapshot.settings
+    facts.append(("Storage", storage))
+    settings = summary.settings
     if settings is None:
         facts.append(("Sampler and pruner", "not recorded: the study was not made by hpo, so hpo's "
                       "own views (settings, weight histograms, parameter counts) may be missing"))
@@ -207,9 +186,10 @@ def summary_facts(snapshot: "StudySnapshot", importance: str,
     return facts
 
 
-def _summary_section(snapshot: "StudySnapshot", importance: str, pareto: list[int] | None) -> str:
+def _summary_section(snapshot: "StudySnapshot", importance: str) -> str:
+    summary = summarize(snapshot.name, snapshot.trials, snapshot.directions, snapshot.settings, now=snapshot.taken_at)
     rows = "".join(f"<tr><td>{escape(label)}</td><td>{escape(text)}</td></tr>"
-                   for label, text in summary_facts(snapshot, importance, pareto))
+                   for label, text in summary_facts(summary, snapshot.metric_names, snapshot.storage, importance))
     return f'<section id="summary"><h2>Summary</h2><table class="summary">{rows}</table></section>'
 
 
@@ -224,7 +204,7 @@ def _trials_section(snapshot: "StudySnapshot") -> str:
     rows = []
     for trial in shown:
         values = list(trial.values) if trial.values else [None] * len(value_names)
-        duration = _seconds(trial, now)
+        duration = trial_seconds(trial, now)
         reason = trial.user_attrs.get(records.FAIL_REASON, "") if trial.state == TrialState.FAIL else ""
         state = trial.state.name
         cells = ([_fmt(v) for v in values] + ["" if duration is None else f"{duration:.1f}"]

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hpo.errors import PngUnavailable, SetupError
-from hpo.selection import pareto_front
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,9 +56,7 @@ def write_report(
     snapshot = take_snapshot(storage_url, name)
     copy = DisplayCopy(snapshot)
     sections = FigureBuilder(snapshot, copy, importance, warn).sections()
-    pareto = ([t.number for t in pareto_front(snapshot.trials, snapshot.directions)]
-              if snapshot.multi_objective else None)
-    html = render_page(snapshot, sections, plotly.offline.get_plotlyjs(), importance, pareto)
+    html = render_page(snapshot, sections, plotly.offline.get_plotlyjs(), importance)
 
     directory = Path(out_dir) if out_dir is not None else default_report_dir(name)
     try:

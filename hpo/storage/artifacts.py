@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from hpo.environment import ARTIFACTS_ENV
 from hpo.errors import CheckpointError, SetupError
 from hpo.storage.checkpoints import TrialCheckpoint
-from hpo.storage.optuna_private import study_id, study_storage
 
 if TYPE_CHECKING:
     import optuna
@@ -37,6 +36,11 @@ if TYPE_CHECKING:
     from hpo.storage.optuna_private import ArtifactStore
 
 CHECKPOINT_PREFIX = "checkpoint-epoch-"
+
+
+def open_mirror(uri: str | None, storage: "optuna.storages.BaseStorage", study_name: str) -> "CheckpointMirror | None":
+    """The mirror of study ``study_name``'s checkpoints in the store ``uri`` names; None without one."""
+    return None if uri is None else CheckpointMirror(open_store(uri), storage, study_name)
 
 
 def resolve_uri(cli_uri: str | None, script_uri: str | None) -> str | None:
@@ -93,19 +97,22 @@ def open_store(uri: str) -> "ArtifactStore":
 class CheckpointMirror:
     """A study's epoch checkpoints and kept models in the artifact store, linked to their trials."""
 
-    def __init__(self, store: "ArtifactStore", study: "optuna.Study") -> None:
-        self.store, self.study = store, study
+    def __init__(self, store: "ArtifactStore", storage: "optuna.storages.BaseStorage", study_name: str) -> None:
+        self.store, self.storage, self.study_name = store, storage, study_name
+        self._study_id: int | None = None  # looked up at first use: the study may not exist yet
         self._latest: dict[int, str] = {}  # trial number -> its newest checkpoint artifact (this process)
 
     def _trial_id(self, number: int) -> int:
-        return study_storage(self.study).get_trial_id_from_study_id_trial_number(study_id(self.study), number)
+        if self._study_id is None:
+            self._study_id = self.storage.get_study_id_from_name(self.study_name)
+        return self.storage.get_trial_id_from_study_id_trial_number(self._study_id, number)
 
     def _upload(self, number: int, path: Path) -> str:
         from optuna.artifacts import upload_artifact
 
-        trial = study_storage(self.study).get_trial(self._trial_id(number))
+        trial = self.storage.get_trial(self._trial_id(number))
         return upload_artifact(artifact_store=self.store, file_path=str(path), study_or_trial=trial,
-                               storage=study_storage(self.study))
+                               storage=self.storage)
 
     def upload(self, number: int, checkpoint: TrialCheckpoint) -> None:
         """Upload the checkpoint trial ``number`` just saved; remove its previous upload."""
@@ -163,10 +170,10 @@ class CheckpointMirror:
         from optuna.artifacts import get_all_artifact_meta
 
         try:
-            trial = study_storage(self.study).get_trial(self._trial_id(number))
+            trial = self.storage.get_trial(self._trial_id(number))
         except KeyError:
             return []
-        return get_all_artifact_meta(trial, storage=study_storage(self.study))
+        return get_all_artifact_meta(trial, storage=self.storage)
 
     def _checkpoints(self, number: int) -> list[tuple[str, int]]:
         """``(artifact id, epochs)`` of trial ``number``'s checkpoint artifacts, newest first."""

@@ -18,8 +18,9 @@ import os
 import sqlite3
 import warnings
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from hpo.environment import HOME_ENV, STORAGE_ENV
 from hpo.errors import StorageError
@@ -46,6 +47,17 @@ _DRIVER_PACKAGES = {
     "mssql": "pyodbc",
     "oracle": "oracledb",
 }
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """How a storage watches running trials: each writes a heartbeat every ``interval``
+    seconds; one silent for ``grace_period`` seconds is stale, and Optuna hands it to
+    ``on_stale(study, trial)`` after failing it (hpo queues its retry there)."""
+
+    interval: int = HEARTBEAT_INTERVAL_S
+    grace_period: int = HEARTBEAT_GRACE_S
+    on_stale: "Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None" = None
 
 
 # Database servers whose own locks hpo uses, so that processes of several hosts agree.
@@ -164,7 +176,7 @@ def rdb_storage(study: "optuna.Study") -> "optuna.storages.RDBStorage | None":
     return storage if isinstance(storage, RDBStorage) else None
 
 
-def _connect(url: str, engine_kwargs: dict, create: bool) -> "optuna.storages.RDBStorage":
+def _connect(url: str, engine_kwargs: dict, create: bool, heartbeat: Heartbeat) -> "optuna.storages.RDBStorage":
     import optuna
     from sqlalchemy.exc import IntegrityError
 
@@ -175,8 +187,9 @@ def _connect(url: str, engine_kwargs: dict, create: bool) -> "optuna.storages.RD
             return optuna.storages.RDBStorage(
                 url,
                 engine_kwargs=engine_kwargs,
-                heartbeat_interval=HEARTBEAT_INTERVAL_S,
-                grace_period=HEARTBEAT_GRACE_S,
+                heartbeat_interval=heartbeat.interval,
+                grace_period=heartbeat.grace_period,
+                heartbeat_stale_trial_callback=heartbeat.on_stale,
                 skip_table_creation=not create,
             )
 
@@ -191,7 +204,7 @@ def _connect(url: str, engine_kwargs: dict, create: bool) -> "optuna.storages.RD
         return connect()
 
 
-def open_storage(url: str, *, create: bool = True) -> "optuna.storages.RDBStorage":
+def open_storage(url: str, *, create: bool = True, heartbeat: Heartbeat = Heartbeat()) -> "optuna.storages.RDBStorage":
     """Open ``url`` for Optuna, or raise :class:`StorageError` with one line saying why.
 
     With ``create=False`` (commands that only read) a missing SQLite file or a database
@@ -217,7 +230,7 @@ def open_storage(url: str, *, create: bool = True) -> "optuna.storages.RDBStorag
             _check_sqlite_file(path, create=create)
 
     try:
-        storage = _connect(url, engine_kwargs, create)
+        storage = _connect(url, engine_kwargs, create, heartbeat)
     except ImportError as error:
         package = _DRIVER_PACKAGES.get(backend, "the DB-API driver for this URL")
         raise StorageError(

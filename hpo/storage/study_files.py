@@ -135,15 +135,15 @@ def storage_lock_for(study: "optuna.Study") -> contextlib.AbstractContextManager
 
 
 class StudyFiles:
-    """Local files of study ``study_name`` stored at ``storage_url``."""
+    """Local files of study ``study_name`` stored at ``storage_url``; with a ``mirror``
+    (:mod:`hpo.storage.artifacts`), checkpoints and kept models are uploaded too."""
 
-    def __init__(self, storage_url: str, study_name: str) -> None:
+    def __init__(self, storage_url: str, study_name: str, *, mirror: "CheckpointMirror | None" = None) -> None:
         key = hashlib.sha1(f"{storage_url}\0{study_name}".encode()).hexdigest()[:10]
         self.root = runtime_dir() / "studies" / f"{_safe(study_name)}-{key}"
         self.models = runtime_dir() / "models" / _safe(study_name)
         self.worker = worker_id()
-        # With an artifact store (hpo.storage.artifacts), checkpoints and kept models are uploaded too.
-        self.mirror: "CheckpointMirror | None" = None
+        self.mirror = mirror
 
     # Which process runs which trial -----------------------------------------------------------
     # A file rather than a trial attribute: a database write per trial costs milliseconds on

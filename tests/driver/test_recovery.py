@@ -8,8 +8,7 @@ import optuna
 import pytest
 
 from hpo.driver import recovery
-from hpo.driver.study_setup import load_hpo_study
-from hpo.storage.database import open_storage, rdb_storage
+from hpo.storage.database import open_storage
 from hpo.storage.study_files import StudyFiles
 from tests.conftest import quick_spec, run_quick
 
@@ -56,15 +55,6 @@ def test_a_trial_is_retried_a_bounded_number_of_times(sqlite_url):
     recovery.queue_retry(study, number=4, params={"x": 0.5}, user_attrs={"retry_attempt": 1, "seed": 3},
                          study_seed=0, max_retries=2, files=files)
     assert study.trials[0].user_attrs == {"retry_of": 4, "retry_attempt": 2, "seed": 3}
-
-
-def test_the_heartbeat_callback_reaches_optunas_wrapped_storage(sqlite_url):
-    run_quick(quick_spec(n_trials=2), sqlite_url)
-    study, spec = load_hpo_study("q", storage_url=sqlite_url)
-    backend = rdb_storage(study)
-    assert backend is not None and backend is not study._storage  # Optuna's caching wrapper
-    recovery.install_heartbeat_retries(study, spec, StudyFiles(sqlite_url, "q"), lambda line: None)
-    assert backend.get_heartbeat_stale_trial_callback() is not None
 
 
 def test_the_sweep_keeps_only_checkpoints_a_running_trial_or_a_queued_retry_needs(sqlite_url):

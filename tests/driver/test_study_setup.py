@@ -64,3 +64,36 @@ def test_a_study_refuses_other_data_but_accepts_a_fingerprint_it_never_had():
     study_setup.check_same_data("s", dict(fingerprint), fingerprint)
     with pytest.raises(SetupError, match=r"study 's' was tuned on other data \(examples 1437 -> 1000\)"):
         study_setup.check_same_data("s", fingerprint, {**fingerprint, "examples": 1000})
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage:UserWarning")  # ask() outside optimize
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")  # fail_stale_trials
+def test_the_connection_opens_storage_with_the_studys_heartbeat_and_retries_what_it_finds_stale(sqlite_url):
+    import time
+
+    spec = quick_spec(heartbeat_interval=1, grace_period=2, seed=3)
+    lines = []
+    connection = study_setup.StudyConnection(sqlite_url, spec, lines.append, create=True)
+    storage = connection.storage
+    assert (storage.heartbeat_interval, storage.grace_period) == (1, 2)  # set when it was made
+    assert connection.files.mirror is None  # no artifact store named
+    study = optuna.create_study(study_name="q", storage=storage)
+    silent = study.ask({"x": optuna.distributions.FloatDistribution(-1, 1)})
+    storage.record_heartbeat(silent._trial_id)  # then its worker (on another host) stops
+    time.sleep(3.1)  # SQLite's clock has whole seconds: 3 > the grace period of 2, whatever the rounding
+
+    optuna.storages.fail_stale_trials(study)  # what Optuna does before each new trial
+
+    trials = study.trials
+    assert trials[silent.number].state.name == "FAIL"
+    [retry] = [t for t in trials if t.user_attrs.get("retry_of") == silent.number]
+    assert retry.state.name == "WAITING" and retry.system_attrs["fixed_params"] == silent.params
+    assert lines == [f"[trial {silent.number:>4}] FAIL      its worker stopped sending heartbeats; "
+                     "retry queued from epoch 1 (no checkpoint)"]
+
+
+def test_the_connection_mirrors_checkpoints_to_the_studys_artifact_store(sqlite_url, tmp_path, monkeypatch):
+    monkeypatch.delenv("HPO_ARTIFACTS", raising=False)
+    spec = quick_spec(artifacts=str(tmp_path / "store"))
+    connection = study_setup.StudyConnection(sqlite_url, spec, print, create=True)
+    assert connection.files.mirror is not None and connection.files.mirror.storage is connection.storage

@@ -9,11 +9,12 @@ import time
 import optuna
 import pytest
 
+from hpo.driver.workers import PoolState, WorkerExit, classify_exit
+from hpo.errors import EXIT_INTERRUPTED, EXIT_SETUP, EXIT_STUDY_FAILED, WorkerError
 from tests.conftest import REPO, hpo_command, running_trial_and_worker, write_study_script
 
-pytestmark = pytest.mark.slow
 
-
+@pytest.mark.slow
 def test_two_workers_share_the_budget_exactly_and_a_killed_worker_is_replaced_and_its_trial_retried(tmp_path):
     home = tmp_path / "hpo-runs"
     url = f"sqlite:///{home / 'hpo.db'}"
@@ -55,6 +56,7 @@ def test_two_workers_share_the_budget_exactly_and_a_killed_worker_is_replaced_an
     assert "finished trials: 6/6" in stdout
 
 
+@pytest.mark.slow
 def test_ctrl_c_reaches_every_worker_once_and_their_trials_wait_for_retry(tmp_path):
     home = tmp_path / "hpo-runs"
     url = f"sqlite:///{home / 'hpo.db'}"
@@ -80,6 +82,7 @@ def test_ctrl_c_reaches_every_worker_once_and_their_trials_wait_for_retry(tmp_pa
     assert sorted(t.user_attrs["retry_of"] for t in waiting) == [t.number for t in stopped], stderr
 
 
+@pytest.mark.slow
 def test_a_worker_whose_hpo_process_is_killed_stops_at_the_epoch_boundary(tmp_path):
     home = tmp_path / "hpo-runs"
     url = f"sqlite:///{home / 'hpo.db'}"
@@ -105,6 +108,7 @@ def test_a_worker_whose_hpo_process_is_killed_stops_at_the_epoch_boundary(tmp_pa
     assert [t.user_attrs["retry_of"] for t in trials if t.state.name == "WAITING"] == [trial.number]
 
 
+@pytest.mark.slow
 def test_a_metric_workers_cannot_find_stops_them_before_any_trial_with_one_line(tmp_path):
     home = tmp_path / "hpo-runs"
     script = write_study_script(tmp_path, name="typo", metric="val_acc", direction="maximize")
@@ -137,6 +141,7 @@ def _kill_host(host):
     return killed
 
 
+@pytest.mark.slow
 def test_two_hosts_on_postgresql_one_killed_mid_trial_the_other_retries_it_and_meets_the_budget(
         tmp_path, postgres_url):
     # Host a creates the study (hpo run), host b joins it (hpo worker); each has two workers,
@@ -185,3 +190,62 @@ def test_two_hosts_on_postgresql_one_killed_mid_trial_the_other_retries_it_and_m
     for trial in trials:
         for meta in optuna.artifacts.get_all_artifact_meta(trial, storage=study._storage):
             assert not (meta.filename.startswith("checkpoint-") and meta.artifact_id in left)
+
+
+# The pool's decisions, without processes ------------------------------------------------------
+
+@pytest.mark.parametrize("code, stopping, kind", [
+    (0, False, "done"), (0, True, "done"),
+    (EXIT_INTERRUPTED, True, "stopped"),  # asked to stop, and it did
+    (-signal.SIGTERM, True, "stopped"),  # stopped before it installed its handlers
+    (EXIT_SETUP, False, "failed"), (EXIT_STUDY_FAILED, True, "failed"),  # a failure counts even while stopping
+    (-signal.SIGKILL, False, "crashed"), (EXIT_INTERRUPTED, False, "crashed"),  # nobody asked it to stop
+    (3, False, "crashed"),
+])
+def test_a_workers_exit_code_is_read_in_context(code, stopping, kind):
+    assert classify_exit(code, stopping=stopping, label="w1").kind == kind
+
+
+def test_a_failed_worker_names_itself_and_its_error_line_and_keeps_its_exit_code():
+    failed = classify_exit(EXIT_SETUP, stopping=False, label="w2", last_error="metric 'val_f1' not logged")
+    assert failed == WorkerExit("failed", "worker w2: metric 'val_f1' not logged", EXIT_SETUP)
+    assert classify_exit(EXIT_STUDY_FAILED, stopping=False, label="w1").detail == "worker w1: exit code 1"
+    assert classify_exit(-9, stopping=False, label="w1").detail == "signal 9"
+
+
+def test_a_failure_stops_the_pool_and_its_first_reason_is_raised_with_its_code():
+    state = PoolState(size=2)
+    assert state.may_start(finished=0, budget=4)
+    assert state.record(WorkerExit("failed", "worker w1: broken", EXIT_SETUP)) is True
+    assert state.record(WorkerExit("failed", "worker w2: also broken", EXIT_STUDY_FAILED)) is True
+    assert state.stopping and not state.may_start(finished=0, budget=4)
+    with pytest.raises(WorkerError, match="worker w1: broken") as raised:
+        state.end()
+    assert raised.value.exit_code == EXIT_SETUP
+
+
+def test_three_crashes_per_worker_in_a_row_fail_the_study_and_a_finished_worker_resets_the_count():
+    state = PoolState(size=1)
+    crash = WorkerExit("crashed", "signal 9")
+    assert state.record(crash) is False and state.record(crash) is False
+    assert state.record(WorkerExit("done")) is False  # a recycled worker finished its trials
+    assert state.record(crash) is False and state.record(crash) is False
+    assert state.record(crash) is True
+    with pytest.raises(WorkerError, match="3 workers died in a row; last: signal 9"):
+        state.end()
+
+
+def test_a_signal_stops_starting_workers_and_ends_the_pool_as_an_interrupt():
+    state = PoolState(size=2)
+    state.signals = 1
+    assert not state.may_start(finished=0, budget=4)
+    assert state.record(WorkerExit("stopped")) is False
+    with pytest.raises(KeyboardInterrupt):
+        state.end()
+
+
+def test_the_pool_ends_quietly_when_the_budget_is_met():
+    state = PoolState(size=2)
+    assert not state.may_start(finished=4, budget=4)
+    state.record(WorkerExit("done"))
+    state.end()

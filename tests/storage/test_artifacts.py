@@ -11,6 +11,7 @@ import pytest
 from hpo.errors import SetupError
 from hpo.storage.artifacts import CheckpointMirror, MirroredCheckpoint, open_store, resolve_uri
 from hpo.storage.checkpoints import TrialCheckpoint
+from hpo.storage.database import open_storage
 from hpo.storage.study_files import StudyFiles
 
 
@@ -24,15 +25,17 @@ def _save(checkpoint, epochs):
 @pytest.fixture
 def mirrored(tmp_path, sqlite_url):
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(study_name="a", storage=sqlite_url)
+    storage = open_storage(sqlite_url)
+    study = optuna.create_study(study_name="a", storage=storage)
     study.ask()  # trial 0
     store = open_store(str(tmp_path / "store"))
-    return study, store, tmp_path / "store"
+    return study, CheckpointMirror(store, storage, "a"), tmp_path / "store"
 
 
-def test_each_epochs_checkpoint_is_uploaded_linked_to_its_trial_and_the_previous_one_removed(mirrored, tmp_path):
-    study, store, folder = mirrored
-    checkpoint = MirroredCheckpoint(tmp_path / "host-a" / "trial-0", CheckpointMirror(store, study), 0)
+def test_each_epochs_checkpoint_is_uploaded_linked_to_its_trial_and_the_previous_one_removed(mirrored, tmp_path,
+                                                                                             sqlite_url):
+    study, mirror, folder = mirrored
+    checkpoint = MirroredCheckpoint(tmp_path / "host-a" / "trial-0", mirror, 0)
     for epochs in (1, 2, 3):
         _save(checkpoint, epochs)
     metas = optuna.artifacts.get_all_artifact_meta(study.trials[0], storage=study._storage)
@@ -41,7 +44,7 @@ def test_each_epochs_checkpoint_is_uploaded_linked_to_its_trial_and_the_previous
 
     # Another host (another local directory) continues from the upload.
     elsewhere = TrialCheckpoint(tmp_path / "host-b" / "trial-0")
-    assert CheckpointMirror(store, study).fetch(0, elsewhere) == 3
+    assert CheckpointMirror(mirror.store, open_storage(sqlite_url), "a").fetch(0, elsewhere) == 3
     state = elsewhere.load()
     assert state.epochs_done == 3 and state.curve == pytest.approx([0.1, 0.2, 0.3])
     assert (state.model_weights[0] == 3).all()
@@ -51,8 +54,7 @@ def test_each_epochs_checkpoint_is_uploaded_linked_to_its_trial_and_the_previous
 
 
 def test_a_half_written_newest_upload_falls_back_to_the_one_before(mirrored, tmp_path):
-    study, store, folder = mirrored
-    mirror = CheckpointMirror(store, study)
+    study, mirror, folder = mirrored
     _save(MirroredCheckpoint(tmp_path / "a" / "trial-0", mirror, 0), 1)
     # A process killed mid-upload of epoch 2: Optuna wrote the metadata, the bytes are cut short.
     partial = tmp_path / "checkpoint-epoch-0002.zip"
@@ -63,15 +65,13 @@ def test_a_half_written_newest_upload_falls_back_to_the_one_before(mirrored, tmp
 
 
 def test_a_retry_takes_over_the_dead_trials_upload_on_another_host(mirrored, tmp_path, monkeypatch):
-    study, store, folder = mirrored
+    study, mirror, folder = mirrored
     study.ask()  # trial 1: the retry
     monkeypatch.setenv("HPO_HOME", str(tmp_path / "host-a"))
-    host_a = StudyFiles("sqlite:///x.db", "a")
-    host_a.mirror = CheckpointMirror(store, study)
+    host_a = StudyFiles("sqlite:///x.db", "a", mirror=mirror)
     _save(host_a.checkpoint(0), 4)
     monkeypatch.setenv("HPO_HOME", str(tmp_path / "host-b"))
-    host_b = StudyFiles("sqlite:///x.db", "a")
-    host_b.mirror = CheckpointMirror(store, study)
+    host_b = StudyFiles("sqlite:///x.db", "a", mirror=CheckpointMirror(mirror.store, mirror.storage, "a"))
     assert host_b.checkpoint(0).epochs_done() == 4  # from the upload's name, nothing downloaded
     retry = host_b.checkpoint(1)
     host_b.take_over(0, retry)
@@ -84,13 +84,13 @@ def test_a_retry_takes_over_the_dead_trials_upload_on_another_host(mirrored, tmp
 
 
 def test_the_kept_model_is_uploaded_under_its_trial(mirrored, tmp_path):
-    study, store, folder = mirrored
+    study, mirror, folder = mirrored
     model = tmp_path / "trial-0.keras"
     model.write_bytes(b"model bytes")
-    CheckpointMirror(store, study).upload_model(0, model)
+    mirror.upload_model(0, model)
     [meta] = optuna.artifacts.get_all_artifact_meta(study.trials[0], storage=study._storage)
     assert meta.filename == "trial-0.keras" and (folder / meta.artifact_id).read_bytes() == b"model bytes"
-    CheckpointMirror(store, study).remove_model(0)  # another trial became the best
+    mirror.remove_model(0)  # another trial became the best
     assert os.listdir(folder) == []
 
 
@@ -143,9 +143,9 @@ def s3_endpoint(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_checkpoints_on_s3_under_a_prefix(s3_endpoint, sqlite_url, tmp_path):
-    study = optuna.create_study(study_name="s3", storage=sqlite_url)
-    study.ask()
-    mirror = CheckpointMirror(open_store("s3://hpo-test/runs/one"), study)
+    storage = open_storage(sqlite_url)
+    optuna.create_study(study_name="s3", storage=storage).ask()
+    mirror = CheckpointMirror(open_store("s3://hpo-test/runs/one"), storage, "s3")
     checkpoint = MirroredCheckpoint(tmp_path / "a" / "trial-0", mirror, 0)
     _save(checkpoint, 1)
     _save(checkpoint, 2)
