@@ -8,7 +8,7 @@ in ``metric`` silently disables pruning and every trial scores nothing. Here it 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import keras
 
@@ -48,19 +48,6 @@ class FailOnNonFiniteLoss(keras.callbacks.Callback):
                 raise NonFiniteLossError(f"{key} became {value} at epoch {epoch + 1}")
 
 
-class RecordCurve(keras.callbacks.Callback):
-    """Keep the monitored value of each epoch trained (the trial's learning curve), whoever
-    runs the training loop: Keras' own ``fit`` or an objective module's ``fit``."""
-
-    def __init__(self, monitor: str) -> None:
-        super().__init__()
-        self.monitor = monitor
-        self.values: list[float] = []
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self.values.append(_logged_value(logs, self.monitor, epoch))
-
-
 class ReportAndPrune(keras.callbacks.Callback):
     """Report the monitored metric to the trial each epoch and prune when the pruner says so.
 
@@ -81,49 +68,65 @@ class ReportAndPrune(keras.callbacks.Callback):
             raise optuna.TrialPruned(f"pruned at epoch {epoch + 1} with {self.monitor}={value:.6g}")
 
 
-class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
-    """Keras' ``EarlyStopping`` that can start from a checkpoint's best value, best weights
-    and patience counter instead of forgetting them (its ``on_train_begin`` resets them)."""
+class TrialBackup(keras.callbacks.Callback):
+    """A trial's learning curve and its epoch checkpoint, owned by one callback in the shape of
+    Keras' ``BackupAndRestore``: :meth:`restore` before training (model and optimizer), the
+    early-stopping state put back at the start of training, a save at each epoch's end. Removing
+    the checkpoint is the trial runner's: a trial that will be retried keeps it.
 
-    def __init__(self, *, resume_from: "CheckpointState | None" = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.resume_from = resume_from
+    The curve lives here only: the monitored value of the epochs a dead process finished (from
+    the checkpoint) and of each epoch trained since, whoever runs the loop (Keras' ``fit`` or an
+    objective module's own). Without a checkpoint it only keeps the curve.
 
-    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        super().on_train_begin(logs)
-        state = self.resume_from
-        if state is not None and state.best_epoch > 0:
-            self.best = state.curve[state.best_epoch - 1]
-            self.best_epoch = state.best_epoch - 1  # Keras counts epochs from 0
-            self.wait = state.wait
-            self.best_weights = state.best_weights
-
-
-class EpochCheckpoint(keras.callbacks.Callback):
-    """Save the trial's state at each epoch boundary (after early stopping has updated its own).
-
-    ``curve`` holds the monitored values of the epochs before this ``fit`` call (a resumed
-    trial's first epochs); the checkpoint stores the whole curve.
+    After ``early_stopping`` in the callback list: Keras' ``EarlyStopping`` resets its state in
+    ``on_train_begin`` and updates it in ``on_epoch_end``, and this callback restores and saves
+    that state after it.
     """
 
-    def __init__(
-        self, checkpoint: "TrialCheckpoint", early_stopping: ResumableEarlyStopping,
-        monitor: str, curve: list[float],
-    ) -> None:
+    def __init__(self, monitor: str, early_stopping: keras.callbacks.EarlyStopping,
+                 checkpoint: "TrialCheckpoint | None" = None) -> None:
         super().__init__()
-        self.checkpoint = checkpoint
-        self.early_stopping = early_stopping
         self.monitor = monitor
-        self.curve = curve
+        self.early_stopping = early_stopping
+        self.checkpoint = checkpoint
+        self.curve: list[float] = []
+        self.restored: "CheckpointState | None" = None
+
+    def restore(self, model: "keras.Model", warn: Callable[[str], None]) -> int:
+        """Load the checkpoint (a retry's) into ``model``; the epochs it holds, 0 to start over
+        (none, or unusable: then it is removed, with a warning)."""
+        if self.checkpoint is None:
+            return 0
+        try:
+            state = self.checkpoint.load()
+            if state is not None:
+                restore_training_state(model, state)
+        except CheckpointError as error:
+            warn(f"warning: {error}; training from epoch 1")
+            self.checkpoint.remove()
+            state = None
+        if state is None:
+            return 0
+        self.restored, self.curve = state, list(state.curve)
+        return state.epochs_done
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        state, stopper = self.restored, self.early_stopping
+        if state is not None and state.best_epoch > 0:
+            stopper.best = state.curve[state.best_epoch - 1]
+            stopper.best_epoch = state.best_epoch - 1  # Keras counts epochs from 0
+            stopper.wait = state.wait
+            stopper.best_weights = state.best_weights
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.curve.append(_logged_value(logs, self.monitor, epoch))
+        if self.checkpoint is None:
+            return
         stopper = self.early_stopping
-        best_epoch = stopper.best_epoch + 1 if stopper.best is not None else 0
         self.checkpoint.save(
             epochs_done=epoch + 1,
             curve=self.curve,
-            best_epoch=best_epoch,
+            best_epoch=stopper.best_epoch + 1 if stopper.best is not None else 0,
             wait=stopper.wait,
             model_weights=self.model.get_weights(),
             optimizer_variables=[v.numpy() for v in self.model.optimizer.variables],

@@ -6,17 +6,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Sequence
 
 import hpo.records as records
-from hpo.errors import CheckpointError, TrialFailure
-from hpo.storage.checkpoints import CheckpointState, TrialCheckpoint
-from hpo.trial.callbacks import (
-    EpochCheckpoint,
-    FailOnNonFiniteLoss,
-    RecordCurve,
-    ReportAndPrune,
-    ResumableEarlyStopping,
-    StopAtEpochBoundary,
-    restore_training_state,
-)
+from hpo.errors import TrialFailure
+from hpo.storage.checkpoints import TrialCheckpoint
+from hpo.trial.callbacks import FailOnNonFiniteLoss, ReportAndPrune, StopAtEpochBoundary, TrialBackup
 
 if TYPE_CHECKING:
     import keras
@@ -108,41 +100,23 @@ def fit_and_score(
     # Optuna takes intermediate values (and prunes) in single-objective studies only.
     reporting_trial = trial if trial is not None and _single_objective(trial) else None
 
-    state = _load_checkpoint(checkpoint, model, warn) if checkpoint is not None else None
-    done = state.epochs_done if state is not None else 0
-    curve = list(state.curve) if state is not None else []
-    if reporting_trial is not None:
-        for step, value in enumerate(curve, start=1):
+    early_stopping = keras.callbacks.EarlyStopping(monitor=settings.monitor, mode=settings.mode,
+                                                   patience=settings.patience, restore_best_weights=True)
+    backup = TrialBackup(settings.monitor, early_stopping, checkpoint)
+    done = backup.restore(model, warn)
+    if reporting_trial is not None:  # the epochs a dead process finished, again: one curve
+        for step, value in enumerate(backup.curve, start=1):
             reporting_trial.report(value, step=step)
     if trial is not None and resuming:
         trial.set_user_attr(records.RESUMED_FROM_EPOCH, done + 1)
 
-    early_stopping = ResumableEarlyStopping(
-        monitor=settings.monitor,
-        mode=settings.mode,
-        patience=settings.patience,
-        restore_best_weights=True,
-        resume_from=state,
-    )
-    recorder = RecordCurve(settings.monitor)
-    callbacks: list[keras.callbacks.Callback] = [*extra_callbacks, FailOnNonFiniteLoss(settings.monitor), recorder]
-    callbacks.append(early_stopping)  # before the checkpoint, which saves its state
-    if checkpoint is not None:
-        # Before the report: an epoch whose value storage holds is always in the checkpoint, so
-        # a worker killed between the two loses no finished epoch (the retry reports it again).
-        callbacks.append(EpochCheckpoint(checkpoint, early_stopping, settings.monitor, list(curve)))
-    if reporting_trial is not None:
-        callbacks.append(ReportAndPrune(reporting_trial, settings.monitor))
-    if settings.learning_rate_schedule is not None:
-        schedule = settings.learning_rate_schedule
-        callbacks.append(keras.callbacks.LearningRateScheduler(lambda epoch, _rate: schedule(epoch)))
-    callbacks.append(StopAtEpochBoundary())
-
+    state = backup.restored
     stopped_before = state is not None and state.best_epoch > 0 and state.wait >= settings.patience
     if done < settings.max_epochs and not stopped_before:
+        callbacks = training_callbacks(settings, early_stopping, backup, reporting_trial, extra_callbacks)
         if fit is not None:
             fit(model, epochs=settings.max_epochs, initial_epoch=done, callbacks=callbacks)
-            if not recorder.values:
+            if len(backup.curve) == done:
                 raise TrialFailure(f"the objective's fit() ran no epoch through hpo's callbacks, so "
                                    f"{settings.monitor!r} was never seen: pass callbacks=callbacks to model.fit")
         else:
@@ -159,10 +133,10 @@ def fit_and_score(
                 steps_per_epoch=settings.steps_per_epoch,
                 verbose=0,
             )
-        curve.extend(recorder.values)
     elif state is not None and state.best_weights is not None:
         model.set_weights(state.best_weights)  # the dead trial had finished its epochs
 
+    curve = backup.curve
     pick = max if settings.direction == "maximize" else min
     best = pick(range(len(curve)), key=lambda i: curve[i])
     value = float(curve[best])  # finite: FailOnNonFiniteLoss checked every epoch
@@ -172,21 +146,39 @@ def fit_and_score(
     return FitResult(value, best + 1, len(curve), n_params, model, done + 1)
 
 
+def training_callbacks(
+    settings: FitSettings,
+    early_stopping: "keras.callbacks.EarlyStopping",
+    backup: TrialBackup,
+    reporting_trial: "optuna.trial.BaseTrial | None",
+    extra_callbacks: Sequence["keras.callbacks.Callback"] = (),
+) -> list["keras.callbacks.Callback"]:
+    """Every callback of a trial's training, in the one order that works (Keras calls them in
+    list order at each epoch's end):
+
+    1. the objective module's own, so hpo's checks see what they logged;
+    2. the non-finite check, so nothing below keeps or reports a NaN;
+    3. early stopping, then the backup, which records the curve and saves early stopping's
+       updated state with the epoch's checkpoint;
+    4. the report to Optuna (and the pruning decision) after the checkpoint: an epoch whose
+       value storage holds is always in the checkpoint, so a worker killed between the two
+       loses no finished epoch (the retry reports it again);
+    5. the learning-rate schedule;
+    6. the stop at the epoch boundary last, when the epoch is saved and reported.
+    """
+    import keras
+
+    callbacks: list[keras.callbacks.Callback] = [*extra_callbacks, FailOnNonFiniteLoss(settings.monitor),
+                                                 early_stopping, backup]
+    if reporting_trial is not None:
+        callbacks.append(ReportAndPrune(reporting_trial, settings.monitor))
+    if settings.learning_rate_schedule is not None:
+        schedule = settings.learning_rate_schedule
+        callbacks.append(keras.callbacks.LearningRateScheduler(lambda epoch, _rate: schedule(epoch)))
+    callbacks.append(StopAtEpochBoundary())
+    return callbacks
+
+
 def _single_objective(trial: "optuna.trial.BaseTrial") -> bool:
     study = getattr(trial, "study", None)  # a FixedTrial has none, and reports nowhere anyway
     return study is None or len(study.directions) == 1
-
-
-def _load_checkpoint(
-    checkpoint: TrialCheckpoint, model: "keras.Model", warn: Callable[[str], None]
-) -> CheckpointState | None:
-    """The checkpoint's state loaded into ``model``; None (start over) when it is unusable."""
-    try:
-        state = checkpoint.load()
-        if state is not None:
-            restore_training_state(model, state)
-        return state
-    except CheckpointError as error:
-        warn(f"warning: {error}; training from epoch 1")
-        checkpoint.remove()
-        return None

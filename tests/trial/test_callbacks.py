@@ -43,12 +43,70 @@ def test_finite_values_pass():
     FailOnNonFiniteLoss("val_accuracy").on_epoch_end(0, {"loss": 0.3, "val_accuracy": 0.9})
 
 
-def test_the_curve_recorder_keeps_the_monitored_value_of_each_epoch():
-    from hpo.trial.callbacks import RecordCurve
+def test_the_backup_keeps_the_monitored_value_of_each_epoch():
+    import keras
 
-    recorder = RecordCurve("val_loss")
-    recorder.on_epoch_end(0, {"loss": 1.0, "val_loss": 0.9})
-    recorder.on_epoch_end(1, {"loss": 0.8, "val_loss": 0.7})
-    assert recorder.values == [0.9, 0.7]
+    from hpo.trial.callbacks import TrialBackup
+
+    backup = TrialBackup("val_loss", keras.callbacks.EarlyStopping(monitor="val_loss"))  # no checkpoint
+    backup.on_epoch_end(0, {"loss": 1.0, "val_loss": 0.9})
+    backup.on_epoch_end(1, {"loss": 0.8, "val_loss": 0.7})
+    assert backup.curve == [0.9, 0.7]
     with pytest.raises(MonitorMissingError, match="'val_loss' is not in Keras' logs at epoch 3"):
-        recorder.on_epoch_end(2, {"loss": 0.5})
+        backup.on_epoch_end(2, {"loss": 0.5})
+
+
+def _tiny_model():
+    import keras
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    model.optimizer.build(model.trainable_variables)
+    return model
+
+
+def test_the_backup_saves_each_epoch_and_a_new_process_restores_weights_curve_and_early_stopping(tmp_path):
+    import keras
+    import numpy as np
+
+    from hpo.storage.checkpoints import TrialCheckpoint
+    from hpo.trial.callbacks import TrialBackup
+
+    def stopper():
+        return keras.callbacks.EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)
+
+    model, checkpoint = _tiny_model(), TrialCheckpoint(tmp_path / "trial-0")
+    early_stopping = stopper()
+    backup = TrialBackup("val_loss", early_stopping, checkpoint)
+    early_stopping.set_model(model)
+    backup.set_model(model)
+    early_stopping.on_train_begin()
+    for epoch, value in enumerate([0.9, 0.5, 0.6]):  # what Keras calls, in the list's order
+        logs = {"loss": 1.0, "val_loss": value}
+        early_stopping.on_epoch_end(epoch, logs)
+        backup.on_epoch_end(epoch, logs)
+    assert checkpoint.epochs_done() == 3
+
+    # The retry, in another process: a fresh model and callbacks.
+    fresh, early_stopping = _tiny_model(), stopper()
+    retry = TrialBackup("val_loss", early_stopping, checkpoint)
+    assert retry.restore(fresh, warn=print) == 3 and retry.curve == [0.9, 0.5, 0.6]
+    assert all(np.array_equal(a, b) for a, b in zip(fresh.get_weights(), model.get_weights()))
+    early_stopping.on_train_begin()  # resets it, then the backup puts the state back
+    retry.on_train_begin()
+    assert (early_stopping.best, early_stopping.best_epoch, early_stopping.wait) == (0.5, 1, 1)
+
+
+def test_an_unusable_checkpoint_is_removed_and_training_starts_over(tmp_path):
+    import keras
+
+    from hpo.storage.checkpoints import TrialCheckpoint
+    from hpo.trial.callbacks import TrialBackup
+
+    checkpoint = TrialCheckpoint(tmp_path / "trial-0")
+    checkpoint.directory.mkdir()
+    (checkpoint.directory / "state.json").write_text("{not json")
+    warnings = []
+    backup = TrialBackup("val_loss", keras.callbacks.EarlyStopping(monitor="val_loss"), checkpoint)
+    assert backup.restore(_tiny_model(), warn=warnings.append) == 0 and backup.curve == []
+    assert not checkpoint.directory.exists() and "training from epoch 1" in warnings[0]
