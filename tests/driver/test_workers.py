@@ -60,7 +60,7 @@ def test_two_workers_share_the_budget_exactly_and_a_killed_worker_is_replaced_an
 def test_ctrl_c_reaches_every_worker_once_and_their_trials_wait_for_retry(tmp_path):
     home = tmp_path / "hpo-runs"
     url = f"sqlite:///{home / 'hpo.db'}"
-    script = write_study_script(tmp_path, name="halt", n_trials=6, max_epochs=30, patience=30, pruner="none")
+    script = write_study_script(tmp_path, name="halt", n_trials=6, max_epochs=300, patience=300, pruner="none")
     env = {**os.environ, "HPO_HOME": str(home), "HPO_STORAGE": ""}
     process = subprocess.Popen(hpo_command("run", str(script), "--workers", "2"),
                                cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -86,7 +86,9 @@ def test_ctrl_c_reaches_every_worker_once_and_their_trials_wait_for_retry(tmp_pa
 def test_a_worker_whose_hpo_process_is_killed_stops_at_the_epoch_boundary(tmp_path):
     home = tmp_path / "hpo-runs"
     url = f"sqlite:///{home / 'hpo.db'}"
-    script = write_study_script(tmp_path, name="orphaned", n_trials=3, max_epochs=30, patience=30, pruner="none")
+    # Long trials, so that a poll slowed by a loaded machine still finds one mid-way (they are
+    # stopped long before their last epoch: the test costs no more for it).
+    script = write_study_script(tmp_path, name="orphaned", n_trials=3, max_epochs=300, patience=300, pruner="none")
     env = {**os.environ, "HPO_HOME": str(home), "HPO_STORAGE": ""}
     process = subprocess.Popen(hpo_command("run", str(script)), cwd=REPO, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -96,7 +98,8 @@ def test_a_worker_whose_hpo_process_is_killed_stops_at_the_epoch_boundary(tmp_pa
         time.sleep(0.2)
         if home.joinpath("hpo.db").exists():
             trial, worker = running_trial_and_worker(url, "orphaned", home, epochs=2)
-    assert worker is not None and worker != process.pid  # trials run in a worker process
+    assert worker is not None, "no trial was seen running with 2 epochs"
+    assert worker != process.pid  # trials run in a worker process
     process.kill()
     process.wait()
     while time.monotonic() < deadline and os.path.exists(f"/proc/{worker}"):
