@@ -8,7 +8,9 @@ The ones a user sets:
 * ``HPO_HOST`` - this host's name in hpo's records (default: the machine's host name);
 * ``HPO_DATA_DIR`` - where the ``keras.datasets`` files of the built-in datasets are looked for;
 * ``HPO_THREADS`` - CPU threads per worker (``hpo run --workers N`` sets it for its workers);
-* ``HPO_TF_VERBOSE=1`` - keep TensorFlow's start-up messages.
+* ``HPO_TF_VERBOSE=1`` - keep TensorFlow's start-up messages;
+* ``HPO_CURVE_BANK`` - the folder of recorded learning curves :mod:`hpo.simulation` replays
+  (default ``benchmarks/curve_bank``).
 
 The ones ``hpo run`` sets for the worker processes it starts:
 
@@ -26,6 +28,7 @@ HOST_ENV = "HPO_HOST"
 DATA_DIR_ENV = "HPO_DATA_DIR"
 THREADS_ENV = "HPO_THREADS"
 TF_VERBOSE_ENV = "HPO_TF_VERBOSE"
+CURVE_BANK_ENV = "HPO_CURVE_BANK"
 
 PARENT_PID_ENV = "HPO_PARENT_PID"
 QUIET_STOP_ENV = "HPO_QUIET_STOP"

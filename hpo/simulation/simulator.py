@@ -1,0 +1,185 @@
+"""Real Optuna samplers and pruners, run unchanged against a curve bank in simulated time.
+
+Each simulated worker asks the study for a trial (``study.ask()``: the sampler proposes), the
+proposal is mapped to the nearest recorded configuration, and the worker replays that
+configuration's curve one epoch at a time: ``trial.report`` gets the recorded value, the
+pruner decides through ``trial.should_prune()``, and the worker's clock advances by the
+recorded seconds of the epoch. Workers are events in one queue ordered by simulated time, so
+with ``workers > 1`` trials overlap as in a parallel run: a sampler proposing while others run
+sees them RUNNING (what TPE's ``constant_liar`` reacts to), and a pruner compares a trial with
+what the others had reported by then. A finished trial is told its best epoch's value, as hpo
+scores trials.
+
+Nearest configuration: each parameter is scaled to [0, 1] over its distribution (on the log
+scale for log distributions; an int or float outside the range is clipped), a categorical
+counts 0 when equal and 1 when not, a parameter one side lacks (a layer the other has not)
+counts 1; the recorded configuration with the smallest sum of squares wins, ties to the first.
+Caveat: the sampler learns from the value of the point it proposed although the value belongs
+to its neighbour, so a bank must be dense where a sampler concentrates; the neighbour's index is
+stored on the trial (``bank_index``) so its distance can be checked.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hpo.simulation.bank import CurveBank
+
+if TYPE_CHECKING:
+    import optuna
+
+BANK_INDEX_ATTR = "bank_index"
+
+
+@dataclass(frozen=True)
+class SimulatedTrial:
+    number: int
+    index: int  # the recorded configuration replayed
+    epochs: int  # epochs replayed (fewer than the bank's when pruned)
+    value: float  # the best epoch's value among those replayed
+    pruned: bool
+    started: float  # simulated seconds since the study began
+    ended: float
+    worker: int
+
+
+@dataclass(frozen=True)
+class Simulation:
+    bank: CurveBank
+    trials: tuple[SimulatedTrial, ...]  # in the order they ended
+
+    @property
+    def epochs(self) -> int:
+        return sum(t.epochs for t in self.trials)
+
+    @property
+    def seconds(self) -> float:
+        return max((t.ended for t in self.trials), default=0.0)
+
+    def best_within(self, *, epochs: float | None = None, seconds: float | None = None) -> float | None:
+        """The best value of the trials finished within a budget of replayed epochs (counted in
+        the order trials ended) or of simulated seconds; None when none finished within it."""
+        best: float | None = None
+        spent = 0
+        for trial in self.trials:
+            spent += trial.epochs
+            if (epochs is not None and spent > epochs) or (seconds is not None and trial.ended > seconds):
+                break
+            if best is None or (trial.value > best if self.bank.maximize else trial.value < best):
+                best = trial.value
+        return best
+
+    def test_of_pick(self) -> float | None:
+        """The test metric, at its best validation epoch, of the configuration the study picks."""
+        complete = [t for t in self.trials if not t.pruned] or list(self.trials)
+        if not complete:
+            return None
+        pick = (max if self.bank.maximize else min)(complete, key=lambda t: t.value)
+        curve = self.bank.curves[pick.index, : pick.epochs]
+        epoch = int(np.argmax(curve) if self.bank.maximize else np.argmin(curve))
+        return float(self.bank.test_curves[pick.index, epoch])
+
+
+class _Space:
+    """The bank's configurations as arrays, for the nearest-configuration rule."""
+
+    def __init__(self, bank: CurveBank) -> None:
+        from optuna.distributions import CategoricalDistribution
+
+        self.distributions = bank.distributions
+        self.numeric: dict[str, np.ndarray] = {}  # NaN where a configuration lacks the parameter
+        self.categorical: dict[str, list[Any]] = {}
+        self.missing: dict[str, np.ndarray] = {}
+        for name, distribution in bank.distributions.items():
+            values = [config.get(name) for config in bank.configs]
+            self.missing[name] = np.array([v is None for v in values])
+            if isinstance(distribution, CategoricalDistribution):
+                self.categorical[name] = values
+            else:
+                self.numeric[name] = np.array([np.nan if v is None else self._scale(name, v) for v in values])
+
+    def _scale(self, name: str, value: float) -> float:
+        distribution: Any = self.distributions[name]
+        low, high, value = float(distribution.low), float(distribution.high), min(max(float(value), distribution.low),
+                                                                                 distribution.high)
+        if getattr(distribution, "log", False):
+            low, high, value = math.log(low), math.log(high), math.log(value)
+        return 0.0 if high == low else (value - low) / (high - low)
+
+    def nearest(self, params: dict[str, Any]) -> int:
+        distance = np.zeros(len(next(iter(self.missing.values()))))
+        for name, missing in self.missing.items():
+            absent = name not in params
+            if absent:
+                distance += ~missing  # one side lacks it
+                continue
+            if name in self.categorical:
+                distance += np.array([v != params[name] for v in self.categorical[name]], dtype=float)
+            else:
+                gap = np.nan_to_num(self.numeric[name] - self._scale(name, params[name]), nan=1.0)
+                distance += gap * gap
+        return int(np.argmin(distance))
+
+
+def nearest_config(bank: CurveBank, params: dict[str, Any]) -> int:
+    """The index of the recorded configuration nearest ``params`` (the rule in this module's doc)."""
+    return _Space(bank).nearest(params)
+
+
+def simulate(
+    bank: CurveBank,
+    sampler: "optuna.samplers.BaseSampler",
+    pruner: "optuna.pruners.BasePruner",
+    *,
+    n_trials: int,
+    workers: int = 1,
+) -> Simulation:
+    """Run ``n_trials`` trials of an in-memory Optuna study with ``sampler`` and ``pruner``
+    against ``bank``, on ``workers`` simulated workers."""
+    import optuna
+
+    if n_trials < 1 or workers < 1:
+        raise ValueError("n_trials and workers must be at least 1")
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = optuna.create_study(direction=bank.direction, sampler=sampler, pruner=pruner)
+    space = _Space(bank)
+    # (time the worker's current epoch ends, tie-breaker, worker, trial, bank index, epoch, started)
+    events: list[tuple[float, int, int, Any, int, int, float]] = []
+    finished: list[SimulatedTrial] = []
+    started = 0
+    sequence = 0
+
+    def start(worker: int, now: float) -> None:
+        nonlocal started, sequence
+        trial = study.ask(dict(bank.distributions))
+        index = space.nearest(trial.params)
+        trial.set_user_attr(BANK_INDEX_ATTR, index)
+        started += 1
+        sequence += 1
+        heapq.heappush(events, (now + float(bank.seconds[index, 0]), sequence, worker, trial, index, 0, now))
+
+    for worker in range(min(workers, n_trials)):
+        start(worker, 0.0)
+    while events:
+        now, _, worker, trial, index, epoch, began = heapq.heappop(events)
+        trial.report(float(bank.curves[index, epoch]), step=epoch + 1)
+        pruned = trial.should_prune()
+        if pruned or epoch + 1 == bank.n_epochs:
+            value = bank.final_best(index, epoch + 1)
+            if pruned:
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            else:
+                study.tell(trial, value)
+            finished.append(SimulatedTrial(trial.number, index, epoch + 1, value, pruned, began, now, worker))
+            if started < n_trials:
+                start(worker, now)
+            continue
+        sequence += 1
+        heapq.heappush(events, (now + float(bank.seconds[index, epoch + 1]), sequence, worker, trial, index,
+                                epoch + 1, began))
+    return Simulation(bank, tuple(finished))
