@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from hpo.errors import ERROR_PREFIX, EXIT_OK, HpoError, exit_code_for
+from hpo.errors import ERROR_PREFIX, EXIT_OK, HpoError, SetupError, exit_code_for
 
 ArgumentContainer = argparse.ArgumentParser | argparse._ArgumentGroup
 
@@ -75,6 +75,16 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("name")
     _add_storage(show)
     show.add_argument("--json", action="store_true", help="machine-readable output")
+
+    simulate = commands.add_parser(
+        "simulate", help="replay a study's complete trials under other pruners: epochs saved, best trial pruned")
+    simulate.add_argument("name")
+    _add_storage(simulate)
+    simulate.add_argument("--pruners", default=None,
+                          help="comma-separated pruner names (default: median,percentile,patient,"
+                               "successive-halving,hyperband,wilcoxon)")
+    simulate.add_argument("--orders", type=int, default=50, help="random trial orders replayed (default 50)")
+    simulate.add_argument("--json", action="store_true", help="machine-readable output")
 
     best = commands.add_parser(
         "best", help="retrain the best configuration, score it once on the test set, save it"
@@ -316,6 +326,24 @@ def cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from hpo.simulation.replay import DEFAULT_PRUNERS, replay_study
+
+    if args.orders < 1:
+        raise SetupError(f"--orders must be at least 1, got {args.orders}")
+    names = [n.strip() for n in args.pruners.split(",") if n.strip()] if args.pruners else list(DEFAULT_PRUNERS)
+    results = replay_study(_open_readonly(args), args.name, names, orders=args.orders)
+    if args.json:
+        print(json.dumps({"study": args.name, "pruners": [r.to_dict() for r in results]}, indent=2))
+        return EXIT_OK
+    print(f"study {args.name}: its complete trials replayed in {args.orders} random orders")
+    width = max(len("PRUNER"), *(len(r.pruner) for r in results))
+    print(f"{'PRUNER':<{width}}  EPOCHS SAVED  BEST TRIAL PRUNED")
+    for r in results:
+        print(f"{r.pruner:<{width}}  {r.epochs_saved:>11.0%}  {r.best_pruned:>16.0%} of orders")
+    return EXIT_OK
+
+
 def cmd_best(args: argparse.Namespace) -> int:
     from hpo.driver.best import train_best
 
@@ -366,6 +394,7 @@ _COMMANDS = {
     "resume": cmd_resume,
     "ls": cmd_ls,
     "show": cmd_show,
+    "simulate": cmd_simulate,
     "best": cmd_best,
     "report": cmd_report,
     "dashboard": cmd_dashboard,

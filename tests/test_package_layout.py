@@ -24,7 +24,7 @@ ALLOWED = {
     "objectives": {"base", "data"},
     "trial": {"base", "data", "storage", "study", "objectives"},
     "report": {"base", "storage", "study"},  # reporting reads storage only
-    "simulation": {"base"},  # replays recorded curves: Optuna and NumPy only
+    "simulation": {"base", "pruners", "search", "storage"},  # replays curves with hpo's pruners
     "driver": {"base", "pruners", "search", "study", "data", "storage", "objectives", "trial", "report"},
 }
 MAX_TOP_LEVEL_MODULES = 12
