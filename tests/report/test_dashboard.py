@@ -2,7 +2,6 @@
 
 import sys
 
-import optuna_dashboard
 import pytest
 
 from hpo.errors import SetupError
@@ -19,15 +18,24 @@ def test_a_missing_storage_or_package_is_one_line(tmp_path, monkeypatch):
 
 
 def test_it_binds_to_the_loopback_interface_only_and_says_when_the_port_is_taken(sqlite_url, monkeypatch):
+    import socket
+
+    import hpo.report.dashboard as dashboard
+
     make_study(sqlite_url)
     calls = []
+    real = dashboard.make_server
 
-    def fake_server(storage, host, port):
+    def recording(host, port, app, **kwargs):
         calls.append((host, port))
-        raise OSError(98, "Address already in use")
+        return real(host, port, app, **kwargs)
 
-    monkeypatch.setattr(optuna_dashboard, "run_server", fake_server)
+    monkeypatch.setattr(dashboard, "make_server", recording)
     lines = []
-    with pytest.raises(SetupError, match="cannot serve the dashboard on 127.0.0.1:8123: Address already in use"):
-        run_dashboard(sqlite_url, port=8123, out=lines.append)
-    assert calls == [("127.0.0.1", 8123)] and "http://127.0.0.1:8123/" in lines[0]
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SetupError, match=f"cannot serve the dashboard on 127.0.0.1:{port}: Address already in use"):
+            run_dashboard(sqlite_url, port=port, out=lines.append)
+    assert calls == [("127.0.0.1", port)] and f"http://127.0.0.1:{port}/" in lines[0]
