@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 import warnings
 import zlib
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ SQLITE_BUSY_TIMEOUT_S = 60
 # outlives a server restart or an idle timeout instead of failing its next write.
 SERVER_POOL = {"pool_size": 3, "max_overflow": 3, "pool_pre_ping": True}
 DEFAULT_DATABASE = "hpo.db"
+# Tries to open a storage whose schema another process is writing at the same moment.
+_SCHEMA_RACE_RETRIES = 3
 _OPTUNA_TABLES = {"studies", "trials", "version_info", "alembic_version"}
 
 # DB-API packages Optuna needs per SQLAlchemy dialect, for a missing-driver message.
@@ -178,7 +181,7 @@ def rdb_storage(study: "optuna.Study") -> "optuna.storages.RDBStorage | None":
 
 def _connect(url: str, engine_kwargs: dict, create: bool, heartbeat: Heartbeat) -> "optuna.storages.RDBStorage":
     import optuna
-    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.exc import IntegrityError, OperationalError
 
     def connect() -> "optuna.storages.RDBStorage":
         with warnings.catch_warnings():
@@ -193,15 +196,22 @@ def _connect(url: str, engine_kwargs: dict, create: bool, heartbeat: Heartbeat) 
                 skip_table_creation=not create,
             )
 
-    try:
-        return connect()
-    except IntegrityError:
-        if not create:
-            raise
-        # Another process that does not take hpo's creation lock (a report, the dashboard, a
-        # script using Optuna directly) created the tables at the same moment and wrote the
-        # schema version first. The tables are complete now, so opening again succeeds.
-        return connect()
+    # Another process that does not take hpo's creation lock (a script calling
+    # optuna.load_study on the URL, Optuna's own CLI) may be creating the tables of a new file at
+    # the same moment. Two losses are possible, and both leave a complete schema behind, so
+    # opening again succeeds: Optuna stamps the schema version even with skip_table_creation
+    # (its _VersionManager writes version_info and alembic_version when missing), so a reader
+    # or a creator can lose that insert (IntegrityError); a creator can lose a CREATE TABLE to
+    # the other's (SQLite: "table ... already exists"). Seen in CI: a report beside a starting
+    # run, and a test polling with optuna.load_study beside `hpo run --workers 2`.
+    for attempt in range(1, _SCHEMA_RACE_RETRIES):
+        try:
+            return connect()
+        except (IntegrityError, OperationalError) as error:
+            if isinstance(error, OperationalError) and "already exists" not in str(error):
+                raise
+            time.sleep(0.05 * attempt)
+    return connect()
 
 
 def open_storage(url: str, *, create: bool = True, heartbeat: Heartbeat = Heartbeat()) -> "optuna.storages.RDBStorage":
