@@ -39,6 +39,9 @@ class CurveBank:
     test_curves: np.ndarray  # the test metric
     seconds: np.ndarray  # wall seconds of each epoch
     n_params: np.ndarray = field(default_factory=lambda: np.zeros(0))  # one per configuration
+    # Where each configuration was recorded ("study:trial number"); a repeat bank's name the
+    # configuration of the main bank they repeat.
+    sources: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.direction not in ("maximize", "minimize"):
@@ -53,6 +56,8 @@ class CurveBank:
             raise SetupError(f"curve bank {self.task!r}: curves must be finite and epoch seconds positive")
         if self.n_params.size and self.n_params.shape != (len(self.configs),):
             raise SetupError(f"curve bank {self.task!r}: n_params needs one value per configuration")
+        if self.sources and len(self.sources) != len(self.configs):
+            raise SetupError(f"curve bank {self.task!r}: sources needs one entry per configuration")
 
     @property
     def n_configs(self) -> int:
@@ -80,6 +85,7 @@ class CurveBank:
             "task": self.task, "metric": self.metric, "direction": self.direction,
             "distributions": {name: distribution_to_json(d) for name, d in self.distributions.items()},
             "configs": self.configs,
+            "sources": self.sources,
         }
         (directory / f"{self.task}.json").write_text(json.dumps(meta, indent=1))
         np.savez_compressed(directory / f"{self.task}.npz", **{name: getattr(self, name) for name in ARRAYS})
@@ -104,6 +110,7 @@ def load_bank(task: str, directory: str | Path | None = None) -> CurveBank:
             loaded = {name: arrays[name] for name in ARRAYS}
         distributions = {name: json_to_distribution(text) for name, text in meta["distributions"].items()}
         return CurveBank(task=meta["task"], metric=meta["metric"], direction=meta["direction"],
-                         configs=list(meta["configs"]), distributions=distributions, **loaded)
+                         configs=list(meta["configs"]), distributions=distributions,
+                         sources=list(meta.get("sources", [])), **loaded)
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise SetupError(f"curve bank {task!r} in {folder} is unreadable: {type(error).__name__}: {error}") from None

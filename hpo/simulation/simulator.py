@@ -62,14 +62,17 @@ class Simulation:
         return max((t.ended for t in self.trials), default=0.0)
 
     def best_within(self, *, epochs: float | None = None, seconds: float | None = None) -> float | None:
-        """The best value of the trials finished within a budget of replayed epochs (counted in
-        the order trials ended) or of simulated seconds; None when none finished within it."""
+        """The best value of the trials complete within a budget of replayed epochs (every
+        trial's, counted in the order trials ended) or of simulated seconds; None when none
+        completed within it. Pruned trials spend epochs but are not picked, as in a study."""
         best: float | None = None
         spent = 0
         for trial in self.trials:
             spent += trial.epochs
             if (epochs is not None and spent > epochs) or (seconds is not None and trial.ended > seconds):
                 break
+            if trial.pruned:
+                continue
             if best is None or (trial.value > best if self.bank.maximize else trial.value < best):
                 best = trial.value
         return best
@@ -131,6 +134,17 @@ def nearest_config(bank: CurveBank, params: dict[str, Any]) -> int:
     return _Space(bank).nearest(params)
 
 
+def _stalled(bank: CurveBank, index: int, epoch: int, patience: int, better: Any) -> bool:
+    """Whether early stopping ends the trial after 0-based ``epoch``: its best epoch so far
+    lies ``patience`` or more epochs back (Keras' EarlyStopping with min_delta 0)."""
+    curve = bank.curves[index, : epoch + 1]
+    best = 0
+    for i in range(1, len(curve)):
+        if better(curve[i], curve[best]):
+            best = i
+    return epoch - best >= patience
+
+
 def simulate(
     bank: CurveBank,
     sampler: "optuna.samplers.BaseSampler",
@@ -138,13 +152,19 @@ def simulate(
     *,
     n_trials: int,
     workers: int = 1,
+    max_epochs: int | None = None,
+    patience: int | None = None,
 ) -> Simulation:
     """Run ``n_trials`` trials of an in-memory Optuna study with ``sampler`` and ``pruner``
-    against ``bank``, on ``workers`` simulated workers."""
+    against ``bank``, on ``workers`` simulated workers. Trials train ``max_epochs`` (the
+    bank's epochs by default) and stop early, as hpo's early stopping does, after ``patience``
+    epochs without a better value (never by default)."""
     import optuna
 
     if n_trials < 1 or workers < 1:
         raise ValueError("n_trials and workers must be at least 1")
+    last_epoch = min(max_epochs or bank.n_epochs, bank.n_epochs)
+    better = np.greater if bank.maximize else np.less
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = optuna.create_study(direction=bank.direction, sampler=sampler, pruner=pruner)
     space = _Space(bank)
@@ -169,7 +189,7 @@ def simulate(
         now, _, worker, trial, index, epoch, began = heapq.heappop(events)
         trial.report(float(bank.curves[index, epoch]), step=epoch + 1)
         pruned = trial.should_prune()
-        if pruned or epoch + 1 == bank.n_epochs:
+        if pruned or epoch + 1 == last_epoch or (patience is not None and _stalled(bank, index, epoch, patience, better)):
             value = bank.final_best(index, epoch + 1)
             if pruned:
                 study.tell(trial, state=optuna.trial.TrialState.PRUNED)

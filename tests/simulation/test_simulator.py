@@ -53,3 +53,19 @@ def test_tpe_with_constant_liar_sees_running_trials_and_learns_the_bank():
     assert len(result.trials) == 30
     late = sorted(result.trials, key=lambda t: t.number)[-10:]
     assert sum(t.value for t in late) / 10 > 0.6  # TPE moves towards high x (random averages 0.5)
+
+
+def test_trials_stop_at_max_epochs_or_when_early_stopping_runs_out_of_patience():
+    import dataclasses
+
+    import numpy as np
+
+    bank = tiny_bank()
+    peaked = np.tile(np.array([0.1, 0.5, 0.4, 0.45, 0.3, 0.2]), (bank.n_configs, 1))  # best at epoch 2
+    bank = dataclasses.replace(bank, curves=peaked)
+    nop, sampler = optuna.pruners.NopPruner(), optuna.samplers.RandomSampler(seed=0)
+    assert [t.epochs for t in simulate(bank, sampler, nop, n_trials=2, max_epochs=4).trials] == [4, 4]
+    stopped = simulate(bank, sampler, nop, n_trials=2, patience=2).trials
+    assert [t.epochs for t in stopped] == [4, 4]  # epochs 3 and 4 not better than epoch 2
+    assert all(t.value == 0.5 and not t.pruned for t in stopped)
+    assert [t.epochs for t in simulate(bank, sampler, nop, n_trials=1, patience=3).trials] == [5]

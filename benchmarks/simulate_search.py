@@ -1,0 +1,293 @@
+"""Search strategies compared on recorded learning curves: many seeds, in simulated time.
+
+For each task of the curve bank (benchmarks/curve_bank/, recorded by its record.py) and each
+seed, every strategy runs hpo's default study (its trial budget, epochs and early-stopping
+patience, from StudySpec's defaults) in :func:`hpo.simulation.simulate`, with 1 simulated worker
+(the epoch tables) and with each of ``--workers`` (the seconds tables). Strategies:
+
+* ``random``: random search, no pruning (the baseline);
+* ``optuna_default``: ``TPESampler()`` + ``MedianPruner()`` as Optuna ships them;
+* ``hpo_default``: hpo's default sampler and pruner, made by hpo.search.strategies;
+* ``tpe_hyperband``, ``tpe_successive_halving``, ``tpe_learning_curve``: hpo's TPE with those
+  pruners as hpo makes them.
+
+KerasTuner-style Hyperband (trials paused and promoted) needs the scheduler of issue 23 and is
+not here yet.
+
+What it prints is anytime performance: the best value of a complete trial after fractions ⅛,
+¼, ⅓, ½ and 1 of the epochs random search used on the same seed (and of its simulated
+seconds), as the median and the interquartile mean over seeds, each with a 10-90 % bootstrap
+band (seeds resampled); a strategy that has no complete trial yet counts the bank's worst final
+value. Then the test metric of each strategy's pick, the fraction of random's epochs at which a
+strategy's median reaches random's median final best, and the paired win rate of hpo's default
+over Optuna's (share of (seed, fraction) pairs where it is strictly better; ties count half).
+
+Seeds: choose settings on seeds 0-499 and report on seeds 1000 and up.
+
+    .venv/bin/python benchmarks/simulate_search.py --tasks all --first-seed 1000 --seeds 100 --json out.json
+        [--workers 1,4] [--jobs 2] [--bank DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+STRATEGIES = ("random", "optuna_default", "hpo_default", "tpe_hyperband", "tpe_successive_halving", "tpe_learning_curve")
+FRACTIONS = (0.125, 0.25, 1 / 3, 0.5, 1.0)
+FINE = np.round(np.arange(0.02, 2.0001, 0.02), 2)  # for the fraction at which random's final is reached
+BOOTSTRAP_DRAWS = 1000
+# One simulated study as the tables need it, per trial in the order trials ended:
+# cumulative epochs, end (simulated seconds), value (NaN when pruned).
+Run = tuple[list[int], list[float], list[float], float]
+
+
+def fraction_key(fraction: float) -> str:
+    return f"{fraction:.3f}".rstrip("0").rstrip(".") if fraction != 1 / 3 else "0.333"
+
+
+# (trials, epochs at most, early-stopping patience) of a simulated study; None: StudySpec's defaults.
+Study = tuple[int, int, int] | None
+
+
+def default_study(bank: Any, study: Study = None) -> Any:
+    from hpo import StudySpec
+
+    spec = StudySpec(name="simulated", objective="mlp", dataset="digits", metric=bank.metric, direction=bank.direction)
+    if study is not None:
+        spec = spec.with_overrides(n_trials=study[0], max_epochs=study[1], patience=study[2])
+    return spec
+
+
+def strategy(name: str, seed: int, bank: Any, study: Study = None) -> tuple[Any, Any]:
+    import warnings
+
+    import optuna
+
+    from hpo.search.strategies import make_pruner, make_sampler
+
+    spec = default_study(bank, study)
+    max_epochs = min(spec.max_epochs, bank.n_epochs)
+
+    def hpo_pruner(pruner: str) -> Any:
+        return make_pruner(pruner, max_epochs=max_epochs, metric=bank.metric, direction=bank.direction)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if name == "random":
+            return optuna.samplers.RandomSampler(seed=seed), optuna.pruners.NopPruner()
+        if name == "optuna_default":
+            return optuna.samplers.TPESampler(seed=seed), optuna.pruners.MedianPruner()
+        if name == "hpo_default":
+            return make_sampler(spec.sampler, seed=seed), hpo_pruner(spec.pruner)
+        pruner = {"tpe_hyperband": "hyperband", "tpe_successive_halving": "successive-halving",
+                  "tpe_learning_curve": "learning-curve"}[name]
+        return make_sampler("tpe", seed=seed), hpo_pruner(pruner)
+
+
+def run_seed(task: str, seed: int, workers: tuple[int, ...], bank_dir: str | None,
+             strategies: tuple[str, ...] = STRATEGIES, study: Study = None) -> dict[str, dict[int, Run]]:
+    """Every strategy on one seed of one task: {strategy: {workers: run}}."""
+    from hpo.simulation import simulate
+
+    bank = _bank(task, bank_dir)
+    spec = default_study(bank, study)
+    out: dict[str, dict[int, Run]] = {}
+    for name in strategies:
+        position = STRATEGIES.index(name)
+        out[name] = {}
+        for count in sorted({1, *workers}):
+            # Each strategy its own seed stream: with the baseline's seed, TPE's random start-up
+            # trials would be the baseline's.
+            sampler, pruner = strategy(name, seed * len(STRATEGIES) + position, bank, study)
+            result = simulate(bank, sampler, pruner, n_trials=spec.n_trials, workers=count,
+                              max_epochs=spec.max_epochs, patience=spec.patience)
+            epochs = np.cumsum([t.epochs for t in result.trials]).tolist()
+            values = [float("nan") if t.pruned else t.value for t in result.trials]
+            test = result.test_of_pick()
+            out[name][count] = (epochs, [t.ended for t in result.trials], values,
+                                float("nan") if test is None else test)
+    return out
+
+
+_BANKS: dict[tuple[str, str | None], Any] = {}
+
+
+def _bank(task: str, bank_dir: str | None) -> Any:
+    from hpo.simulation import load_bank
+
+    if (task, bank_dir) not in _BANKS:
+        _BANKS[task, bank_dir] = load_bank(task, bank_dir)
+    return _BANKS[task, bank_dir]
+
+
+def anytime(run: Run, budgets: np.ndarray, *, seconds: bool, maximize: bool, worst: float) -> np.ndarray:
+    """The best complete value within each budget (epochs or simulated seconds)."""
+    spent = np.asarray(run[1] if seconds else run[0], dtype=float)
+    values = np.asarray(run[2], dtype=float)
+    filled = np.where(np.isnan(values), -np.inf if maximize else np.inf, values)
+    running = np.maximum.accumulate(filled) if maximize else np.minimum.accumulate(filled)
+    # Trials ended in order, so the trials within a budget are a prefix (seconds: ends ascend).
+    within = np.searchsorted(spent, budgets, side="right")
+    best = np.where(within > 0, running[np.maximum(within - 1, 0)], worst)
+    return np.where(np.isfinite(best), best, worst)
+
+
+def iqm(values: np.ndarray, axis: int = -1) -> np.ndarray:
+    ordered = np.sort(values, axis=axis)
+    n = ordered.shape[axis]
+    low, high = n // 4, n - n // 4
+    return np.take(ordered, range(low, max(high, low + 1)), axis=axis).mean(axis=axis)
+
+
+def band(values: np.ndarray, statistic: str, rng: np.random.Generator) -> list[float]:
+    """[statistic, 10 %, 90 %] over seeds, the band from seeds resampled."""
+    function = np.median if statistic == "median" else iqm
+    draws = values[rng.integers(0, len(values), (BOOTSTRAP_DRAWS, len(values)))]
+    resampled = function(draws, axis=1)
+    return [float(function(values)), float(np.quantile(resampled, 0.1)), float(np.quantile(resampled, 0.9))]
+
+
+def task_tables(task: str, runs: dict[int, dict[str, dict[int, Run]]], workers: tuple[int, ...],
+                bank_dir: str | None) -> dict[str, Any]:
+    bank = _bank(task, bank_dir)
+    maximize = bank.maximize
+    finals = bank.curves.max(axis=1) if maximize else bank.curves.min(axis=1)
+    worst = float(finals.min() if maximize else finals.max())
+    seeds = sorted(runs)
+    rng = np.random.default_rng(0)
+    better = np.greater if maximize else np.less
+
+    def curves(name: str, count: int, fractions: np.ndarray, *, seconds: bool) -> np.ndarray:
+        rows = []
+        for seed in seeds:
+            baseline = runs[seed]["random"][count]
+            total = baseline[1][-1] if seconds else baseline[0][-1]
+            rows.append(anytime(runs[seed][name][count], fractions * total, seconds=seconds,
+                                maximize=maximize, worst=worst))
+        return np.array(rows)  # seeds x fractions
+
+    fractions = np.array(FRACTIONS)
+    random_final = float(np.median(curves("random", 1, np.array([1.0]), seconds=False)[:, 0]))
+    table: dict[str, Any] = {"metric": bank.metric, "direction": bank.direction, "seeds": len(seeds),
+                             "random_median_final": random_final, "strategies": {}}
+    for name in runs[seeds[0]]:
+        by_epochs = curves(name, 1, fractions, seconds=False)
+        fine = np.median(curves(name, 1, FINE, seconds=False), axis=0)
+        reached = np.flatnonzero(~better(random_final, fine))
+        tests = np.array([runs[seed][name][1][3] for seed in seeds])
+        entry: dict[str, Any] = {
+            "epoch_fraction_to_random_final": float(FINE[reached[0]]) if reached.size else None,
+            "best_at": {fraction_key(f): float(np.median(by_epochs[:, i])) for i, f in enumerate(FRACTIONS)},
+            "bands_at_epochs": {fraction_key(f): {"median": band(by_epochs[:, i], "median", rng),
+                                                  "iqm": band(by_epochs[:, i], "iqm", rng)}
+                                for i, f in enumerate(FRACTIONS)},
+            "bands_at_seconds": {},
+            "test_of_pick": float(np.nanmedian(tests)),
+            "epochs": float(np.median([runs[seed][name][1][0][-1] for seed in seeds])),
+        }
+        for count in sorted({1, *workers}):
+            by_seconds = curves(name, count, fractions, seconds=True)
+            entry["bands_at_seconds"][str(count)] = {
+                fraction_key(f): {"median": band(by_seconds[:, i], "median", rng),
+                                  "iqm": band(by_seconds[:, i], "iqm", rng)} for i, f in enumerate(FRACTIONS)}
+        table["strategies"][name] = entry
+
+    def win_rate(count: int, *, seconds: bool) -> float:
+        ours = curves("hpo_default", count, fractions, seconds=seconds)
+        theirs = curves("optuna_default", count, fractions, seconds=seconds)
+        return float((better(ours, theirs).sum() + 0.5 * (ours == theirs).sum()) / ours.size)
+
+    if {"hpo_default", "optuna_default"} <= set(runs[seeds[0]]):
+        table["win_rate_hpo_default_vs_optuna_default"] = win_rate(1, seconds=False)
+        table["win_rate_hpo_default_vs_optuna_default_seconds"] = {str(c): win_rate(c, seconds=True)
+                                                                   for c in sorted({1, *workers})}
+    return table
+
+
+def print_tables(task: str, table: dict[str, Any], workers: tuple[int, ...]) -> None:
+    heads = " | ".join(fraction_key(f) for f in FRACTIONS)
+    print(f"\n## {task}: {table['metric']} ({table['direction']}), {table['seeds']} seeds, "
+          f"random's median final {table['random_median_final']:.4f}")
+    print("\nat a fraction of random's epochs, median [10-90 % band]; IQM below\n")
+    print(f"| strategy | {heads} | test of pick | epochs | reaches random's final at |")
+    print("|---" * (len(FRACTIONS) + 4) + "|")
+    for name, entry in table["strategies"].items():
+        cells = " | ".join("{:.4f} [{:.4f}, {:.4f}]".format(*entry["bands_at_epochs"][fraction_key(f)]["median"])
+                           for f in FRACTIONS)
+        reach = entry["epoch_fraction_to_random_final"]
+        print(f"| {name} | {cells} | {entry['test_of_pick']:.4f} | {entry['epochs']:.0f} | "
+              f"{'never' if reach is None else f'{reach:.2f}'} |")
+    for name, entry in table["strategies"].items():
+        cells = " | ".join("{:.4f}".format(entry["bands_at_epochs"][fraction_key(f)]["iqm"][0]) for f in FRACTIONS)
+        print(f"| {name} (IQM) | {cells} | | | |")
+    for count in sorted({1, *workers}):
+        print(f"\nat a fraction of random's simulated seconds, {count} worker(s), median [10-90 % band]\n")
+        for name, entry in table["strategies"].items():
+            cells = " | ".join("{:.4f} [{:.4f}, {:.4f}]".format(*entry["bands_at_seconds"][str(count)][fraction_key(f)]["median"])
+                               for f in FRACTIONS)
+            print(f"| {name} | {cells} |")
+    if "win_rate_hpo_default_vs_optuna_default" not in table:
+        return
+    seconds = ", ".join(f"{c} worker(s) {r:.0%}" for c, r in table["win_rate_hpo_default_vs_optuna_default_seconds"].items())
+    print(f"\nhpo_default beats optuna_default at equal epochs on {table['win_rate_hpo_default_vs_optuna_default']:.0%} "
+          f"of (seed, fraction) pairs; at equal simulated seconds: {seconds}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tasks", default="all", help="comma-separated banks, or all")
+    parser.add_argument("--first-seed", type=int, default=1000)
+    parser.add_argument("--seeds", type=int, default=100)
+    parser.add_argument("--workers", default="4", help="simulated worker counts of the seconds tables, besides 1")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--bank", default=None, help="the curve bank's folder (default benchmarks/curve_bank)")
+    parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument("--study", default=None, metavar="TRIALS,EPOCHS,PATIENCE",
+                        help="another study than StudySpec's defaults (e.g. 24,10,4: benchmarks/pruner_comparison.py)")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    strategies = tuple(args.strategies.split(","))
+    unknown = set(strategies) - set(STRATEGIES)
+    if unknown:
+        parser.error(f"unknown strategies {sorted(unknown)}; choose from {', '.join(STRATEGIES)}")
+    study = tuple(int(v) for v in args.study.split(",")) if args.study else None
+
+    from hpo.simulation.bank import bank_directory
+
+    folder = bank_directory(args.bank)
+    tasks = (sorted(p.stem for p in folder.glob("*.json") if p.stem != "versions" and not p.stem.endswith("-repeat"))
+             if args.tasks == "all" else args.tasks.split(","))
+    workers = tuple(int(w) for w in args.workers.split(",") if w)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    started = time.perf_counter()
+    runs: dict[str, dict[int, Any]] = {task: {} for task in tasks}
+    with concurrent.futures.ProcessPoolExecutor(args.jobs) as pool:
+        futures = {pool.submit(run_seed, task, seed, workers, args.bank, strategies, study): (task, seed)
+                   for task in tasks for seed in seeds}
+        for future in concurrent.futures.as_completed(futures):
+            task, seed = futures[future]
+            runs[task][seed] = future.result()
+    tables = {task: task_tables(task, runs[task], workers, args.bank) for task in tasks}
+    elapsed = time.perf_counter() - started
+    for task in tasks:
+        print_tables(task, tables[task], workers)
+    print(f"\n{len(tasks)} tasks x {args.seeds} seeds (from {args.first_seed}) x {len(strategies)} strategies "
+          f"with 1 and {args.workers} workers in {elapsed:.0f} s ({args.jobs} processes)")
+    if args.json is not None:
+        args.json.write_text(json.dumps({"seconds": elapsed, "tasks": tables}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
