@@ -34,7 +34,6 @@ import argparse
 import concurrent.futures
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,6 @@ from typing import Any
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 STRATEGIES = ("random", "optuna_default", "hpo_default", "tpe_hyperband", "tpe_successive_halving", "tpe_learning_curve")
 FRACTIONS = (0.125, 0.25, 1 / 3, 0.5, 1.0)

@@ -134,14 +134,12 @@ def nearest_config(bank: CurveBank, params: dict[str, Any]) -> int:
     return _Space(bank).nearest(params)
 
 
-def _stalled(bank: CurveBank, index: int, epoch: int, patience: int, better: Any) -> bool:
+def _stalled(bank: CurveBank, index: int, epoch: int, patience: int) -> bool:
     """Whether early stopping ends the trial after 0-based ``epoch``: its best epoch so far
-    lies ``patience`` or more epochs back (Keras' EarlyStopping with min_delta 0)."""
+    lies ``patience`` or more epochs back (Keras' EarlyStopping with min_delta 0: the first of
+    equal values is the best, as argmax/argmin return it)."""
     curve = bank.curves[index, : epoch + 1]
-    best = 0
-    for i in range(1, len(curve)):
-        if better(curve[i], curve[best]):
-            best = i
+    best = int(np.argmax(curve) if bank.maximize else np.argmin(curve))
     return epoch - best >= patience
 
 
@@ -164,7 +162,6 @@ def simulate(
     if n_trials < 1 or workers < 1:
         raise ValueError("n_trials and workers must be at least 1")
     last_epoch = min(max_epochs or bank.n_epochs, bank.n_epochs)
-    better = np.greater if bank.maximize else np.less
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = optuna.create_study(direction=bank.direction, sampler=sampler, pruner=pruner)
     space = _Space(bank)
@@ -189,7 +186,7 @@ def simulate(
         now, _, worker, trial, index, epoch, began = heapq.heappop(events)
         trial.report(float(bank.curves[index, epoch]), step=epoch + 1)
         pruned = trial.should_prune()
-        if pruned or epoch + 1 == last_epoch or (patience is not None and _stalled(bank, index, epoch, patience, better)):
+        if pruned or epoch + 1 == last_epoch or (patience is not None and _stalled(bank, index, epoch, patience)):
             value = bank.final_best(index, epoch + 1)
             if pruned:
                 study.tell(trial, state=optuna.trial.TrialState.PRUNED)

@@ -93,21 +93,32 @@ def test_invalid_url_is_named():
         open_storage("definitely not a url")
 
 
-def test_tables_created_by_another_process_at_the_same_moment_are_opened(tmp_path, monkeypatch):
-    from sqlalchemy.exc import IntegrityError
-
-    url = f"sqlite:///{tmp_path / 'raced.db'}"
+def racing_rdb_storage(monkeypatch, url, first_error, *, create_first=True):
+    """Make Optuna's RDBStorage lose a race once: the other process creates the file's schema
+    (unless it exists already) and the first call raises ``first_error``; later calls open
+    normally. Returns the ``skip_table_creation`` argument of each call."""
     real = optuna.storages.RDBStorage
     calls = []
 
     def racing_storage(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 1:  # what Optuna raises when the other process wrote the version first
-            real(url)
-            raise IntegrityError("INSERT INTO alembic_version", {}, Exception("UNIQUE constraint failed"))
+        calls.append(kwargs.get("skip_table_creation"))
+        if len(calls) == 1:
+            if create_first:
+                real(url)
+            raise first_error
         return real(*args, **kwargs)
 
     monkeypatch.setattr(optuna.storages, "RDBStorage", racing_storage)
+    return calls
+
+
+def test_tables_created_by_another_process_at_the_same_moment_are_opened(tmp_path, monkeypatch):
+    from sqlalchemy.exc import IntegrityError
+
+    url = f"sqlite:///{tmp_path / 'raced.db'}"
+    # what Optuna raises when the other process wrote the version first
+    calls = racing_rdb_storage(monkeypatch, url, IntegrityError("INSERT INTO alembic_version", {},
+                                                                  Exception("UNIQUE constraint failed")))
     storage = open_storage(url)
     assert len(calls) == 2
     assert storage.get_all_studies() == []
@@ -120,17 +131,10 @@ def test_a_schema_version_written_by_another_process_first_is_opened_by_creators
     from sqlalchemy.exc import IntegrityError
 
     url = f"sqlite:///{tmp_path / 'raced.db'}"
-    real = optuna.storages.RDBStorage
-    real(url)
-    calls = []
-
-    def racing_storage(*args, **kwargs):
-        calls.append(kwargs["skip_table_creation"])
-        if len(calls) == 1:
-            raise IntegrityError("INSERT INTO alembic_version", {}, Exception("UNIQUE constraint failed"))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(optuna.storages, "RDBStorage", racing_storage)
+    optuna.storages.RDBStorage(url)
+    calls = racing_rdb_storage(monkeypatch, url, IntegrityError("INSERT INTO alembic_version", {},
+                                                                  Exception("UNIQUE constraint failed")),
+                               create_first=False)
     storage = open_storage(url, create=create)
     assert calls == [not create, not create]
     assert storage.get_all_studies() == []
@@ -142,17 +146,8 @@ def test_a_table_created_by_another_process_at_the_same_moment_is_opened(tmp_pat
     from sqlalchemy.exc import OperationalError
 
     url = f"sqlite:///{tmp_path / 'raced.db'}"
-    real = optuna.storages.RDBStorage
-    calls = []
-
-    def racing_storage(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 1:
-            real(url)
-            raise OperationalError("CREATE TABLE study_directions", {}, Exception("table study_directions already exists"))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(optuna.storages, "RDBStorage", racing_storage)
+    calls = racing_rdb_storage(monkeypatch, url, OperationalError(
+        "CREATE TABLE study_directions", {}, Exception("table study_directions already exists")))
     assert open_storage(url).get_all_studies() == []
     assert len(calls) == 2
 
