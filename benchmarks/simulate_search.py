@@ -7,7 +7,9 @@ patience, from StudySpec's defaults) in :func:`hpo.simulation.simulate`, with 1 
 
 * ``random``: random search, no pruning (the baseline);
 * ``optuna_default``: ``TPESampler()`` + ``MedianPruner()`` as Optuna ships them;
-* ``hpo_default``: hpo's default sampler and pruner, made by hpo.search.strategies;
+* ``hpo_default``: hpo's default sampler and pruner, made by hpo.search.strategies (when that
+  is one of the strategies below, TPE + learning-curve since benchmarks/choose_defaults.py, its
+  runs are that strategy's: the same study is not simulated twice);
 * ``tpe_hyperband``, ``tpe_successive_halving``, ``tpe_learning_curve``: hpo's TPE with those
   pruners as hpo makes them.
 
@@ -41,10 +43,13 @@ from typing import Any
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+# The breast-cancer and diabetes objectives import Keras for their suggest(); its C++ start-up
+# lines are noise here.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 STRATEGIES = ("random", "optuna_default", "hpo_default", "tpe_hyperband", "tpe_successive_halving", "tpe_learning_curve")
 FRACTIONS = (0.125, 0.25, 1 / 3, 0.5, 1.0)
-FINE = np.round(np.arange(0.02, 2.0001, 0.02), 2)  # for the fraction at which random's final is reached
+FINE = np.round(np.arange(0.02, 1.0001, 0.02), 2)  # for the fraction at which random's final is reached
 BOOTSTRAP_DRAWS = 1000
 # One simulated study as the tables need it, per trial in the order trials ended:
 # cumulative epochs, end (simulated seconds), value (NaN when pruned).
@@ -68,55 +73,115 @@ def default_study(bank: Any, study: Study = None) -> Any:
     return spec
 
 
-def strategy(name: str, seed: int, bank: Any, study: Study = None) -> tuple[Any, Any]:
+def _hpo_pruner(pruner: str, bank: Any, spec: Any, **options: Any) -> Any:
+    from hpo.search.strategies import make_pruner
+
+    return make_pruner(pruner, max_epochs=min(spec.max_epochs, bank.n_epochs), metric=bank.metric,
+                       direction=bank.direction, options=options)
+
+
+def _random(seed: int, bank: Any, spec: Any) -> tuple[Any, Any]:
+    import optuna
+
+    return optuna.samplers.RandomSampler(seed=seed), optuna.pruners.NopPruner()
+
+
+def _optuna_default(seed: int, bank: Any, spec: Any) -> tuple[Any, Any]:
+    import optuna
+
+    return optuna.samplers.TPESampler(seed=seed), optuna.pruners.MedianPruner()
+
+
+def _hpo_default(seed: int, bank: Any, spec: Any) -> tuple[Any, Any]:
+    from hpo.search.strategies import make_sampler
+
+    return make_sampler(spec.sampler, seed=seed), _hpo_pruner(spec.pruner, bank, spec, **spec.pruner_options)
+
+
+def _tpe_with(pruner: str) -> Any:
+    def make(seed: int, bank: Any, spec: Any) -> tuple[Any, Any]:
+        from hpo.search.strategies import make_sampler
+
+        return make_sampler("tpe", seed=seed), _hpo_pruner(pruner, bank, spec)
+
+    return make
+
+
+# name -> (seed, bank, study spec) -> (sampler, pruner), fresh for every simulated study
+MAKERS: dict[str, Any] = {
+    "random": _random,
+    "optuna_default": _optuna_default,
+    "hpo_default": _hpo_default,
+    "tpe_hyperband": _tpe_with("hyperband"),
+    "tpe_successive_halving": _tpe_with("successive-halving"),
+    "tpe_learning_curve": _tpe_with("learning-curve"),
+    # not run by default: hpo's default before benchmarks/choose_defaults.py, and what
+    # benchmarks/pruner_comparison.py ran as "tpe + median" (the simulator's validation)
+    "tpe_median": _tpe_with("median"),
+}
+assert tuple(MAKERS)[: len(STRATEGIES)] == STRATEGIES
+
+
+def strategy(name: str, seed: int, bank: Any, study: Study = None, makers: dict[str, Any] | None = None) -> tuple[Any, Any]:
     import warnings
 
     import optuna
 
-    from hpo.search.strategies import make_pruner, make_sampler
-
-    spec = default_study(bank, study)
-    max_epochs = min(spec.max_epochs, bank.n_epochs)
-
-    def hpo_pruner(pruner: str) -> Any:
-        return make_pruner(pruner, max_epochs=max_epochs, metric=bank.metric, direction=bank.direction)
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        if name == "random":
-            return optuna.samplers.RandomSampler(seed=seed), optuna.pruners.NopPruner()
-        if name == "optuna_default":
-            return optuna.samplers.TPESampler(seed=seed), optuna.pruners.MedianPruner()
-        if name == "hpo_default":
-            return make_sampler(spec.sampler, seed=seed), hpo_pruner(spec.pruner)
-        pruner = {"tpe_hyperband": "hyperband", "tpe_successive_halving": "successive-halving",
-                  "tpe_learning_curve": "learning-curve"}[name]
-        return make_sampler("tpe", seed=seed), hpo_pruner(pruner)
+        return (makers or MAKERS)[name](seed, bank, default_study(bank, study))
+
+
+def _twin_of_hpo_default(spec: Any) -> str | None:
+    """The strategy of :data:`MAKERS` that hpo's default is (hpo's TPE with a pruner of
+    default options), or None."""
+    twin = "tpe_" + spec.pruner.replace("-", "_")
+    return twin if spec.sampler == "tpe" and not spec.pruner_options and twin in MAKERS else None
 
 
 def run_seed(task: str, seed: int, workers: tuple[int, ...], bank_dir: str | None,
-             strategies: tuple[str, ...] = STRATEGIES, study: Study = None) -> dict[str, dict[int, Run]]:
-    """Every strategy on one seed of one task: {strategy: {workers: run}}."""
-    from hpo.simulation import simulate
+             strategies: tuple[str, ...] = STRATEGIES, study: Study = None,
+             makers: dict[str, Any] | None = None, equal: str = "epochs") -> dict[str, dict[int, Run]]:
+    """Every strategy on one seed of one task: {strategy: {workers: run}}; ``makers`` another
+    registry of strategies than :data:`MAKERS` (benchmarks/choose_defaults.py's candidates).
+    ``equal``: "epochs" gives every strategy random search's epochs on the seed, "trials" the
+    study's trial budget (as benchmarks/pruner_comparison.py runs real studies)."""
+    makers = makers or MAKERS
+    from hpo.simulation import bank_suggest, simulate
 
     bank = _bank(task, bank_dir)
+    suggest = bank_suggest(bank, REPO)  # define-by-run, as the recorded objective asks
     spec = default_study(bank, study)
     out: dict[str, dict[int, Run]] = {}
-    for name in strategies:
-        position = STRATEGIES.index(name)
+    budget: int | None = None  # random search's epochs on this seed, which the others get
+    twin = _twin_of_hpo_default(spec) if makers is MAKERS else None
+    order = sorted(strategies, key=lambda n: (n != "random", n == "hpo_default"))  # twins before hpo_default
+    for name in ("random", *(n for n in order if n != "random")):
+        if name == "hpo_default" and twin in out:
+            # The same sampler and pruner, made the same way: simulated once (a third of the
+            # benchmark's time when the twin is the learning-curve pruner).
+            out[name] = out[twin]
+            continue
+        position = list(makers).index(name)
         out[name] = {}
         for count in sorted({1, *workers}):
             # Each strategy its own seed stream: with the baseline's seed, TPE's random start-up
             # trials would be the baseline's.
-            sampler, pruner = strategy(name, seed * len(STRATEGIES) + position, bank, study)
-            result = simulate(bank, sampler, pruner, n_trials=spec.n_trials, workers=count,
-                              max_epochs=spec.max_epochs, patience=spec.patience)
+            sampler, pruner = strategy(name, seed * 100 + position, bank, study, makers)
+            # Random search runs the study's trials; every other strategy as many epochs as it
+            # used (trials it pruned leave epochs for more trials), so all compare at equal epochs.
+            limits: dict[str, Any] = ({"n_trials": spec.n_trials} if budget is None or equal == "trials"
+                                      else {"n_trials": None, "epoch_budget": budget})
+            result = simulate(bank, sampler, pruner, workers=count, max_epochs=spec.max_epochs,
+                              patience=spec.patience, suggest=suggest, **limits)
             epochs = np.cumsum([t.epochs for t in result.trials]).tolist()
             values = [float("nan") if t.pruned else t.value for t in result.trials]
             test = result.test_of_pick()
             out[name][count] = (epochs, [t.ended for t in result.trials], values,
                                 float("nan") if test is None else test)
-    return out
+        if budget is None:
+            budget = int(out["random"][1][0][-1])
+    return {name: out[name] for name in dict.fromkeys(("random", *strategies))}
 
 
 _BANKS: dict[tuple[str, str | None], Any] = {}
@@ -157,24 +222,51 @@ def band(values: np.ndarray, statistic: str, rng: np.random.Generator) -> list[f
     return [float(function(values)), float(np.quantile(resampled, 0.1)), float(np.quantile(resampled, 0.9))]
 
 
+def _worst(bank: Any) -> float:
+    finals = bank.curves.max(axis=1) if bank.maximize else bank.curves.min(axis=1)
+    return float(finals.min() if bank.maximize else finals.max())
+
+
+def anytime_matrix(bank: Any, runs: dict[int, dict[str, dict[int, Run]]], name: str, count: int,
+                   fractions: np.ndarray, *, seconds: bool) -> np.ndarray:
+    """Seeds x fractions: strategy ``name``'s best within fractions of random's budget on each seed."""
+    rows = []
+    for seed in sorted(runs):
+        baseline = runs[seed]["random"][count]
+        total = baseline[1][-1] if seconds else baseline[0][-1]
+        rows.append(anytime(runs[seed][name][count], fractions * total, seconds=seconds,
+                            maximize=bank.maximize, worst=_worst(bank)))
+    return np.array(rows)
+
+
+def win_rate(bank: Any, runs: dict[int, dict[str, dict[int, Run]]], ours: str, theirs: str, count: int = 1, *,
+             seconds: bool = False, fractions: tuple[float, ...] = FRACTIONS) -> float:
+    """Share of (seed, fraction) pairs where ``ours`` is strictly better than ``theirs``; ties count half."""
+    better = np.greater if bank.maximize else np.less
+    fractions = np.array(fractions)
+    a = anytime_matrix(bank, runs, ours, count, fractions, seconds=seconds)
+    b = anytime_matrix(bank, runs, theirs, count, fractions, seconds=seconds)
+    return float((better(a, b).sum() + 0.5 * (a == b).sum()) / a.size)
+
+
+def reach_fraction(bank: Any, runs: dict[int, dict[str, dict[int, Run]]], name: str) -> float | None:
+    """The smallest fraction of random's epochs at which ``name``'s median best reaches random's
+    median final best (None: not within random's epochs)."""
+    better = np.greater if bank.maximize else np.less
+    random_final = float(np.median(anytime_matrix(bank, runs, "random", 1, np.array([1.0]), seconds=False)[:, 0]))
+    fine = np.median(anytime_matrix(bank, runs, name, 1, FINE, seconds=False), axis=0)
+    reached = np.flatnonzero(~better(random_final, fine))
+    return float(FINE[reached[0]]) if reached.size else None
+
+
 def task_tables(task: str, runs: dict[int, dict[str, dict[int, Run]]], workers: tuple[int, ...],
                 bank_dir: str | None) -> dict[str, Any]:
     bank = _bank(task, bank_dir)
-    maximize = bank.maximize
-    finals = bank.curves.max(axis=1) if maximize else bank.curves.min(axis=1)
-    worst = float(finals.min() if maximize else finals.max())
     seeds = sorted(runs)
     rng = np.random.default_rng(0)
-    better = np.greater if maximize else np.less
 
     def curves(name: str, count: int, fractions: np.ndarray, *, seconds: bool) -> np.ndarray:
-        rows = []
-        for seed in seeds:
-            baseline = runs[seed]["random"][count]
-            total = baseline[1][-1] if seconds else baseline[0][-1]
-            rows.append(anytime(runs[seed][name][count], fractions * total, seconds=seconds,
-                                maximize=maximize, worst=worst))
-        return np.array(rows)  # seeds x fractions
+        return anytime_matrix(bank, runs, name, count, fractions, seconds=seconds)
 
     fractions = np.array(FRACTIONS)
     random_final = float(np.median(curves("random", 1, np.array([1.0]), seconds=False)[:, 0]))
@@ -182,11 +274,9 @@ def task_tables(task: str, runs: dict[int, dict[str, dict[int, Run]]], workers: 
                              "random_median_final": random_final, "strategies": {}}
     for name in runs[seeds[0]]:
         by_epochs = curves(name, 1, fractions, seconds=False)
-        fine = np.median(curves(name, 1, FINE, seconds=False), axis=0)
-        reached = np.flatnonzero(~better(random_final, fine))
         tests = np.array([runs[seed][name][1][3] for seed in seeds])
         entry: dict[str, Any] = {
-            "epoch_fraction_to_random_final": float(FINE[reached[0]]) if reached.size else None,
+            "epoch_fraction_to_random_final": reach_fraction(bank, runs, name),
             "best_at": {fraction_key(f): float(np.median(by_epochs[:, i])) for i, f in enumerate(FRACTIONS)},
             "bands_at_epochs": {fraction_key(f): {"median": band(by_epochs[:, i], "median", rng),
                                                   "iqm": band(by_epochs[:, i], "iqm", rng)}
@@ -202,15 +292,15 @@ def task_tables(task: str, runs: dict[int, dict[str, dict[int, Run]]], workers: 
                                   "iqm": band(by_seconds[:, i], "iqm", rng)} for i, f in enumerate(FRACTIONS)}
         table["strategies"][name] = entry
 
-    def win_rate(count: int, *, seconds: bool) -> float:
-        ours = curves("hpo_default", count, fractions, seconds=seconds)
-        theirs = curves("optuna_default", count, fractions, seconds=seconds)
-        return float((better(ours, theirs).sum() + 0.5 * (ours == theirs).sum()) / ours.size)
-
     if {"hpo_default", "optuna_default"} <= set(runs[seeds[0]]):
-        table["win_rate_hpo_default_vs_optuna_default"] = win_rate(1, seconds=False)
-        table["win_rate_hpo_default_vs_optuna_default_seconds"] = {str(c): win_rate(c, seconds=True)
-                                                                   for c in sorted({1, *workers})}
+        table["win_rate_hpo_default_vs_optuna_default"] = win_rate(bank, runs, "hpo_default", "optuna_default")
+        # per seed at random's whole budget only (the other is the anytime rate)
+        table["win_rate_hpo_default_vs_optuna_default_final"] = {
+            "epochs": win_rate(bank, runs, "hpo_default", "optuna_default", fractions=(1.0,)),
+            **{f"seconds_{c}": win_rate(bank, runs, "hpo_default", "optuna_default", c, seconds=True, fractions=(1.0,))
+               for c in sorted({1, *workers})}}
+        table["win_rate_hpo_default_vs_optuna_default_seconds"] = {
+            str(c): win_rate(bank, runs, "hpo_default", "optuna_default", c, seconds=True) for c in sorted({1, *workers})}
     return table
 
 
@@ -241,6 +331,8 @@ def print_tables(task: str, table: dict[str, Any], workers: tuple[int, ...]) -> 
     seconds = ", ".join(f"{c} worker(s) {r:.0%}" for c, r in table["win_rate_hpo_default_vs_optuna_default_seconds"].items())
     print(f"\nhpo_default beats optuna_default at equal epochs on {table['win_rate_hpo_default_vs_optuna_default']:.0%} "
           f"of (seed, fraction) pairs; at equal simulated seconds: {seconds}")
+    final = table["win_rate_hpo_default_vs_optuna_default_final"]
+    print("at random's whole budget, per seed: " + ", ".join(f"{k} {v:.0%}" for k, v in final.items()))
 
 
 def main() -> None:
@@ -254,13 +346,18 @@ def main() -> None:
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
     parser.add_argument("--study", default=None, metavar="TRIALS,EPOCHS,PATIENCE",
                         help="another study than StudySpec's defaults (e.g. 24,10,4: benchmarks/pruner_comparison.py)")
+    parser.add_argument("--equal", choices=("epochs", "trials"), default="epochs",
+                        help="every strategy gets random search's epochs on the seed (default), or the study's trials")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     strategies = tuple(args.strategies.split(","))
-    unknown = set(strategies) - set(STRATEGIES)
+    unknown = set(strategies) - set(MAKERS)
     if unknown:
-        parser.error(f"unknown strategies {sorted(unknown)}; choose from {', '.join(STRATEGIES)}")
-    study = tuple(int(v) for v in args.study.split(",")) if args.study else None
+        parser.error(f"unknown strategies {sorted(unknown)}; choose from {', '.join(MAKERS)}")
+    study: Study = None
+    if args.study:
+        trials, epochs, patience = (int(v) for v in args.study.split(","))
+        study = (trials, epochs, patience)
 
     from hpo.simulation.bank import bank_directory
 
@@ -272,7 +369,7 @@ def main() -> None:
     started = time.perf_counter()
     runs: dict[str, dict[int, Any]] = {task: {} for task in tasks}
     with concurrent.futures.ProcessPoolExecutor(args.jobs) as pool:
-        futures = {pool.submit(run_seed, task, seed, workers, args.bank, strategies, study): (task, seed)
+        futures = {pool.submit(run_seed, task, seed, workers, args.bank, strategies, study, None, args.equal): (task, seed)
                    for task in tasks for seed in seeds}
         for future in concurrent.futures.as_completed(futures):
             task, seed = futures[future]

@@ -24,7 +24,7 @@ ALLOWED = {
     "objectives": {"base", "data"},
     "trial": {"base", "data", "storage", "study", "objectives"},
     "report": {"base", "storage", "study"},  # reporting reads storage only
-    "simulation": {"base", "pruners", "search", "storage"},  # replays curves with hpo's pruners
+    "simulation": {"base", "pruners", "search", "storage", "objectives"},  # hpo's pruners, the objective's suggest
     "driver": {"base", "pruners", "search", "study", "data", "storage", "objectives", "trial", "report"},
 }
 MAX_TOP_LEVEL_MODULES = 12

@@ -200,7 +200,8 @@ def export(task_name: str, out: Path) -> None:
                          configs=configs, distributions=distributions, sources=sources,
                          curves=table[:, :, 0].astype("float32"), losses=table[:, :, 1].astype("float32"),
                          test_curves=table[:, :, 2].astype("float32"), seconds=table[:, :, 3].astype("float32"),
-                         n_params=np.array(n_params))
+                         n_params=np.array(n_params),
+                         objective=task.objective.removeprefix(f"{REPO}/"))  # relative: the bank moves with the repository
         path = bank.save(out)
         print(f"{path}: {bank.n_configs} configurations x {bank.n_epochs} epochs")
     versions = {name: __import__(name).__version__ for name in ("optuna", "keras", "tensorflow", "numpy")}

@@ -58,6 +58,11 @@ def _span(y: np.ndarray) -> float:
 
 
 def _safe_exp(z):
+    # Most calls get one fitted parameter, where np.clip's dispatch cost 4 µs of the 5 µs a
+    # call took (profiled: 380,000 calls in one simulated study); math.exp on the clipped
+    # float takes well under one.
+    if isinstance(z, (float, np.floating)):
+        return math.exp(min(max(float(z), -50.0), 50.0))
     return np.exp(np.clip(z, -50.0, 50.0))
 
 
@@ -325,9 +330,19 @@ class LearningCurvePruner(BasePruner):
         finished_curves = _curves(finished)
         pruned_curves = _curves(study.get_trials(deepcopy=False, states=(TrialState.PRUNED,)))
         rise = rising_scale(minimize, [values, [best], *finished_curves, *pruned_curves])
-        return self.chance_to_beat(rise(values), rise([best])[0],
-                                   [rise(c) for c in finished_curves],
-                                   [rise(c) for c in pruned_curves]) < self.threshold
+        curve, target = rise(values), rise([best])[0]
+        finished_risen, pruned_risen = [rise(c) for c in finished_curves], [rise(c) for c in pruned_curves]
+        # The pooled chance is (count + fit_weight * p) / (total + fit_weight) with the
+        # extrapolation's p in [0, 1]; when p = 0 and p = 1 agree, the curve fits (most of a
+        # check's cost) cannot change the decision. In two simulated digits-MLP studies (seed
+        # 7, 1 and 4 workers) this left 773 of 1,339 checks to fit, same decisions, 7.7 -> 5.7 s.
+        count, total = chance_from_finished_curves(curve, target, finished_risen, pruned_risen)
+        if max(curve) <= target:
+            if (count + self.fit_weight) / (total + self.fit_weight) < self.threshold:
+                return True
+            if count / (total + self.fit_weight) >= self.threshold:
+                return False
+        return self.chance_to_beat(curve, target, finished_risen, pruned_risen) < self.threshold
 
     def chance_to_beat(self, curve: list[float], target: float, finished_curves: Sequence[list[float]],
                        pruned_curves: Sequence[list[float]] = ()) -> float:

@@ -6,6 +6,6 @@ them, with simulated workers and time (:mod:`hpo.simulation.simulator`).
 """
 
 from hpo.simulation.bank import CurveBank, load_bank
-from hpo.simulation.simulator import SimulatedTrial, Simulation, nearest_config, simulate
+from hpo.simulation.simulator import SimulatedTrial, Simulation, bank_suggest, nearest_config, simulate
 
-__all__ = ["CurveBank", "SimulatedTrial", "Simulation", "load_bank", "nearest_config", "simulate"]
+__all__ = ["CurveBank", "SimulatedTrial", "Simulation", "bank_suggest", "load_bank", "nearest_config", "simulate"]

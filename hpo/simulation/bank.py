@@ -9,6 +9,7 @@ distribution JSON, the configurations) and ``TASK.npz`` (the arrays, configurati
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
@@ -42,6 +43,9 @@ class CurveBank:
     # Where each configuration was recorded ("study:trial number"); a repeat bank's name the
     # configuration of the main bank they repeat.
     sources: list[str] = field(default_factory=list)
+    # The objective whose ``suggest`` drew the configurations, as a study script names it ("mlp",
+    # "studies/models/binary_mlp.py"); "" when unknown.
+    objective: str = ""
 
     def __post_init__(self) -> None:
         if self.direction not in ("maximize", "minimize"):
@@ -71,6 +75,19 @@ class CurveBank:
     def maximize(self) -> bool:
         return self.direction == "maximize"
 
+    def on_metric(self, metric: str) -> "CurveBank":
+        """The bank scored by another recorded validation series: its own ``metric`` or
+        ``val_loss`` (minimised), named ``TASK:val_loss``. Without pruning and early stopping
+        the monitored metric did not change training, so the same curves serve both; a study
+        on a metric that saturates (AUC 1.0 on a small validation set) can be replayed on its
+        loss instead. ``test_curves`` stay the recorded test metric (the pick's test AUC)."""
+        if metric == self.metric:
+            return self
+        if metric != "val_loss":
+            raise SetupError(f"curve bank {self.task!r} records {self.metric} and val_loss, not {metric!r}")
+        return dataclasses.replace(self, task=f"{self.task}:{metric}", metric=metric, direction="minimize",
+                                   curves=self.losses)
+
     def final_best(self, index: int, epochs: int | None = None) -> float:
         """Configuration ``index``'s score after ``epochs`` (all by default): its best epoch so
         far, as hpo scores a trial (early stopping restores the best epoch's weights)."""
@@ -86,6 +103,7 @@ class CurveBank:
             "distributions": {name: distribution_to_json(d) for name, d in self.distributions.items()},
             "configs": self.configs,
             "sources": self.sources,
+            "objective": self.objective,
         }
         (directory / f"{self.task}.json").write_text(json.dumps(meta, indent=1))
         np.savez_compressed(directory / f"{self.task}.npz", **{name: getattr(self, name) for name in ARRAYS})
@@ -97,9 +115,13 @@ def bank_directory(directory: str | Path | None = None) -> Path:
 
 
 def load_bank(task: str, directory: str | Path | None = None) -> CurveBank:
-    """The curve bank of ``task``; a :class:`SetupError` naming the files when it is not there."""
+    """The curve bank of ``task`` (``TASK:val_loss`` for :meth:`CurveBank.on_metric`); a
+    :class:`SetupError` naming the files when it is not there."""
     from optuna.distributions import json_to_distribution
 
+    if ":" in task:
+        name, metric = task.split(":", 1)
+        return load_bank(name, directory).on_metric(metric)
     folder = bank_directory(directory)
     meta_path, arrays_path = folder / f"{task}.json", folder / f"{task}.npz"
     if not meta_path.is_file() or not arrays_path.is_file():
@@ -111,6 +133,7 @@ def load_bank(task: str, directory: str | Path | None = None) -> CurveBank:
         distributions = {name: json_to_distribution(text) for name, text in meta["distributions"].items()}
         return CurveBank(task=meta["task"], metric=meta["metric"], direction=meta["direction"],
                          configs=list(meta["configs"]), distributions=distributions,
-                         sources=list(meta.get("sources", [])), **loaded)
+                         sources=list(meta.get("sources", [])), objective=str(meta.get("objective", "")),
+                         **loaded)
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise SetupError(f"curve bank {task!r} in {folder} is unreadable: {type(error).__name__}: {error}") from None

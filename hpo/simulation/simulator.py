@@ -1,6 +1,8 @@
 """Real Optuna samplers and pruners, run unchanged against a curve bank in simulated time.
 
-Each simulated worker asks the study for a trial (``study.ask()``: the sampler proposes), the
+Each simulated worker asks the study for a trial (``study.ask()``: the sampler proposes; with
+the objective's ``suggest`` define-by-run, as in a real study, so conditional parameters exist
+only where they matter and TPE's ``group`` sees the same space it sees in hpo), the
 proposal is mapped to the nearest recorded configuration, and the worker replays that
 configuration's curve one epoch at a time: ``trial.report`` gets the recorded value, the
 pruner decides through ``trial.should_prune()``, and the worker's clock advances by the
@@ -24,7 +26,8 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -134,6 +137,17 @@ def nearest_config(bank: CurveBank, params: dict[str, Any]) -> int:
     return _Space(bank).nearest(params)
 
 
+def bank_suggest(bank: CurveBank, base_dir: Path | None = None) -> Callable[["optuna.trial.Trial"], dict[str, Any]] | None:
+    """The ``suggest`` of the objective the bank was recorded with (its ``objective``: a
+    built-in name or a path relative to ``base_dir``, default the working directory), or None
+    when the bank does not name one."""
+    if not bank.objective:
+        return None
+    from hpo.objectives import load_objective
+
+    return load_objective(bank.objective, base_dir=base_dir).module.suggest
+
+
 def _stalled(bank: CurveBank, index: int, epoch: int, patience: int) -> bool:
     """Whether early stopping ends the trial after 0-based ``epoch``: its best epoch so far
     lies ``patience`` or more epochs back (Keras' EarlyStopping with min_delta 0: the first of
@@ -148,19 +162,30 @@ def simulate(
     sampler: "optuna.samplers.BaseSampler",
     pruner: "optuna.pruners.BasePruner",
     *,
-    n_trials: int,
+    n_trials: int | None,
     workers: int = 1,
+    epoch_budget: int | None = None,
     max_epochs: int | None = None,
     patience: int | None = None,
+    suggest: Callable[["optuna.trial.Trial"], dict[str, Any]] | None = None,
 ) -> Simulation:
     """Run ``n_trials`` trials of an in-memory Optuna study with ``sampler`` and ``pruner``
-    against ``bank``, on ``workers`` simulated workers. Trials train ``max_epochs`` (the
+    against ``bank``, on ``workers`` simulated workers; with ``epoch_budget``, no trial starts
+    once that many epochs have been replayed (trials running then finish; ``n_trials`` None:
+    no trial limit), so strategies can be compared at equal epochs. Trials train ``max_epochs`` (the
     bank's epochs by default) and stop early, as hpo's early stopping does, after ``patience``
-    epochs without a better value (never by default)."""
+    epochs without a better value (never by default). ``suggest`` is the search space the
+    bank was recorded with (an objective's ``suggest``; see :func:`bank_suggest`); without it
+    every trial is asked for all the bank's parameters at once, conditional or not."""
     import optuna
 
-    if n_trials < 1 or workers < 1:
+    if (n_trials is not None and n_trials < 1) or workers < 1:
         raise ValueError("n_trials and workers must be at least 1")
+    if n_trials is None and epoch_budget is None:
+        raise ValueError("simulate needs n_trials or epoch_budget")
+    trial_limit = n_trials if n_trials is not None else math.inf
+    epoch_limit = epoch_budget if epoch_budget is not None else math.inf
+    replayed = 0
     last_epoch = min(max_epochs or bank.n_epochs, bank.n_epochs)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = optuna.create_study(direction=bank.direction, sampler=sampler, pruner=pruner)
@@ -173,18 +198,24 @@ def simulate(
 
     def start(worker: int, now: float) -> None:
         nonlocal started, sequence
-        trial = study.ask(dict(bank.distributions))
-        index = space.nearest(trial.params)
+        if suggest is None:
+            trial = study.ask(dict(bank.distributions))
+            params = trial.params
+        else:
+            trial = study.ask()
+            params = suggest(trial)
+        index = space.nearest(params)
         trial.set_user_attr(BANK_INDEX_ATTR, index)
         started += 1
         sequence += 1
         heapq.heappush(events, (now + float(bank.seconds[index, 0]), sequence, worker, trial, index, 0, now))
 
-    for worker in range(min(workers, n_trials)):
+    for worker in range(int(min(workers, trial_limit))):
         start(worker, 0.0)
     while events:
         now, _, worker, trial, index, epoch, began = heapq.heappop(events)
         trial.report(float(bank.curves[index, epoch]), step=epoch + 1)
+        replayed += 1
         pruned = trial.should_prune()
         if pruned or epoch + 1 == last_epoch or (patience is not None and _stalled(bank, index, epoch, patience)):
             value = bank.final_best(index, epoch + 1)
@@ -193,7 +224,7 @@ def simulate(
             else:
                 study.tell(trial, value)
             finished.append(SimulatedTrial(trial.number, index, epoch + 1, value, pruned, began, now, worker))
-            if started < n_trials:
+            if started < trial_limit and replayed < epoch_limit:
                 start(worker, now)
             continue
         sequence += 1

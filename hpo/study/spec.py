@@ -119,7 +119,8 @@ class StudySpec:
     metric: str = "val_accuracy"
     direction: str = ""
     sampler: str = _cli("tpe", str, f"one of: {', '.join(SAMPLER_NAMES)}, or package.module:Name", "NAME")
-    pruner: str = _cli("median", str, f"one of: {', '.join(PRUNER_NAMES)}, or package.module:Name", "NAME")
+    # learning-curve since benchmarks/choose_defaults.py (README, "Choosing the defaults")
+    pruner: str = _cli("learning-curve", str, f"one of: {', '.join(PRUNER_NAMES)}, or package.module:Name", "NAME")
     n_trials: int = _cli(30, int, "budget: total number of finished trials the study should have")
     max_epochs: int = _cli(30, int, "epochs per trial at most")
     patience: int = 5

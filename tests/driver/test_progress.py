@@ -13,7 +13,7 @@ from tests.conftest import quick_spec
 def test_the_start_line_names_the_study_its_strategies_and_backend():
     spec = quick_spec(name="s", n_trials=8, workers=2, backend="torch")
     line = progress.start_line(spec, "sqlite:///x.db", 3, is_new=False, keras=True)
-    assert line == ("resumed study 's' in sqlite:///x.db: 3/8 finished, sampler random, pruner median, "
+    assert line == ("resumed study 's' in sqlite:///x.db: 3/8 finished, sampler random, pruner learning-curve, "
                     "loss (minimize), 2 workers, Keras on torch")
     two = quick_spec(name="s", also_minimize="n_params")
     line = progress.start_line(two, "u", 0, is_new=True, keras=False)

@@ -9,10 +9,13 @@ from tests.simulation.bank_factory import tiny_bank
 
 
 def test_a_bank_round_trips_through_its_two_files(tmp_path):
-    bank = tiny_bank()
+    import dataclasses
+
+    bank = dataclasses.replace(tiny_bank(), objective="mlp", sources=[f"tiny-p1:{i}" for i in range(40)])
     bank.save(tmp_path)
     loaded = load_bank("tiny", tmp_path)
     assert (loaded.metric, loaded.direction, loaded.n_configs, loaded.n_epochs) == ("val_accuracy", "maximize", 40, 6)
+    assert loaded.objective == "mlp" and loaded.sources == bank.sources
     assert loaded.configs == bank.configs and loaded.distributions == bank.distributions
     for name in ("curves", "losses", "test_curves", "seconds", "n_params"):
         assert np.array_equal(getattr(loaded, name), getattr(bank, name))
@@ -40,3 +43,13 @@ def test_a_configuration_scores_its_best_epoch_so_far():
     bank = tiny_bank()
     curve = bank.curves[3]
     assert bank.final_best(3) == curve.max() and bank.final_best(3, 2) == curve[:2].max()
+
+
+def test_a_bank_replays_on_its_validation_loss_by_name(tmp_path):
+    bank = tiny_bank()
+    bank.save(tmp_path)
+    on_loss = load_bank("tiny:val_loss", tmp_path)
+    assert (on_loss.task, on_loss.metric, on_loss.direction) == ("tiny:val_loss", "val_loss", "minimize")
+    assert np.array_equal(on_loss.curves, bank.losses) and on_loss.on_metric("val_loss") is on_loss
+    with pytest.raises(SetupError, match="records val_accuracy and val_loss, not 'val_auc'"):
+        load_bank("tiny:val_auc", tmp_path)

@@ -46,6 +46,7 @@ def test_the_tables_of_every_strategy_in_the_json_contract(search, tmp_path):
     json.dumps(table)  # what --json writes
     assert 0.0 <= table["win_rate_hpo_default_vs_optuna_default"] <= 1.0
     assert set(table["win_rate_hpo_default_vs_optuna_default_seconds"]) == {"1", "4"}
+    assert set(table["win_rate_hpo_default_vs_optuna_default_final"]) == {"epochs", "seconds_1", "seconds_4"}
     for name in search.STRATEGIES:
         entry = table["strategies"][name]
         assert list(entry["best_at"]) == ["0.125", "0.25", "0.333", "0.5", "1"]
@@ -55,6 +56,29 @@ def test_the_tables_of_every_strategy_in_the_json_contract(search, tmp_path):
     random = table["strategies"]["random"]
     assert random["best_at"]["1"] == table["random_median_final"]
     assert 0 < random["epoch_fraction_to_random_final"] <= 1.0  # its own final, by its last trial
+
+
+def test_hpos_default_is_simulated_once_when_it_is_one_of_the_other_strategies(search, tmp_path):
+    from hpo import StudySpec
+
+    tiny_bank().save(tmp_path)
+    twin = search._twin_of_hpo_default(search.default_study(tiny_bank()))
+    assert twin == "tpe_" + StudySpec(name="x").pruner.replace("-", "_")
+    runs = search.run_seed("tiny", 0, (), str(tmp_path), ("random", "hpo_default", twin))
+    assert list(runs) == ["random", "hpo_default", twin] and runs["hpo_default"] is runs[twin]
+    assert search._twin_of_hpo_default(StudySpec(name="x", pruner="threshold", pruner_options={"lower": 0.1})) is None
+
+
+def test_strategies_get_random_searchs_epochs_or_the_studys_trials(search, tmp_path):
+    tiny_bank().save(tmp_path)
+    study = (10, 6, 6)  # 10 trials of the tiny bank's 6 epochs, no early stopping
+    equal_epochs = search.run_seed("tiny", 0, (), str(tmp_path), ("random", "tpe_successive_halving"), study)
+    assert equal_epochs["random"][1][0][-1] == 60
+    pruned = equal_epochs["tpe_successive_halving"][1]
+    assert pruned[0][-1] >= 60 and len(pruned[2]) > 10  # pruned trials left epochs for more trials
+    equal_trials = search.run_seed("tiny", 0, (), str(tmp_path), ("random", "tpe_successive_halving"), study,
+                                   equal="trials")
+    assert len(equal_trials["tpe_successive_halving"][1][2]) == 10
 
 
 @pytest.mark.slow
@@ -76,3 +100,21 @@ def test_a_recording_exports_a_bank_and_its_repeat(tmp_path):
     assert repeat.sources == bank.sources[:2] and repeat.configs == bank.configs[:2]
     assert not np.array_equal(repeat.curves, bank.curves[:2])  # another training seed
     assert json.loads((out / "versions.json").read_text())["optuna"]
+    assert bank.objective == "studies/models/binary_mlp.py"  # its suggest, for define-by-run replays
+
+
+def test_the_noise_of_a_bank_compares_each_repeated_configuration_with_its_first_recording(tmp_path):
+    import dataclasses
+
+    noise = load_script(REPO / "benchmarks" / "curve_bank" / "noise.py")
+    bank = dataclasses.replace(tiny_bank(), sources=[f"tiny-p1:{i}" for i in range(40)])
+    bank.save(tmp_path)
+    rerun = bank.curves[:10] + 0.002  # another seed: every configuration a little better
+    repeat = dataclasses.replace(bank, task="tiny-repeat", configs=bank.configs[:10], sources=bank.sources[:10],
+                                 curves=rerun, losses=1 - rerun, test_curves=rerun, seconds=bank.seconds[:10],
+                                 n_params=bank.n_params[:10])
+    repeat.save(tmp_path)
+    measured = noise.noise("tiny", str(tmp_path))
+    assert measured["repeated"] == 10 and measured["median_abs_difference"] == pytest.approx(0.002, abs=1e-9)
+    assert measured["spearman"] == pytest.approx(1.0) and measured["order_kept"] == 1.0
+    assert 0 < measured["share_of_spread"] < 0.01

@@ -69,3 +69,41 @@ def test_trials_stop_at_max_epochs_or_when_early_stopping_runs_out_of_patience()
     assert [t.epochs for t in stopped] == [4, 4]  # epochs 3 and 4 not better than epoch 2
     assert all(t.value == 0.5 and not t.pruned for t in stopped)
     assert [t.epochs for t in simulate(bank, sampler, nop, n_trials=1, patience=3).trials] == [5]
+
+
+def test_an_objectives_suggest_asks_define_by_run_so_conditional_parameters_exist_only_where_they_matter():
+    import dataclasses
+
+    from hpo.simulation import bank_suggest
+
+    def suggest(trial):
+        kind = trial.suggest_categorical("kind", ["a", "b"])
+        return {"kind": kind, **({"x": trial.suggest_float("x", 0.0, 1.0)} if kind == "a" else {})}
+
+    bank = tiny_bank()
+    result = simulate(bank, optuna.samplers.RandomSampler(seed=3), optuna.pruners.NopPruner(), n_trials=12,
+                      suggest=suggest)
+    kinds = [bank.configs[t.index]["kind"] for t in result.trials]
+    assert set(kinds) == {"a", "b"}  # a "b" proposal has no x, and is matched on its kind alone
+    assert bank_suggest(bank) is None
+    mlp = bank_suggest(dataclasses.replace(bank, objective="mlp"))
+    assert "units_4" not in mlp(optuna.trial.FixedTrial({"n_layers": 1, "units_0": 32, "activation": "relu",
+                                                          "initializer": "he_normal", "dropout": 0.1,
+                                                          "regularizer": "none", "optimizer": "adam",
+                                                          "learning_rate": 1e-3, "lr_schedule": "constant",
+                                                          "batch_size": 32}))
+
+
+def test_an_epoch_budget_starts_no_trial_once_it_is_spent_and_lets_running_ones_finish():
+    bank = tiny_bank()  # 6 epochs per curve
+    nop = optuna.pruners.NopPruner()
+    one = simulate(bank, optuna.samplers.RandomSampler(seed=3), nop, n_trials=None, epoch_budget=14)
+    assert [t.epochs for t in one.trials] == [6, 6, 6] and one.epochs == 18  # the third began at 12 < 14
+    four = simulate(bank, optuna.samplers.RandomSampler(seed=3), nop, n_trials=None, epoch_budget=24, workers=4)
+    # Lockstep: the first three to finish see 21, 22, 23 epochs replayed and start another; the
+    # fourth sees 24 and does not. Running trials finish: budgets are compared with best_within.
+    assert len(four.trials) == 7 and four.epochs == 42
+    capped = simulate(bank, optuna.samplers.RandomSampler(seed=3), nop, n_trials=2, epoch_budget=100)
+    assert len(capped.trials) == 2  # the trial limit still holds
+    with pytest.raises(ValueError, match="n_trials or epoch_budget"):
+        simulate(bank, optuna.samplers.RandomSampler(seed=3), nop, n_trials=None)
