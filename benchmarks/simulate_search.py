@@ -132,6 +132,18 @@ def strategy(name: str, seed: int, bank: Any, study: Study = None, makers: dict[
         return (makers or MAKERS)[name](seed, bank, default_study(bank, study))
 
 
+def _vectorised_log_ndtr() -> None:
+    """Optuna's TPE computes log Phi(x) one element at a time in Python
+    (``optuna.samplers._tpe._truncnorm._log_ndtr``, np.frompyfunc over a scalar function, so as
+    not to need SciPy): a third of this benchmark's time (profiled: 5.96 of 17.46 s on one
+    digits-MLP seed, all strategies). ``scipy.special.log_ndtr`` is the same function in C; on
+    200,000 points in [-40, 40] the two agree within 3.4e-13. The samplers' logic is untouched."""
+    import scipy.special
+    from optuna.samplers._tpe import _truncnorm
+
+    _truncnorm._log_ndtr = scipy.special.log_ndtr  # type: ignore[assignment]
+
+
 def _twin_of_hpo_default(spec: Any) -> str | None:
     """The strategy of :data:`MAKERS` that hpo's default is (hpo's TPE with a pruner of
     default options), or None."""
@@ -148,6 +160,8 @@ def run_seed(task: str, seed: int, workers: tuple[int, ...], bank_dir: str | Non
     study's trial budget (as benchmarks/pruner_comparison.py runs real studies)."""
     makers = makers or MAKERS
     from hpo.simulation import bank_suggest, simulate
+
+    _vectorised_log_ndtr()
 
     bank = _bank(task, bank_dir)
     suggest = bank_suggest(bank, REPO)  # define-by-run, as the recorded objective asks

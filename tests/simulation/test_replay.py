@@ -67,9 +67,9 @@ def test_a_stored_studys_curves_replay_under_pruners_named_as_in_a_study_script(
     from hpo.storage.database import open_storage
 
     _stored(sqlite_url)
-    results = replay_study(open_storage(sqlite_url), "curves", ["none", "median"], orders=4)
-    assert [r.pruner for r in results] == ["none", "median"] and results[0].epochs_saved == 0
-    assert results[1].epochs_saved > 0
+    results = replay_study(open_storage(sqlite_url), "curves", ["none", "median", "learning-curve"], orders=4)
+    assert [r.pruner for r in results] == ["none", "median", "learning-curve"] and results[0].epochs_saved == 0
+    assert results[1].epochs_saved > 0 and results[2].epochs_saved > 0  # hpo's default pruner, named
     with pytest.raises(SetupError, match="unknown pruner 'nope'"):
         replay_study(open_storage(sqlite_url), "curves", ["nope"])
     with pytest.raises(SetupError, match="no study named 'other'"):
