@@ -30,13 +30,11 @@ def _candidate(sampler: str, pruner: str, sampler_options: dict[str, Any], prune
                seed: int, bank: Any, spec: Any) -> tuple[Any, Any]:
     import optuna
 
-    if sampler == "tpe":
-        # hpo's TPE (multivariate, grouped, constant liar) with other options
-        made: Any = optuna.samplers.TPESampler(seed=seed, **{"multivariate": True, "group": True,
-                                                             "constant_liar": True, **sampler_options})
-    else:
-        from hpo.search.strategies import make_sampler
+    from hpo.search.strategies import TPE_OPTIONS, make_sampler
 
+    if sampler == "tpe":  # hpo's TPE with other options
+        made: Any = optuna.samplers.TPESampler(seed=seed, **{**TPE_OPTIONS, **sampler_options})
+    else:
         made = make_sampler(sampler, seed=seed)
     if pruner == "median-tuned":  # MedianPruner with its options stated
         return made, optuna.pruners.MedianPruner(**pruner_options)
@@ -89,7 +87,7 @@ def main() -> None:
     workers = tuple(int(w) for w in args.workers.split(",") if w)
     started = time.perf_counter()
     runs: dict[str, dict[int, Any]] = {task: {} for task in tasks}
-    with concurrent.futures.ProcessPoolExecutor(args.jobs) as pool:
+    with concurrent.futures.ProcessPoolExecutor(args.jobs, initializer=search.vectorised_log_ndtr) as pool:
         futures = {pool.submit(search.run_seed, task, seed, workers, None, names, None, CANDIDATES): (task, seed)
                    for task in tasks for seed in seeds}
         for future in concurrent.futures.as_completed(futures):

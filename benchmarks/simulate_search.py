@@ -132,7 +132,7 @@ def strategy(name: str, seed: int, bank: Any, study: Study = None, makers: dict[
         return (makers or MAKERS)[name](seed, bank, default_study(bank, study))
 
 
-def _vectorised_log_ndtr() -> None:
+def vectorised_log_ndtr() -> None:
     """Optuna's TPE computes log Phi(x) one element at a time in Python
     (``optuna.samplers._tpe._truncnorm._log_ndtr``, np.frompyfunc over a scalar function, so as
     not to need SciPy): a third of this benchmark's time (profiled: 5.96 of 17.46 s on one
@@ -160,8 +160,6 @@ def run_seed(task: str, seed: int, workers: tuple[int, ...], bank_dir: str | Non
     study's trial budget (as benchmarks/pruner_comparison.py runs real studies)."""
     makers = makers or MAKERS
     from hpo.simulation import bank_suggest, simulate
-
-    _vectorised_log_ndtr()
 
     bank = _bank(task, bank_dir)
     suggest = bank_suggest(bank, REPO)  # define-by-run, as the recorded objective asks
@@ -244,12 +242,12 @@ def _worst(bank: Any) -> float:
 def anytime_matrix(bank: Any, runs: dict[int, dict[str, dict[int, Run]]], name: str, count: int,
                    fractions: np.ndarray, *, seconds: bool) -> np.ndarray:
     """Seeds x fractions: strategy ``name``'s best within fractions of random's budget on each seed."""
-    rows = []
+    rows, worst = [], _worst(bank)
     for seed in sorted(runs):
         baseline = runs[seed]["random"][count]
         total = baseline[1][-1] if seconds else baseline[0][-1]
         rows.append(anytime(runs[seed][name][count], fractions * total, seconds=seconds,
-                            maximize=bank.maximize, worst=_worst(bank)))
+                            maximize=bank.maximize, worst=worst))
     return np.array(rows)
 
 
@@ -382,7 +380,8 @@ def main() -> None:
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     started = time.perf_counter()
     runs: dict[str, dict[int, Any]] = {task: {} for task in tasks}
-    with concurrent.futures.ProcessPoolExecutor(args.jobs) as pool:
+    # The scripts' worker processes only: the swap never reaches a process that imports this module.
+    with concurrent.futures.ProcessPoolExecutor(args.jobs, initializer=vectorised_log_ndtr) as pool:
         futures = {pool.submit(run_seed, task, seed, workers, args.bank, strategies, study, None, args.equal): (task, seed)
                    for task in tasks for seed in seeds}
         for future in concurrent.futures.as_completed(futures):
@@ -393,7 +392,7 @@ def main() -> None:
     for task in tasks:
         print_tables(task, tables[task], workers)
     print(f"\n{len(tasks)} tasks x {args.seeds} seeds (from {args.first_seed}) x {len(strategies)} strategies "
-          f"with 1 and {args.workers} workers in {elapsed:.0f} s ({args.jobs} processes)")
+          f"with {', '.join(str(c) for c in sorted({1, *workers}))} worker(s) in {elapsed:.0f} s ({args.jobs} processes)")
     if args.json is not None:
         args.json.write_text(json.dumps({"seconds": elapsed, "tasks": tables}, indent=1))
 

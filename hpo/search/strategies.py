@@ -86,6 +86,11 @@ def require_grid(grid: Mapping[str, Sequence[Any]] | None) -> None:
                          "grid={'learning_rate': [1e-3, 1e-2], ...}")
 
 
+# hpo's TPE: constant_liar keeps parallel workers from proposing the same point; multivariate
+# and group model the conditional MLP space (units_i only exists when n_layers > i).
+TPE_OPTIONS: dict[str, Any] = {"multivariate": True, "group": True, "constant_liar": True}
+
+
 def make_sampler(
     name: str, *, seed: int | None, grid: Mapping[str, Sequence[Any]] | None = None,
     defaults: Mapping[str, Any] | None = None,
@@ -110,11 +115,7 @@ def make_sampler(
         return GridWithDefaults(grid, defaults or {}, seed=seed)
 
     factories: dict[str, Callable[[], optuna.samplers.BaseSampler]] = {
-        # constant_liar keeps parallel workers from proposing the same point; multivariate and
-        # group model the conditional MLP space (units_i only exists when n_layers > i).
-        "tpe": lambda: optuna.samplers.TPESampler(
-            seed=seed, multivariate=True, group=True, constant_liar=True
-        ),
+        "tpe": lambda: optuna.samplers.TPESampler(seed=seed, **TPE_OPTIONS),
         "random": lambda: optuna.samplers.RandomSampler(seed=seed),
         "qmc": lambda: optuna.samplers.QMCSampler(seed=seed, warn_independent_sampling=False),
         "cmaes": lambda: optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False),
