@@ -12,6 +12,6 @@ bash scripts/install-chromium.sh || true
 .venv/bin/ruff check
 # Two pytest-xdist workers: most slow tests wait on processes they started (hpo, its workers,
 # PostgreSQL, Chromium), so a second test runs meanwhile; each worker is pinned to its own core
-# (tests/conftest.py). The whole suite on 2 cores: 729 s
-# serial, 475-614 s with -n 2 unpinned (2026-12-02), 443 s pinned (2026-12-03). `-n 0` after test.sh runs it serially.
+# (tests/conftest.py). The whole suite on 2 cores: 729 s serial, 475-614 s with -n 2 unpinned
+# (2026-12-02), 443 s pinned (2026-12-03). `-n 0` after test.sh runs it serially.
 exec .venv/bin/python -m pytest -n 2 "$@"
