@@ -26,7 +26,13 @@ Wall seconds are trial time from the first trial's start, so Python's start-up i
 
     .venv/bin/python benchmarks/pruner_comparison.py [--seeds 20] [--first-seed 40] [--jobs 2]
         [--trials 24] [--epochs 10] [--patience 4] [--backend tensorflow]
-        [--strategies random+none,tpe+median,tpe+hyperband,tpe+learning-curve]
+        [--strategies random+none,tpe+median,tpe+hyperband,tpe+learning-curve] [--epoch-budget E]
+
+A strategy's second half may name one of hpo's schedulers instead of a pruner
+(``tpe+scheduler:asha``, ``tpe+scheduler:hyperband``: pause and continue, no pruner), and
+``--epoch-budget E`` gives every strategy exactly E epochs (``epoch_budget``, trials unbounded)
+instead of ``--trials`` trials, so all compare at equal epochs. A continuation's epochs count
+once: those it trained itself, not the ones it took over from its paused trial.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ import random
 import statistics
 import tempfile
 from pathlib import Path
+from typing import Any
 
 # (sampler, pruner) as a study script names them (an import path "file.py:Name" too); the
 # first is the baseline the fractions refer to, the last the strategy the win rates are of.
@@ -65,9 +72,12 @@ def run_study(directory: Path, sampler: str, pruner: str, seed: int, args: argpa
     from hpo import StudySpec
     from hpo.driver import optimize as driver
 
+    scheduler = pruner.removeprefix("scheduler:") if pruner.startswith("scheduler:") else "none"
     spec = StudySpec(
-        name=f"{sampler}-{pruner}-{seed}", objective="mlp", dataset="digits", metric="val_loss",
-        sampler=sampler, pruner=pruner, n_trials=args.trials, max_epochs=args.epochs, patience=args.patience,
+        name=f"{sampler}-{pruner.replace(':', '-')}-{seed}", objective="mlp", dataset="digits", metric="val_loss",
+        sampler=sampler, pruner="none" if scheduler != "none" else pruner, scheduler=scheduler,
+        n_trials=args.trials if args.epoch_budget is None else 1_000_000, epoch_budget=args.epoch_budget,
+        max_epochs=args.epochs, patience=args.patience,
         seed=seed, enqueue_defaults=False, recycle_after=0, backend=args.backend,
     )
     url = f"sqlite:///{directory / 'bench.db'}"
@@ -75,8 +85,17 @@ def run_study(directory: Path, sampler: str, pruner: str, seed: int, args: argpa
     trials = sorted(optuna.load_study(study_name=spec.name, storage=url).get_trials(deepcopy=False),
                     key=lambda t: t.datetime_complete)
     start = min(t.datetime_start for t in trials)
-    return [(len(t.intermediate_values), (t.datetime_complete - start).total_seconds(),
+    return [(_own_epochs(t), (t.datetime_complete - start).total_seconds(),
              t.value if t.state.name == "COMPLETE" else None) for t in trials]
+
+
+def _own_epochs(trial: Any) -> int:
+    """Epochs a trial trained itself: a continuation's after the ones it took over."""
+    import hpo.records as records
+
+    attrs = trial.user_attrs
+    taken_over = (records.resumed_from_epoch(attrs) or 1) - 1 if records.continues(attrs) is not None else 0
+    return len(trial.intermediate_values) - taken_over
 
 
 def best_by(steps: list[Step], budget: float, *, seconds: bool) -> float:
@@ -163,6 +182,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--patience", type=int, default=4)
     parser.add_argument("--backend", default="tensorflow", help="Keras backend of every study")
+    parser.add_argument("--epoch-budget", type=int, default=None,
+                        help="every strategy trains exactly this many epochs (instead of --trials trials)")
     parser.add_argument("--strategies", default=",".join("+".join(s) for s in STRATEGIES),
                         help="SAMPLER+PRUNER,...: the first is the baseline, the last the one compared")
     args = parser.parse_args()
@@ -193,7 +214,8 @@ def main() -> None:
                              f"({total(steps, seconds=False):.0f} ep, {total(steps, seconds=True):.0f} s)")
             print(f"seed {seed}: " + "; ".join(parts), flush=True)
 
-    print(f"\n{args.seeds} seeds ({args.first_seed}-{args.first_seed + args.seeds - 1}), {args.trials} trials "
+    budget = f"{args.trials} trials" if args.epoch_budget is None else f"{args.epoch_budget} epochs each, trials"
+    print(f"\n{args.seeds} seeds ({args.first_seed}-{args.first_seed + args.seeds - 1}), {budget} "
           f"of up to {args.epochs} epochs, patience {args.patience}, backend {args.backend}")
     by_epochs = anytime_table(runs, names, seconds=False)
     anytime_table(runs, names, seconds=True)

@@ -107,7 +107,22 @@ def _tpe_with(pruner: str) -> Any:
     return make
 
 
-# name -> (seed, bank, study spec) -> (sampler, pruner), fresh for every simulated study
+def _with_scheduler(sampler_name: str, scheduler: str) -> Any:
+    """A sampler with one of hpo's pause-and-continue schedulers (no pruner): the maker's third
+    element is the scheduler."""
+    def make(seed: int, bank: Any, spec: Any) -> tuple[Any, Any, Any]:
+        import optuna
+
+        from hpo.schedulers import make_scheduler
+        from hpo.search.strategies import make_sampler
+
+        return (make_sampler(sampler_name, seed=seed), optuna.pruners.NopPruner(),
+                make_scheduler(scheduler, {}, max_epochs=min(spec.max_epochs, bank.n_epochs), direction=bank.direction))
+
+    return make
+
+
+# name -> (seed, bank, study spec) -> (sampler, pruner[, scheduler]), fresh for every simulated study
 MAKERS: dict[str, Any] = {
     "random": _random,
     "optuna_default": _optuna_default,
@@ -118,11 +133,17 @@ MAKERS: dict[str, Any] = {
     # not run by default: hpo's default before benchmarks/choose_defaults.py, and what
     # benchmarks/pruner_comparison.py ran as "tpe + median" (the simulator's validation)
     "tpe_median": _tpe_with("median"),
+    # hpo's schedulers (pause and continue, issue 23): promotion ASHA and Hyperband under TPE,
+    # and KerasTuner's Hyperband (random configurations, promotion brackets)
+    "tpe_asha": _with_scheduler("tpe", "asha"),
+    "tpe_hyperband_promotion": _with_scheduler("tpe", "hyperband"),
+    "keras_tuner_hyperband": _with_scheduler("random", "hyperband"),
 }
 assert tuple(MAKERS)[: len(STRATEGIES)] == STRATEGIES
 
 
-def strategy(name: str, seed: int, bank: Any, study: Study = None, makers: dict[str, Any] | None = None) -> tuple[Any, Any]:
+def strategy(name: str, seed: int, bank: Any, study: Study = None,
+             makers: dict[str, Any] | None = None) -> tuple[Any, ...]:
     import warnings
 
     import optuna
@@ -179,14 +200,15 @@ def run_seed(task: str, seed: int, workers: tuple[int, ...], bank_dir: str | Non
         for count in sorted({1, *workers}):
             # Each strategy its own seed stream: with the baseline's seed, TPE's random start-up
             # trials would be the baseline's.
-            sampler, pruner = strategy(name, seed * 100 + position, bank, study, makers)
+            sampler, pruner, *scheduler = strategy(name, seed * 100 + position, bank, study, makers)
             # Random search runs the study's trials; every other strategy as many epochs as it
             # used (trials it pruned leave epochs for more trials), so all compare at equal epochs.
             limits: dict[str, Any] = ({"n_trials": spec.n_trials} if budget is None or equal == "trials"
                                       else {"n_trials": None, "epoch_budget": budget})
             result = simulate(bank, sampler, pruner, workers=count, max_epochs=spec.max_epochs,
-                              patience=spec.patience, suggest=suggest, **limits)
-            epochs = np.cumsum([t.epochs for t in result.trials]).tolist()
+                              patience=spec.patience, suggest=suggest, scheduler=scheduler[0] if scheduler else None,
+                              **limits)
+            epochs = np.cumsum([t.trained for t in result.trials]).tolist()
             values = [float("nan") if t.pruned else t.value for t in result.trials]
             test = result.test_of_pick()
             out[name][count] = (epochs, [t.ended for t in result.trials], values,

@@ -241,6 +241,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def _print_outcome(outcome: Any) -> None:
     print(f"finished trials: {outcome.n_finished}/{outcome.budget} ({outcome.trials_run} run now)")
+    if outcome.epochs is not None:
+        print(f"epochs trained: {outcome.epochs[0]}/{outcome.epochs[1]}")
+    if outcome.checkpoint_peak is not None:
+        print(f"checkpoints of paused trials: peak {outcome.checkpoint_peak / 2**20:.1f} MiB on one host, "
+              "removed at the end")
     if outcome.pareto_size is not None:
         print(f"Pareto front: {outcome.pareto_size} trials (hpo show {outcome.study_name} lists them)")
     if outcome.best_value is None:

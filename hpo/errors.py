@@ -98,6 +98,20 @@ class CheckpointError(HpoError, ValueError):
     """A checkpoint that cannot be used (unreadable, or not this model's): train from epoch 1."""
 
 
+class TrialPaused(HpoError):
+    """A scheduler's rung reached (:mod:`hpo.schedulers`): the trial runner ends the trial as
+    PRUNED with ``paused_at_epoch``, keeping its checkpoint for a continuation."""
+
+    def __init__(self, epoch: int) -> None:
+        super().__init__(f"paused after epoch {epoch}")
+        self.epoch = epoch
+
+
+class EpochBudgetSpent(HpoError):
+    """The study's ``epoch_budget`` refused the next epoch: training ends, and the trial is
+    scored on its epochs so far."""
+
+
 class PngUnavailable(HpoError):
     """PNG export cannot run on this machine; the message says what to install."""
 

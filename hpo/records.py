@@ -9,6 +9,8 @@ Study user attributes:
 
 * ``hpo_spec`` - the :class:`hpo.study.spec.StudySpec` as a dict, so ``hpo resume`` needs no script;
 * ``hpo_test_evaluation`` - what ``hpo best`` measured on the test split (once);
+* ``hpo_checkpoint_peak_bytes`` - with a scheduler: the most disk a host's epoch checkpoints
+  (the paused trials' and the running ones') took at once;
 * ``hpo_data`` - the data's fingerprint (source, task, shapes, sizes, class counts): a resume
   on other data is refused.
 
@@ -17,7 +19,17 @@ Trial user attributes:
 * ``fail_reason`` / ``fail_traceback`` - why a trial failed (one line / the traceback's tail);
 * ``retry_of`` / ``retry_attempt`` / ``seed`` - on a retry: the trial it retries, how many
   retries deep it is, and the Keras seed it took over;
-* ``resumed_from_epoch`` - the first epoch a retry trained itself (later ones came from a checkpoint);
+* ``resumed_from_epoch`` - the first epoch a retry or a continuation trained itself (the
+  earlier ones came from a checkpoint);
+* ``paused_at_epoch`` - a trial a scheduler paused (:mod:`hpo.schedulers`): it ended PRUNED
+  after this epoch, its checkpoint kept, and may be continued;
+* ``continues`` - on a continuation: the number of the paused trial it continues, with the
+  same parameters, seed and curve (a retry of a continuation carries it too);
+* ``promoted_to`` - on a paused trial: the number of its continuation;
+* ``host`` - the host that ran a trial of a scheduled study (``HPO_HOST`` or the host name);
+* ``bracket`` - the Hyperband bracket of a configuration (0 for ASHA);
+* ``epochs_run`` - epochs the trial trained itself (not the ones it took over from a
+  checkpoint), charged to the study's ``epoch_budget``;
 * ``n_params``, ``best_epoch``, ``epochs_trained`` - the trained model's size and curve;
 * ``inference_ms`` - milliseconds per sample (studies with ``also_minimize="inference_ms"``);
 * ``weight_histograms`` - per-layer weight histograms of a model that became the best.
@@ -32,6 +44,7 @@ from typing import Any
 SPEC = "hpo_spec"
 TEST_EVALUATION = "hpo_test_evaluation"
 DATA = "hpo_data"
+CHECKPOINT_PEAK = "hpo_checkpoint_peak_bytes"
 
 # Trial attributes
 FAIL_REASON = "fail_reason"
@@ -43,13 +56,21 @@ RESUMED_FROM_EPOCH = "resumed_from_epoch"
 N_PARAMS = "n_params"
 BEST_EPOCH = "best_epoch"
 EPOCHS_TRAINED = "epochs_trained"
+PAUSED_AT_EPOCH = "paused_at_epoch"
+CONTINUES = "continues"
+PROMOTED_TO = "promoted_to"
+BRACKET = "bracket"
+HOST = "host"
+EPOCHS_RUN = "epochs_run"
+# What a retry carries over from the trial it retries, besides its parameters and seed.
+CARRIED_BY_RETRY = (CONTINUES, BRACKET)
 INFERENCE_MS = "inference_ms"
 WEIGHT_HISTOGRAMS = "weight_histograms"
 
 # Kept for the report's own views, hidden from `hpo show` and from table cells.
 BULKY = frozenset({FAIL_TRACEBACK, WEIGHT_HISTOGRAMS})
 # What `hpo show` prints under the best trial, in this order.
-SHOWN_WITH_BEST = (N_PARAMS, BEST_EPOCH, EPOCHS_TRAINED, RETRY_OF, RESUMED_FROM_EPOCH)
+SHOWN_WITH_BEST = (N_PARAMS, BEST_EPOCH, EPOCHS_TRAINED, RETRY_OF, CONTINUES, RESUMED_FROM_EPOCH)
 NO_REASON = "no reason recorded"
 
 Attrs = Mapping[str, Any]
@@ -73,6 +94,10 @@ def pick_within(settings: Attrs | None) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+def checkpoint_peak(study_attrs: Attrs) -> int:
+    return _int(study_attrs, CHECKPOINT_PEAK) or 0
+
+
 # Trial ---------------------------------------------------------------------------------------
 def fail_reason(attrs: Attrs) -> str:
     value = attrs.get(FAIL_REASON)
@@ -94,9 +119,36 @@ def trial_seed(study_seed: int, number: int, attrs: Attrs) -> int:
     return seed if seed is not None else study_seed + number
 
 
-def retry_attrs(*, retry_of: int, attempt: int, seed: int) -> dict[str, int]:
-    """The user attributes a retry is enqueued with."""
-    return {RETRY_OF: retry_of, RETRY_ATTEMPT: attempt, SEED: seed}
+def retry_attrs(*, retry_of: int, attempt: int, seed: int, carried: Attrs | None = None) -> dict[str, int]:
+    """The user attributes a retry is enqueued with; ``carried`` (the retried trial's
+    attributes) passes on its :data:`CARRIED_BY_RETRY` ones."""
+    attrs = {key: value for key in CARRIED_BY_RETRY if (value := _int(carried or {}, key)) is not None}
+    return {**attrs, RETRY_OF: retry_of, RETRY_ATTEMPT: attempt, SEED: seed}
+
+
+def continuation_attrs(*, continues: int, seed: int, bracket: int) -> dict[str, int]:
+    """The user attributes a continuation of paused trial ``continues`` is enqueued with."""
+    return {CONTINUES: continues, SEED: seed, BRACKET: bracket}
+
+
+def resumed_from_epoch(attrs: Attrs) -> int | None:
+    return _int(attrs, RESUMED_FROM_EPOCH)
+
+
+def paused_at_epoch(attrs: Attrs) -> int | None:
+    return _int(attrs, PAUSED_AT_EPOCH)
+
+
+def continues(attrs: Attrs) -> int | None:
+    return _int(attrs, CONTINUES)
+
+
+def bracket(attrs: Attrs) -> int:
+    return _int(attrs, BRACKET) or 0
+
+
+def epochs_run(attrs: Attrs) -> int:
+    return _int(attrs, EPOCHS_RUN) or 0
 
 
 def n_params(attrs: Attrs) -> int | None:

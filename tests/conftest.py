@@ -41,11 +41,8 @@ def isolated_runtime(tmp_path, monkeypatch):
     return tmp_path / "hpo-runs"
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(item, nextitem):
-    """The fast lane (``-m "not slow"``) starts no process: a test that does (hpo's CLI, a
-    worker, a server, a browser), itself or through a fixture of any scope, must be marked
-    ``slow``, and fails if it is not."""
+def _refusing_processes(item):
+    """Run a test phase with process creation refused unless the test is marked ``slow``."""
     if item.get_closest_marker("slow") is not None:
         return (yield)
     real = subprocess.Popen._execute_child
@@ -58,6 +55,20 @@ def pytest_runtest_protocol(item, nextitem):
         return (yield)
     finally:
         subprocess.Popen._execute_child = real
+
+
+# The fast lane (``-m "not slow"``) starts no process: a test that does (hpo's CLI, a worker, a
+# server, a browser), itself or through a fixture of any scope it sets up, must be marked
+# ``slow``, and fails if it is not. Setup and call only: a session fixture of other tests
+# (the PostgreSQL server) is torn down in whichever test runs last, which may be a fast one.
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    return (yield from _refusing_processes(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    return (yield from _refusing_processes(item))
 
 
 @pytest.fixture

@@ -17,15 +17,18 @@ ENTRY = {"hpo", "hpo.api", "hpo.cli", "hpo.__main__"}
 ALLOWED = {
     "base": set(),
     "pruners": {"base"},
-    "search": {"base", "pruners"},
-    "study": {"base", "search"},
+    "schedulers": {"base"},  # pure rules over trials: which to continue, how trials chain
+    "search": {"base", "pruners", "schedulers"},
+    "study": {"base", "search", "schedulers"},
     "data": {"base"},
-    "storage": {"base"},
+    "storage": {"base", "schedulers"},
     "objectives": {"base", "data"},
-    "trial": {"base", "data", "storage", "study", "objectives"},
-    "report": {"base", "storage", "study"},  # reporting reads storage only
-    "simulation": {"base", "pruners", "search", "storage", "objectives"},  # hpo's pruners, the objective's suggest
-    "driver": {"base", "pruners", "search", "study", "data", "storage", "objectives", "trial", "report"},
+    "trial": {"base", "data", "storage", "study", "objectives", "schedulers"},
+    "report": {"base", "storage", "study", "schedulers"},  # reporting reads storage only
+    # hpo's pruners and schedulers, the objective's suggest
+    "simulation": {"base", "pruners", "schedulers", "search", "storage", "objectives"},
+    "driver": {"base", "pruners", "schedulers", "search", "study", "data", "storage", "objectives", "trial",
+               "report"},
 }
 MAX_TOP_LEVEL_MODULES = 12
 MIN_SUBPACKAGES = 6

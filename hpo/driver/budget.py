@@ -9,22 +9,34 @@ running trials under the study's slot lock (:func:`slot_lock`) and keeps the loc
 trial is RUNNING in storage. On PostgreSQL and MySQL the lock is the database's own (an
 advisory lock), so workers of any number of hosts share it; on SQLite, which serves one host,
 it is a file lock of this host.
+
+Two more budgets share the lock. ``epoch_budget`` counts epochs: :class:`EpochLedger` grants
+each epoch of a trial before it starts, so the study's total is exact however many workers
+train. And with a scheduler (:mod:`hpo.schedulers`), a free worker continues a paused trial
+before it starts a new configuration (:func:`hpo.driver.scheduling.promote`), decided under the
+same lock, so two hosts never promote the same trial.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Protocol
 
+import hpo.records as records
 from hpo.driver.recovery import recover_dead_trials
+from hpo.driver.scheduling import promote, resumable
 from hpo.interrupts import stop_requested
+from hpo.schedulers.chains import Chain, epochs_charged
 from hpo.storage.database import SERVER_BACKENDS, DatabaseLock, rdb_storage
-from hpo.storage.optuna_private import study_id
+from hpo.storage.optuna_private import study_id, trial_id
 from hpo.storage.queries import count_by_state
+from hpo.storage.queries import epochs_charged as stored_epochs_charged
 
 if TYPE_CHECKING:
     import optuna
 
+    from hpo.schedulers.promotion import PromotionScheduler
     from hpo.storage.study_files import StudyFiles
     from hpo.study.spec import StudySpec
 
@@ -72,36 +84,117 @@ def count_started(study: "optuna.Study") -> int:
     return sum(counts.values()) - counts[TrialState.WAITING]
 
 
+@dataclass(frozen=True)
+class BudgetState:
+    """What the budget allows now: start a trial (a continuation of ``promotion`` when one is
+    due), wait (``running`` trials may still free a slot or pause), or nothing more (``done``)."""
+
+    may_start: bool
+    done: bool
+    running: int
+    promotion: Chain | None = None
+
+
+def budget_state(study: "optuna.Study", spec: "StudySpec", scheduler: "PromotionScheduler | None" = None,
+                 files: "StudyFiles | None" = None) -> BudgetState:
+    """Read the budget once (the caller holds the slot lock). Finished and running trials
+    count towards ``n_trials`` (with a scheduler, configurations: continuations do not count),
+    granted epochs towards ``epoch_budget``."""
+    from optuna.trial import TrialState
+
+    if scheduler is None:
+        counts = count_by_state(study)
+        finished, running = counts[TrialState.COMPLETE] + counts[TrialState.PRUNED], counts[TrialState.RUNNING]
+        epochs_left = spec.epoch_budget is None or stored_epochs_charged(study) < spec.epoch_budget
+        may_start = finished + running < spec.n_trials and epochs_left
+        done = finished >= spec.n_trials or (not epochs_left and running == 0)
+        return BudgetState(may_start, done and not may_start, running)
+    # A scheduler reads every trial's curve to rank them (a few ms at a few hundred trials).
+    trials = study.get_trials(deepcopy=False)
+    running = sum(t.state == TrialState.RUNNING for t in trials)
+    if spec.epoch_budget is not None and epochs_charged(trials) >= spec.epoch_budget:
+        return BudgetState(False, running == 0, running)
+    if any(t.state == TrialState.WAITING and records.continues(t.user_attrs) is not None for t in trials):
+        return BudgetState(True, False, running)  # a continuation queued by another worker
+    promotion = scheduler.promotion(trials, can_resume=lambda number: files is None or resumable(files, number))
+    if promotion is not None:
+        return BudgetState(True, False, running, promotion)
+    configurations = [t for t in trials if records.continues(t.user_attrs) is None]
+    taken = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING) for t in configurations)
+    if taken < spec.n_trials:
+        return BudgetState(True, False, running)
+    return BudgetState(False, running == 0, running)
+
+
 def claim_slot(
     study: "optuna.Study", spec: "StudySpec", files: "StudyFiles", slot: SlotLock,
-    out: Callable[[str], None],
+    out: Callable[[str], None], scheduler: "PromotionScheduler | None" = None,
 ) -> bool:
     """Take the slot lock when the budget allows one more trial; False when it is met.
 
     Finished and running trials both count, and the lock stays held until the new trial is
     RUNNING in storage, so N workers of this host never start more trials than the budget
     has left. While every remaining slot is taken by a running trial, wait: that trial may
-    fail (it does not count then) and need replacing. With the database's lock
-    (:func:`slot_lock`) this holds for workers of any number of hosts.
+    fail (it does not count then) and need replacing, or pause and be promoted. With the
+    database's lock (:func:`slot_lock`) this holds for workers of any number of hosts. With a
+    scheduler, a paused trial due for promotion is queued here (its continuation is the
+    next trial ``optimize`` starts).
     """
-    from optuna.trial import TrialState
-
     announced = False
     while True:
         if files.has_dead_worker():
             recover_dead_trials(study, spec, files, out)
         slot.acquire()
-        counts = count_by_state(study)
-        finished = counts[TrialState.COMPLETE] + counts[TrialState.PRUNED]
-        if finished < spec.n_trials and finished + counts[TrialState.RUNNING] < spec.n_trials:
+        state = budget_state(study, spec, scheduler, files)
+        if state.may_start:
+            if state.promotion is not None:
+                promote(study, spec, state.promotion)
             return True  # held until the trial starts
         slot.release()
-        if finished >= spec.n_trials:
+        if state.done:
             return False
         if not announced:
-            out(f"waiting: the rest of the budget is taken by {counts[TrialState.RUNNING]} running trial(s)")
+            out(f"waiting: the rest of the budget is taken by {state.running} running trial(s)")
             announced = True
         if stop_requested():
             raise KeyboardInterrupt  # stopped while waiting: no trial of ours is running
         time.sleep(BUDGET_POLL_S)
         recover_dead_trials(study, spec, files, out)  # stale heartbeats of other hosts
+
+
+class EpochLedger:
+    """Grants a trial's epochs one at a time against the study's ``epoch_budget``, under the
+    slot lock, so that workers of any number of hosts together train exactly the budget.
+
+    A trial's first epoch was granted when it started (:func:`budget_state` counts a running
+    trial as at least one epoch); each further one is asked for at the end of the epoch before
+    and charged as the trial's ``epochs_run``. Refused, the trial ends with its best epoch so
+    far. A dead trial is charged the epochs its checkpoint holds (:mod:`hpo.driver.recovery`),
+    so the epoch it lost is granted again to its retry.
+    """
+
+    def __init__(self, study: "optuna.Study", budget: int, lock: SlotLock) -> None:
+        self.study, self.budget, self.lock = study, budget, lock
+
+    def grants(self, trial: "optuna.trial.BaseTrial") -> Callable[[], bool]:
+        """The trial's ``grant()``: True when it may train one more epoch (charged to it)."""
+        own = 0
+        number = trial_id(trial)  # type: ignore[arg-type]
+
+        def grant() -> bool:
+            nonlocal own
+            if own > 0:
+                self.lock.acquire()
+                try:
+                    if stored_epochs_charged(self.study, excluding=number) + own + 1 > self.budget:
+                        return False
+                    own += 1
+                    trial.set_user_attr(records.EPOCHS_RUN, own)
+                finally:
+                    self.lock.release()
+                return True
+            own = 1  # granted by the trial's start
+            trial.set_user_attr(records.EPOCHS_RUN, own)
+            return True
+
+        return grant

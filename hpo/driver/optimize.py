@@ -9,28 +9,28 @@ print the progress line (:mod:`hpo.driver.progress`), keep the chosen trial's mo
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+import hpo.records as records
 from hpo.data.datasets import MEMORY_DATASET
-from hpo.driver.budget import claim_slot, count_finished, slot_lock
+from hpo.driver.budget import EpochLedger, budget_state, claim_slot, count_finished, slot_lock
 from hpo.driver.devices import describe, worker_device
 from hpo.driver.failures import ConsecutiveFailureGuard, TrialFunction, recording_failures
 from hpo.driver.progress import ProgressPrinter, start_line
 from hpo.driver.recovery import retry_trial
+from hpo.driver.scheduling import note_checkpoint_peak, release_paused, scheduler_of
 from hpo.driver.study_setup import StudyConnection, load_objective_and_data, make_strategies, prepare, stored_spec
 from hpo.driver.workers import supervise
 from hpo.environment import PARENT_PID_ENV
 from hpo.errors import SetupError, TooManyFailuresError, TrialFailure
 from hpo.interrupts import graceful_stop, stop_requested
-from hpo.keras_runtime import active_backend, select_backend, use_deterministic_ops
+from hpo.keras_runtime import active_backend, long_lived_heap_frozen, select_backend, use_deterministic_ops
 from hpo.report.summary import summarize_study
 from hpo.storage.optuna_private import trial_id
-from hpo.storage.queries import finished_trial
-from hpo.storage.study_files import StudyFiles
+from hpo.storage.queries import epochs_charged, finished_trial
+from hpo.storage.study_files import StudyFiles, host_name
 from hpo.study.spec import StudySpec
 
 if TYPE_CHECKING:
@@ -57,6 +57,8 @@ class RunOutcome:
     best_params: dict[str, Any] | None
     best_number: int | None
     trials_run: int  # by this call
+    epochs: tuple[int, int] | None = None  # (epochs trained, epoch_budget) of a study with one
+    checkpoint_peak: int | None = None  # bytes, with a scheduler (hpo.driver.scheduling)
 
 
 def _print(line: str) -> None:
@@ -98,8 +100,9 @@ def run(
                        check=_check_metric if trains_here else None, data=data)
     spec, study, files = prepared.spec, prepared.study, prepared.files  # a grid may set the budget
     finished = count_finished(study)
-    if finished >= spec.n_trials:
-        out(f"study {spec.name!r} already has {finished}/{spec.n_trials} finished trials; nothing to run")
+    if budget_state(study, spec, scheduler_of(spec), files).done:
+        out(f"study {spec.name!r} already has {finished}/{spec.n_trials} finished trials"
+            f"{'' if spec.epoch_budget is None else ' or its epoch budget spent'}; nothing to run")
         return _outcome(study, spec, prepared.shown, trials_run=0)
 
     # A plain callable needs no Keras.
@@ -114,7 +117,8 @@ def run(
     assert module is not None and loaded is not None
     out(f"data {loaded.describe()}")
     trials_run = _train(prepared.url, spec, files, study, out, gpus,
-                        here=lambda: work_loop(study, spec, _keras_objective(module, loaded, spec, files, out), files, out))
+                        here=lambda: work_loop(study, spec, _keras_objective(module, loaded, spec, files, out,
+                                                                             study), files, out))
     return _outcome(study, spec, prepared.shown, trials_run=trials_run)
 
 
@@ -179,7 +183,7 @@ def work(
     seed = spec.seed + n_stored + WORKER_SEED_STRIDE * worker_number
     sampler, pruner = make_strategies(spec, seed, module, data)
     study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
-    objective = _keras_objective(module, data, spec, files, out)
+    objective = _keras_objective(module, data, spec, files, out, study)
     _check_metric(module, data, spec)
     recycling = f", replaced after {max_trials} trials" if max_trials else ""
     out(f"worker pid {os.getpid()} ready on {worker_device()}, Keras on {active_backend()}{recycling}")
@@ -188,13 +192,16 @@ def work(
 
 def _keras_objective(
     module: "Objective", data: "TrainingData", spec: StudySpec, files: StudyFiles, out: Printer,
+    study: "optuna.Study",
 ) -> TrialFunction:
     from hpo.trial.runner import make_trial_runner
 
     active_backend()  # imports Keras
     if spec.deterministic:
         use_deterministic_ops()
-    return make_trial_runner(module, data, spec, files, warn=out)
+    ledger = EpochLedger(study, spec.epoch_budget, slot_lock(study, files)) if spec.epoch_budget else None
+    return make_trial_runner(module, data, spec, files, warn=out, scheduler=scheduler_of(spec),
+                             epoch_grants=ledger.grants if ledger is not None else None)
 
 
 def _check_metric(module: "Objective", data: "TrainingData", spec: StudySpec) -> None:
@@ -202,21 +209,6 @@ def _check_metric(module: "Objective", data: "TrainingData", spec: StudySpec) ->
 
     active_backend()  # imports Keras
     check_metric(module, data, spec)
-
-
-@contextlib.contextmanager
-def _long_lived_heap_frozen() -> Iterator[None]:
-    """Exempt what is alive when the loop starts (TensorFlow, Keras, the data) from garbage
-    collection until it ends: the full collection of every Keras trial (in clear_session)
-    would otherwise walk the 320,000 objects TensorFlow and Keras keep, 0.12 s a trial (and
-    a bare Keras loop's 6-epoch digits trials took 1.3x as long without it here).
-    Only cyclic garbage among those objects waits for the end of the loop."""
-    gc.collect()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 def work_loop(
@@ -230,19 +222,23 @@ def work_loop(
     """
     from hpo.trial.runner import drop_superseded_models
 
-    progress = ProgressPrinter(spec.n_trials, count_finished(study), out, spec.pick_within, worker_device())
+    progress = ProgressPrinter(spec.n_trials, count_finished(study), out, spec.pick_within, worker_device(),
+                               spec.epoch_budget)
     guard = ConsecutiveFailureGuard(spec.max_consecutive_failures)
+    scheduler = scheduler_of(spec)
 
     slot = slot_lock(study, files)
     recorded = recording_failures(objective, lambda trial: retry_trial(study, spec, files, trial))
-    # The trial `optimize` started, for after_trial: not an Optuna callback, since Optuna reads
-    # the whole trial back for those (hpo.storage.queries.finished_trial reads what it needs).
+    # The trial `optimize` started, for after_trial (not an Optuna callback: Optuna reads the
+    # whole trial back for those; hpo.storage.queries.finished_trial reads what it needs).
     running: list[int] = []
 
     def started(trial: "optuna.trial.Trial") -> TrialValue:
         slot.release()  # the trial is RUNNING in storage now, so it counts there
         running.append(trial_id(trial))
         files.mark_running(trial_id(trial))
+        if spec.scheduler != "none":  # which host paused or continued it (any host may go on)
+            trial.set_user_attr(records.HOST, host_name())
         return recorded(trial)
 
     def after_trial(trial_id: int) -> None:
@@ -251,15 +247,19 @@ def work_loop(
         progress(study, finished)
         guard.record(finished)
         drop_superseded_models(study, files, spec.pick_within)
+        if records.paused_at_epoch(finished.user_attrs):
+            note_checkpoint_peak(study, files)
 
     parent = os.environ.get(PARENT_PID_ENV)
     trials_run = 0
     try:
-        with graceful_stop(), _long_lived_heap_frozen():
+        with graceful_stop(), long_lived_heap_frozen():
             while max_trials is None or trials_run < max_trials:
                 if stop_requested() or (parent and str(os.getppid()) != parent):
                     raise KeyboardInterrupt  # stopped between trials: nothing to record
-                if not claim_slot(study, spec, files, slot, out):
+                if not claim_slot(study, spec, files, slot, out, scheduler):
+                    if scheduler is not None:
+                        release_paused(study, files)  # the study is over: no paused trial goes on
                     break
                 try:
                     # No gc_after_trial: a Keras trial starts with clear_session(), which
@@ -294,4 +294,6 @@ def _outcome(study: "optuna.Study", spec: StudySpec, shown: str, *, trials_run: 
         best_params=dict(best.params) if best else None,
         best_number=best.number if best else None,
         trials_run=trials_run,
+        epochs=(epochs_charged(study), spec.epoch_budget) if spec.epoch_budget is not None else None,
+        checkpoint_peak=records.checkpoint_peak(study.user_attrs) if spec.scheduler != "none" else None,
     )

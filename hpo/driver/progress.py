@@ -24,7 +24,7 @@ from hpo.driver.budget import count_finished
 from hpo.environment import RUN_CLOCK_ENV
 from hpo.report.summary import format_clock
 from hpo.selection import chosen_in_study
-from hpo.storage.queries import FinishedTrial, best_value
+from hpo.storage.queries import FinishedTrial, best_value, epochs_charged
 
 if TYPE_CHECKING:
     import optuna
@@ -40,8 +40,12 @@ def start_line(spec: "StudySpec", shown: str, finished: int, *, is_new: bool, ke
     if spec.multi_objective:
         goal = (f"{spec.metric} ({spec.direction}) and {spec.also_minimize} (minimize), "
                 f"no pruning (Optuna prunes single-objective studies only)")
+    elif spec.scheduler != "none":
+        goal = f"scheduler {spec.scheduler}, {spec.metric} ({spec.direction})"
     else:
         goal = f"pruner {spec.pruner}, {spec.metric} ({spec.direction})"
+    if spec.epoch_budget is not None:
+        goal += f", epoch budget {spec.epoch_budget}"
     backend = f", Keras on {spec.backend}" if keras else ""
     return (f"{verb} study {spec.name!r} in {shown}: {finished}/{spec.n_trials} finished, "
             f"sampler {spec.sampler}, {goal}{workers}{backend}")
@@ -67,8 +71,10 @@ class ProgressPrinter:
     the GPU it trained on (none is shown for the CPU)."""
 
     def __init__(self, budget: int, finished: int, out: Callable[[str], None],
-                 pick_within: float | None = None, device: str = "CPU") -> None:
+                 pick_within: float | None = None, device: str = "CPU", epoch_budget: int | None = None) -> None:
         self.budget = budget
+        self.epoch_budget = epoch_budget  # shown as "epochs 12/600" (hpo.driver.budget.EpochLedger)
+        self.epochs: int | None = None
         self.device = device  # shown when it is a GPU (hpo.driver.devices)
         self.pick_within = pick_within
         self.finished = self.finished_at_start = finished
@@ -83,6 +89,8 @@ class ProgressPrinter:
     def __call__(self, study: "optuna.Study", trial: "optuna.trial.FrozenTrial | FinishedTrial") -> None:
         counted = getattr(trial, "finished_in_study", None)  # read with the trial (hpo.storage.queries)
         self.finished = counted if counted is not None else count_finished(study)
+        if self.epoch_budget is not None:
+            self.epochs = epochs_charged(study)
         if len(study.directions) == 1:
             self.best = best_value(study)  # one query, not every trial loaded
         else:
@@ -101,6 +109,8 @@ class ProgressPrinter:
         if trial.state == TrialState.COMPLETE:
             detail = "value=" + "/".join(f"{value:.4g}" if abs(value) >= 1e4 else f"{value:.4f}"
                                          for value in trial.values or ())
+        elif trial.state == TrialState.PRUNED and (paused := records.paused_at_epoch(trial.user_attrs)):
+            detail = f"paused at epoch {paused}"
         elif trial.state == TrialState.PRUNED:
             last = trial.last_step
             detail = f"pruned at epoch {last}" if last is not None else "pruned"
@@ -108,8 +118,9 @@ class ProgressPrinter:
             detail = trial.user_attrs.get(records.FAIL_REASON, "failed")
         best = f"best={self.best[0]:.4f} (#{self.best[1]})" if self.best else "best=-"
         device = f"  on {self.device}" if self.device != "CPU" else ""
+        epochs = f"  epochs {self.epochs}/{self.epoch_budget}" if self.epochs is not None else ""
         return (
             f"[trial {trial.number:>4}] {trial.state.name:<9} {detail:<24} {best}  "
-            f"{duration:5.1f}s  {self.finished}/{self.budget} done  "
+            f"{duration:5.1f}s  {self.finished}/{self.budget} done{epochs}  "
             f"elapsed {format_clock(elapsed)}  ETA {format_clock(eta)}{device}"
         )

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import hpo.records as records
+from hpo.driver.scheduling import paused_checkpoints
 from hpo.storage.optuna_private import stale_trial_ids, study_id, study_storage, trial_id
 from hpo.storage.study_files import StudyFiles, process_is_dead, storage_lock_for
 
@@ -46,7 +47,8 @@ def queue_retry(
     study.enqueue_trial(
         dict(params),
         user_attrs=records.retry_attrs(
-            retry_of=number, attempt=attempt, seed=records.trial_seed(study_seed, number, user_attrs)),
+            retry_of=number, attempt=attempt, seed=records.trial_seed(study_seed, number, user_attrs),
+            carried=user_attrs),
     )
     epochs = files.checkpoint(number).epochs_done()
     where = f"from epoch {epochs + 1}" if epochs else "from epoch 1 (no checkpoint)"
@@ -95,6 +97,9 @@ def _recover(study: "optuna.Study", spec: "StudySpec", files: StudyFiles, out: P
         else:
             continue
         try:
+            charged = records.epochs_run(trial.user_attrs)
+            if charged:  # the epoch budget gets back the epoch in flight (hpo.driver.budget.EpochLedger)
+                storage.set_trial_user_attr(storage_id, records.EPOCHS_RUN, min(charged, _epochs_finished(files, trial)))
             storage.set_trial_user_attr(storage_id, records.FAIL_REASON, reason)
             storage.set_trial_state_values(storage_id, state=TrialState.FAIL)
         except Exception:  # noqa: BLE001 - another process recovered it first; it queued the retry
@@ -105,11 +110,21 @@ def _recover(study: "optuna.Study", spec: "StudySpec", files: StudyFiles, out: P
         out(f"[trial {trial.number:>4}] FAIL      {reason}; {retry}")
 
 
+def _epochs_finished(files: StudyFiles, trial: "optuna.trial.FrozenTrial") -> int:
+    """Epochs a dead trial finished itself: its checkpoint's (saved before an epoch is
+    reported), less those it took over. A checkpoint only another host held, with no artifact
+    store, is unknown here: then the epochs it reported."""
+    start = records.resumed_from_epoch(trial.user_attrs) or 1
+    done = max(files.checkpoint(trial.number).epochs_done(), max(trial.intermediate_values, default=0))
+    return max(0, done - start + 1)
+
+
 def sweep_checkpoints(study: "optuna.Study", files: StudyFiles) -> None:
     """Remove checkpoints no trial will resume from, so disk use stays bounded.
 
-    A checkpoint is kept while its trial runs, and while a waiting or running retry refers
-    to it (a retry that has just started may not have taken it over yet).
+    A checkpoint is kept while its trial runs, while a waiting or running retry or
+    continuation refers to it (one that has just started may not have taken it over yet),
+    and while its trial is paused (:mod:`hpo.schedulers`): a continuation may still need it.
     """
     from optuna.trial import TrialState
 
@@ -119,6 +134,8 @@ def sweep_checkpoints(study: "optuna.Study", files: StudyFiles) -> None:
     live = study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING))
     needed = {t.number for t in live if t.state == TrialState.RUNNING}
     needed |= {n for t in live if (n := records.retry_of(t.user_attrs)) is not None}
+    needed |= {n for t in live if (n := records.continues(t.user_attrs)) is not None}
+    needed |= set(paused_checkpoints(study))
     for number in numbers:
         if number not in needed:
             files.checkpoint(number).remove()

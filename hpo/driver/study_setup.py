@@ -159,6 +159,10 @@ def make_strategies(
 
     sampler = make_sampler(spec.sampler, seed=seed, grid=spec.grid,
                            defaults=objective.defaults if objective is not None else {})
+    if spec.scheduler != "none":
+        from hpo.search.continuations import OnePerConfiguration
+
+        sampler = OnePerConfiguration(sampler)
     if spec.multi_objective:  # Optuna cannot prune a multi-objective trial (no report)
         return sampler, optuna.pruners.NopPruner()
     pruner = make_pruner(spec.pruner, max_epochs=spec.max_epochs, metric=spec.metric,

@@ -24,10 +24,11 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Literal, Sequence
 
-from hpo.driver.budget import count_finished, count_started
+from hpo.driver.budget import budget_state, count_finished, count_started
 from hpo.driver.devices import CUDA_ENV, assign
 from hpo.driver.progress import run_clock_value
 from hpo.driver.recovery import recover_dead_trials
+from hpo.driver.scheduling import scheduler_of
 from hpo.environment import PARENT_PID_ENV, QUIET_STOP_ENV, RUN_CLOCK_ENV, STORAGE_ENV, THREADS_ENV, WORKER_LABELS_ENV
 from hpo.errors import ERROR_PREFIX, EXIT_SETUP, EXIT_STUDY_FAILED, WorkerError
 
@@ -91,8 +92,8 @@ class PoolState:
     def stopping(self) -> bool:
         return self.signals > 0 or self.failure is not None
 
-    def may_start(self, finished: int, budget: int) -> bool:
-        return not self.stopping and finished < budget
+    def may_start(self, budget_done: bool) -> bool:
+        return not self.stopping and not budget_done
 
     def record(self, ended: WorkerExit) -> bool:
         """Count a worker's exit; True when every other worker must be stopped now."""
@@ -128,6 +129,7 @@ class WorkerPool:
         self.state = PoolState(spec.workers)
         self.slots: list[_Worker | None] = [None] * spec.workers
         self.devices = assign(list(gpus), spec.workers)
+        self.scheduler = scheduler_of(spec)
         self.env = {
             **os.environ,
             PARENT_PID_ENV: str(os.getpid()),
@@ -145,7 +147,7 @@ class WorkerPool:
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             while True:
-                if self.state.may_start(count_finished(self.study), self.spec.n_trials):
+                if any(w is None for w in self.slots) and self.state.may_start(self._budget_done()):
                     for index, worker in enumerate(self.slots):
                         if worker is None:
                             self.slots[index] = self._start(index)
@@ -162,6 +164,11 @@ class WorkerPool:
         recover_dead_trials(self.study, self.spec, self.files, self.out)  # workers stopped by a second Ctrl-C
         self.state.end()
         return count_started(self.study) - n_before
+
+    def _budget_done(self) -> bool:
+        """Whether the study's budgets are met (read without the slot lock: a worker started
+        now that finds nothing to do exits "done")."""
+        return budget_state(self.study, self.spec, self.scheduler, self.files).done
 
     def _collect_exits(self) -> None:
         for index, worker in enumerate(self.slots):

@@ -19,6 +19,13 @@ counts 1; the recorded configuration with the smallest sum of squares wins, ties
 Caveat: the sampler learns from the value of the point it proposed although the value belongs
 to its neighbour, so a bank must be dense where a sampler concentrates; the neighbour's index is
 stored on the trial (``bank_index``) so its distance can be checked.
+
+With a ``scheduler`` (:mod:`hpo.schedulers`: promotion ASHA or Hyperband), trials pause as in
+hpo: a trial reaching a rung ends PRUNED with ``paused_at_epoch``, and a free worker first asks
+the scheduler for a paused trial to promote. A promotion is what hpo writes too: a trial
+queued with the paused one's parameters and ``continues``, which reports the paused epochs
+again and replays the same configuration on from the next epoch. The sampler sees each
+configuration once (:class:`hpo.search.continuations.OnePerConfiguration`).
 """
 
 from __future__ import annotations
@@ -31,10 +38,13 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+import hpo.records as records
 from hpo.simulation.bank import CurveBank
 
 if TYPE_CHECKING:
     import optuna
+
+    from hpo.schedulers.promotion import PromotionScheduler
 
 BANK_INDEX_ATTR = "bank_index"
 
@@ -49,6 +59,13 @@ class SimulatedTrial:
     started: float  # simulated seconds since the study began
     ended: float
     worker: int
+    first_epoch: int = 1  # later for a continuation: the epochs before came from its paused trial
+    paused: bool = False
+
+    @property
+    def trained(self) -> int:
+        """Epochs this trial replayed itself (a continuation's, after its paused trial's)."""
+        return self.epochs - self.first_epoch + 1
 
 
 @dataclass(frozen=True)
@@ -58,7 +75,7 @@ class Simulation:
 
     @property
     def epochs(self) -> int:
-        return sum(t.epochs for t in self.trials)
+        return sum(t.trained for t in self.trials)
 
     @property
     def seconds(self) -> float:
@@ -71,7 +88,7 @@ class Simulation:
         best: float | None = None
         spent = 0
         for trial in self.trials:
-            spent += trial.epochs
+            spent += trial.trained
             if (epochs is not None and spent > epochs) or (seconds is not None and trial.ended > seconds):
                 break
             if trial.pruned:
@@ -168,6 +185,7 @@ def simulate(
     max_epochs: int | None = None,
     patience: int | None = None,
     suggest: Callable[["optuna.trial.Trial"], dict[str, Any]] | None = None,
+    scheduler: "PromotionScheduler | None" = None,
 ) -> Simulation:
     """Run ``n_trials`` trials of an in-memory Optuna study with ``sampler`` and ``pruner``
     against ``bank``, on ``workers`` simulated workers; with ``epoch_budget``, no trial starts
@@ -176,7 +194,9 @@ def simulate(
     bank's epochs by default) and stop early, as hpo's early stopping does, after ``patience``
     epochs without a better value (never by default). ``suggest`` is the search space the
     bank was recorded with (an objective's ``suggest``; see :func:`bank_suggest`); without it
-    every trial is asked for all the bank's parameters at once, conditional or not."""
+    every trial is asked for all the bank's parameters at once, conditional or not. With a
+    ``scheduler``, trials pause and continue (this module's doc); the pruner should be Optuna's
+    ``NopPruner``."""
     import optuna
 
     if (n_trials is not None and n_trials < 1) or workers < 1:
@@ -188,16 +208,38 @@ def simulate(
     replayed = 0
     last_epoch = min(max_epochs or bank.n_epochs, bank.n_epochs)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
+    if scheduler is not None:
+        from hpo.search.continuations import OnePerConfiguration
+
+        sampler = OnePerConfiguration(sampler)
     study = optuna.create_study(direction=bank.direction, sampler=sampler, pruner=pruner)
     space = _Space(bank)
     # (time the worker's current epoch ends, tie-breaker, worker, trial, bank index, epoch, started)
     events: list[tuple[float, int, int, Any, int, int, float]] = []
     finished: list[SimulatedTrial] = []
-    started = 0
+    started = 0  # new configurations
+    first_epochs: dict[int, int] = {}  # a running continuation's first epoch of its own
     sequence = 0
 
     def start(worker: int, now: float) -> None:
         nonlocal started, sequence
+        sequence += 1
+        if scheduler is not None:
+            chain = scheduler.promotion(study.get_trials(deepcopy=False))
+            if chain is not None:  # continue it: the same configuration, its epochs again, then on
+                paused = chain.head
+                study.enqueue_trial(paused.params, user_attrs=records.continuation_attrs(
+                    continues=paused.number, seed=0, bracket=chain.bracket))
+                trial = study.ask()
+                index = int(paused.user_attrs[BANK_INDEX_ATTR])
+                trial.set_user_attr(BANK_INDEX_ATTR, index)
+                done = int(paused.user_attrs[records.PAUSED_AT_EPOCH])
+                for step in range(1, done + 1):
+                    trial.report(float(bank.curves[index, step - 1]), step=step)
+                first_epochs[trial.number] = done + 1
+                heapq.heappush(events, (now + float(bank.seconds[index, done]), sequence, worker, trial, index, done,
+                                        now))
+                return
         if suggest is None:
             trial = study.ask(dict(bank.distributions))
             params = trial.params
@@ -206,9 +248,21 @@ def simulate(
             params = suggest(trial)
         index = space.nearest(params)
         trial.set_user_attr(BANK_INDEX_ATTR, index)
+        if scheduler is not None:
+            trial.set_user_attr(records.BRACKET, scheduler.bracket_for(trial.number))
         started += 1
-        sequence += 1
         heapq.heappush(events, (now + float(bank.seconds[index, 0]), sequence, worker, trial, index, 0, now))
+
+    def rungs(trial: Any) -> tuple[int, ...]:
+        return scheduler.rungs(records.bracket(trial.user_attrs)) if scheduler is not None else ()
+
+    def may_start() -> bool:
+        if replayed >= epoch_limit:
+            return False
+        if started < trial_limit:
+            return True
+        # Out of new configurations: a paused one may still be promoted (as hpo's workers do).
+        return scheduler is not None and scheduler.promotion(study.get_trials(deepcopy=False)) is not None
 
     for worker in range(int(min(workers, trial_limit))):
         start(worker, 0.0)
@@ -217,14 +271,20 @@ def simulate(
         trial.report(float(bank.curves[index, epoch]), step=epoch + 1)
         replayed += 1
         pruned = trial.should_prune()
-        if pruned or epoch + 1 == last_epoch or (patience is not None and _stalled(bank, index, epoch, patience)):
+        stalled = patience is not None and _stalled(bank, index, epoch, patience)
+        paused = not pruned and not stalled and epoch + 1 < last_epoch and epoch + 1 in rungs(trial)
+        if pruned or paused or stalled or epoch + 1 == last_epoch:
             value = bank.final_best(index, epoch + 1)
-            if pruned:
+            first = first_epochs.pop(trial.number, 1)
+            if paused:
+                trial.set_user_attr(records.PAUSED_AT_EPOCH, epoch + 1)
+            if pruned or paused:
                 study.tell(trial, state=optuna.trial.TrialState.PRUNED)
             else:
                 study.tell(trial, value)
-            finished.append(SimulatedTrial(trial.number, index, epoch + 1, value, pruned, began, now, worker))
-            if started < trial_limit and replayed < epoch_limit:
+            finished.append(SimulatedTrial(trial.number, index, epoch + 1, value, pruned or paused, began, now, worker,
+                                           first, paused))
+            if may_start():
                 start(worker, now)
             continue
         sequence += 1

@@ -6,14 +6,15 @@ When Optuna renames one of them, this module is the one to change; the tests of
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import optuna
     from optuna.artifacts._protocol import ArtifactStore as ArtifactStore  # no public home for the protocol
 
-__all__ = ["ArtifactStore", "rdb_models", "stale_trial_ids", "study_id", "study_storage", "trial_id",
-           "unwrapped_storage"]
+__all__ = ["ArtifactStore", "rdb_models", "set_finished_trial_user_attr", "stale_trial_ids", "study_id",
+           "study_storage", "trial_id", "unwrapped_storage"]
 
 
 def study_storage(study: "optuna.Study") -> "optuna.storages.BaseStorage":
@@ -56,3 +57,31 @@ def rdb_models() -> Any:
     from optuna.storages._rdb import models
 
     return models
+
+
+def set_finished_trial_user_attr(storage: "optuna.storages.BaseStorage", trial: int, key: str, value: Any) -> None:
+    """Write a user attribute of a *finished* trial, which Optuna's ``set_trial_user_attr``
+    refuses (``check_trial_is_updatable``): the attribute row is written into ``RDBStorage``'s
+    table directly, or into ``InMemoryStorage``'s trial. Processes that cached the finished
+    trial (Optuna's ``_CachedStorage``) do not see it; a process that loads the study does.
+    Used for ``promoted_to`` only (:mod:`hpo.driver.scheduling`), which nothing hpo decides reads."""
+    import json
+
+    backend = getattr(storage, "_backend", storage)
+    engine = getattr(backend, "engine", None)
+    if engine is None:
+        found = getattr(backend, "_get_trial", None)
+        if found is not None:  # InMemoryStorage: its FrozenTrial is the stored one
+            found(trial).user_attrs[key] = value
+        return
+    from sqlalchemy import delete, insert
+    from sqlalchemy.orm import Session
+
+    table = rdb_models().TrialUserAttributeModel
+    with Session(engine) as session, session.begin():
+        session.execute(delete(table).where(table.trial_id == trial, table.key == key))
+        session.execute(insert(table).values(trial_id=trial, key=key, value_json=json.dumps(value)))
+    cached = getattr(storage, "_backend", None) is not None
+    if cached:  # this process's own cache of the trial, if it holds one
+        with contextlib.suppress(Exception):
+            storage.get_trial(trial).user_attrs[key] = value

@@ -99,7 +99,7 @@ class FinishedTrial:
     values: list[float] | None
     duration: datetime.timedelta | None
     last_step: int | None
-    user_attrs: dict[str, Any] = field(default_factory=dict)  # fail_reason only
+    user_attrs: dict[str, Any] = field(default_factory=dict)  # fail_reason and paused_at_epoch only
     finished_in_study: int | None = None  # complete or pruned trials, this one included
 
     @classmethod
@@ -129,11 +129,11 @@ def finished_trial(study: "optuna.Study", trial_id: int) -> FinishedTrial:
                 .where(others.study_id == trials.study_id,
                        others.state.in_([TrialState.COMPLETE, TrialState.PRUNED])).scalar_subquery())
     last_step = select(func.max(steps.step)).where(steps.trial_id == trials.trial_id).scalar_subquery()
-    reason = (select(attrs.value_json)
-              .where(attrs.trial_id == trials.trial_id, attrs.key == records.FAIL_REASON).scalar_subquery())
+    reason, paused = (select(attrs.value_json).where(attrs.trial_id == trials.trial_id, attrs.key == key)
+                      .scalar_subquery() for key in (records.FAIL_REASON, records.PAUSED_AT_EPOCH))
     # Optuna 5 stores the times as naive UTC columns behind properties; a duration needs no zone.
     columns: list[Any] = [trials.number, trials.state, trials._datetime_start_utc, trials._datetime_complete_utc,
-                          last_step, reason, finished, stored.objective, stored.value, stored.value_type]
+                          last_step, reason, finished, paused, stored.objective, stored.value, stored.value_type]
     query = (
         select(*columns)
         .outerjoin(stored, stored.trial_id == trials.trial_id)
@@ -142,13 +142,15 @@ def finished_trial(study: "optuna.Study", trial_id: int) -> FinishedTrial:
     )
     with Session(storage.engine) as session:
         rows = session.execute(query).all()
-    number, state, start, end, step, reason_json, count = rows[0][:7]
+    number, state, start, end, step, reason_json, count, paused_json = rows[0][:8]
+    shown = {key: json.loads(value) for key, value in ((records.FAIL_REASON, reason_json),
+                                                       (records.PAUSED_AT_EPOCH, paused_json)) if value is not None}
     values = [_stored_value(kind, value) for *_, objective, value, kind in rows if objective is not None]
     return FinishedTrial(
         number=int(number), state=state, values=values or None,
         duration=end - start if start is not None and end is not None else None,
         last_step=None if step is None else int(step),
-        user_attrs={} if reason_json is None else {records.FAIL_REASON: json.loads(reason_json)},
+        user_attrs=shown,
         finished_in_study=int(count),
     )
 
@@ -159,3 +161,37 @@ def _stored_value(kind: Any, value: float | None) -> float:
 
     kinds = models.TrialValueModel.TrialValueType
     return -math.inf if kind == kinds.INF_NEG else math.inf if kind == kinds.INF_POS else float(value or 0.0)
+
+
+def epochs_charged(study: "optuna.Study", *, excluding: int | None = None) -> int:
+    """Epochs charged to the study's ``epoch_budget`` (the rule of
+    :func:`hpo.schedulers.chains.epochs_charged`), leaving out trial id ``excluding``: one
+    query on a database, where Optuna's API would load every trial with its curve."""
+    from hpo.schedulers.chains import epochs_charged as charged
+
+    storage = rdb_storage(study)
+    if storage is None:
+        from hpo.storage.optuna_private import trial_id
+
+        return charged(t for t in study.get_trials(deepcopy=False) if trial_id(t) != excluding)
+    models = rdb_models()
+    from optuna.trial import TrialState
+    from sqlalchemy import and_, select
+    from sqlalchemy.orm import Session
+
+    trials, attrs = models.TrialModel, models.TrialUserAttributeModel
+    query = (
+        select(trials.state, attrs.value_json)
+        .outerjoin(attrs, and_(attrs.trial_id == trials.trial_id, attrs.key == records.EPOCHS_RUN))
+        .where(trials.study_id == study_id(study), trials.state != TrialState.WAITING)
+    )
+    if excluding is not None:
+        query = query.where(trials.trial_id != excluding)
+    with Session(storage.engine) as session:
+        rows = session.execute(query).all()
+    total = 0
+    for state, value_json in rows:
+        run = json.loads(value_json) if value_json is not None else 0
+        run = run if isinstance(run, int) and not isinstance(run, bool) else 0
+        total += max(run, 1) if state == TrialState.RUNNING else run
+    return total

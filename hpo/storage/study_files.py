@@ -200,6 +200,15 @@ class StudyFiles:
                 return
         dead.move_to(retry)
 
+    def checkpoint_bytes(self) -> int:
+        """What this host's epoch checkpoints take on disk now."""
+        directory = self.root / "checkpoints"
+        total = 0
+        for path in directory.rglob("*") if directory.is_dir() else ():
+            with contextlib.suppress(OSError):
+                total += path.stat().st_size if path.is_file() else 0
+        return total
+
     def checkpointed_trials(self) -> list[int]:
         directory = self.root / "checkpoints"
         if not directory.is_dir():

@@ -14,6 +14,7 @@ from typing import Any, Literal, Mapping, cast
 
 from hpo.errors import SetupError
 from hpo.keras_runtime import BACKENDS
+from hpo.schedulers import SCHEDULER_NAMES, check_scheduler
 from hpo.search.strategies import PRUNER_NAMES, SAMPLER_NAMES, check_pruner_name, check_sampler_name
 from hpo.study.fit_options import check_fit_options
 from hpo.study.metrics import direction_of
@@ -67,7 +68,13 @@ class StudySpec:
             ``BasePruner`` as ``"package.module:Name"`` / ``"file.py:Name"`` (called with
             ``pruner_options``).
         n_trials: the budget: how many *finished* (complete or pruned) trials the study should
-            have in total. Re-running tops up to it.
+            have in total. Re-running tops up to it. With a scheduler it counts configurations:
+            the continuations of paused trials are not new ones.
+        epoch_budget: when set, the study also ends once its trials have trained this many
+            epochs in total (each epoch is granted under the budget's lock before it starts, so
+            the total is exact across workers and hosts; a trial that is refused its next epoch
+            ends with its best epoch so far). Epochs a retry or continuation takes over from a
+            checkpoint are not counted again.
         max_epochs: epochs per trial at most.
         patience: early-stopping patience in epochs.
         seed: seeds the sampler, Keras and the data splits.
@@ -97,6 +104,11 @@ class StudySpec:
         pruner_options: keyword arguments of the pruner (``threshold``: ``lower``/``upper``,
             default the chance level; ``learning-curve``: ``threshold``, ``min_epochs``,
             ``fit_weight``).
+        scheduler: ``"none"`` (Optuna's pruners stop trials), ``"asha"`` or ``"hyperband"``
+            (trials pause at rungs and the best continue from their checkpoints; see
+            :mod:`hpo.schedulers`). Needs ``pruner="none"``.
+        scheduler_options: ``reduction_factor`` (default 3) and ``min_epochs`` (the first
+            rung, default 1).
         fit_options: Keras ``fit`` arguments hpo passes on: ``class_weight`` (a dict or
             ``"balanced"``), ``shuffle``, ``steps_per_epoch`` (see :mod:`hpo.study.fit_options`).
         storage: storage URL; ``--storage`` and ``HPO_STORAGE`` take precedence.
@@ -140,6 +152,11 @@ class StudySpec:
     pick_within: float | None = None
     grid: Mapping[str, tuple[Any, ...]] = dataclasses.field(default_factory=dict)
     pruner_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    scheduler: str = _cli("none", str, f"pause and continue trials: {', '.join(SCHEDULER_NAMES)} "
+                          "(needs --pruner none)", "NAME")
+    scheduler_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    epoch_budget: int | None = _cli(None, int, "the study also ends when its trials have trained N epochs "
+                                    "in total, exactly, across workers and hosts")
     fit_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     storage: str | None = None
     artifacts: str | None = _cli(None, str, "artifact store for checkpoints and kept models, shared by every "
@@ -210,6 +227,16 @@ class StudySpec:
                 isinstance(k, str) and _is_param_value(v) for k, v in self.pruner_options.items()):
             raise SetupError(f"pruner_options must map option names to numbers, got {self.pruner_options!r}")
         object.__setattr__(self, "pruner_options", dict(self.pruner_options))
+        if not isinstance(self.scheduler, str) or not isinstance(self.scheduler_options, Mapping):
+            raise SetupError(f"scheduler must be a name and scheduler_options a mapping, got "
+                             f"{self.scheduler!r} and {self.scheduler_options!r}")
+        check_scheduler(self.scheduler, self.scheduler_options, pruner=self.pruner, max_epochs=self.max_epochs)
+        object.__setattr__(self, "scheduler_options", dict(self.scheduler_options))
+        if self.scheduler != "none" and self.multi_objective:
+            raise SetupError("a scheduler ranks trials by one metric; it cannot run with also_minimize")
+        if self.epoch_budget is not None and (isinstance(self.epoch_budget, bool)
+                                              or not isinstance(self.epoch_budget, int) or self.epoch_budget < 1):
+            raise SetupError(f"epoch_budget must be a positive integer, got {self.epoch_budget!r}")
         object.__setattr__(self, "fit_options", check_fit_options(self.fit_options))
 
     @property
@@ -230,6 +257,7 @@ class StudySpec:
         data["enqueue"] = [dict(params) for params in self.enqueue]
         data["grid"] = {name: list(values) for name, values in self.grid.items()}
         data["pruner_options"] = dict(self.pruner_options)
+        data["scheduler_options"] = dict(self.scheduler_options)
         data["fit_options"] = dict(self.fit_options)
         return data
 

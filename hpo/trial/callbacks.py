@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import keras
 
-from hpo.errors import CheckpointError, MonitorMissingError, NonFiniteLossError, TrialInterrupted
+from hpo.errors import CheckpointError, EpochBudgetSpent, MonitorMissingError, NonFiniteLossError, TrialInterrupted, TrialPaused
 from hpo.interrupts import stop_requested
 
 if TYPE_CHECKING:
@@ -143,6 +143,33 @@ class StopAtEpochBoundary(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if stop_requested():
             raise TrialInterrupted(f"interrupted after epoch {epoch + 1}")
+
+
+class PauseAtRung(keras.callbacks.Callback):
+    """End the trial as paused after an epoch in ``rungs`` (a scheduler's, :mod:`hpo.schedulers`),
+    unless it is the last one or early stopping ends the trial there anyway. After the
+    checkpoint and the report, so the paused epoch is in both."""
+
+    def __init__(self, rungs: "frozenset[int]", max_epochs: int) -> None:
+        super().__init__()
+        self.rungs, self.max_epochs = rungs, max_epochs
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if epoch + 1 in self.rungs and epoch + 1 < self.max_epochs and not self.model.stop_training:
+            raise TrialPaused(epoch + 1)
+
+
+class GrantNextEpoch(keras.callbacks.Callback):
+    """Ask the study's epoch budget for the next epoch (:class:`hpo.driver.budget.EpochLedger`)
+    before it starts; refused, end training. Last: a trial stopping here anyway asks nothing."""
+
+    def __init__(self, grant: Callable[[], bool], max_epochs: int) -> None:
+        super().__init__()
+        self.grant, self.max_epochs = grant, max_epochs
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if epoch + 1 < self.max_epochs and not self.model.stop_training and not self.grant():
+            raise EpochBudgetSpent(f"epoch budget spent after epoch {epoch + 1}")
 
 
 def restore_training_state(model: "keras.Model", state: "CheckpointState") -> None:

@@ -5,7 +5,8 @@ Optuna calls. The objective module defines the search space and the model
 (:class:`hpo.objectives.ObjectiveModule`, seen through :class:`hpo.objectives.Objective`);
 :mod:`hpo.trial.training` trains it; this module ties them
 to the trial: its seed (a retry keeps the original trial's), its epoch checkpoint (a retry
-takes over the dead trial's), its records, its value (with ``also_minimize``, the pair of the
+takes over the dead trial's, a continuation the paused trial's), its pause at a scheduler's
+rung, its epochs granted by the study's epoch budget, its records, its value (with ``also_minimize``, the pair of the
 metric and the second objective) and the best trial's kept ``.keras`` model.
 """
 
@@ -16,7 +17,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import hpo.records as records
-from hpo.errors import MonitorMissingError, SetupError, TrialFailure
+from hpo.errors import MonitorMissingError, SetupError, TrialFailure, TrialPaused
 from hpo.selection import chosen_trial
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
     from hpo.data.datasets import TrainingData
     from hpo.objectives import Objective
+    from hpo.schedulers.promotion import PromotionScheduler
     from hpo.storage.study_files import StudyFiles
     from hpo.study.spec import StudySpec
     from hpo.trial.training import FitResult, FitSettings
@@ -35,9 +37,10 @@ TrialValue = float | Sequence[float]
 
 
 def fit_settings(spec: "StudySpec", params: dict[str, Any], seed: int,
-                 class_weight: dict[int, float] | None = None) -> "FitSettings":
+                 class_weight: dict[int, float] | None = None, pause_at: frozenset[int] = frozenset()) -> "FitSettings":
     """How a configuration trains in this study (the search and ``hpo best`` alike);
-    ``class_weight`` is :func:`class_weight_for`'s, computed once per process."""
+    ``class_weight`` is :func:`class_weight_for`'s, computed once per process; ``pause_at`` a
+    scheduler's rungs (none for ``hpo best``)."""
     from hpo.objectives.schedules import epoch_schedule
     from hpo.trial.training import FitSettings
 
@@ -52,6 +55,7 @@ def fit_settings(spec: "StudySpec", params: dict[str, Any], seed: int,
         class_weight=class_weight,
         shuffle=bool(spec.fit_options.get("shuffle", True)),
         steps_per_epoch=spec.fit_options.get("steps_per_epoch"),
+        pause_at=pause_at,
     )
 
 
@@ -74,13 +78,17 @@ def class_weight_for(spec: "StudySpec", data: "TrainingData") -> dict[int, float
 
 def make_trial_runner(
     objective: "Objective", data: "TrainingData", spec: "StudySpec", files: "StudyFiles | None" = None,
-    *, warn: Callable[[str], None] = print,
+    *, warn: Callable[[str], None] = print, scheduler: "PromotionScheduler | None" = None,
+    epoch_grants: "Callable[[optuna.trial.BaseTrial], Callable[[], bool]] | None" = None,
 ) -> Callable[["optuna.trial.BaseTrial"], TrialValue]:
     """The ``(trial) -> value`` Optuna calls for this objective and data.
 
     With ``files``, each trial keeps an epoch checkpoint while it trains (removed when it
-    ends, kept when it is interrupted), a retry continues from the checkpoint of the trial it
-    retries, and the best trial's best-epoch model is saved as a ``.keras`` file.
+    ends, kept when it is interrupted or paused), a retry continues from the checkpoint of the
+    trial it retries, a continuation from its paused trial's, and the best trial's best-epoch
+    model is saved as a ``.keras`` file. With a ``scheduler``, a trial pauses at its bracket's
+    next rung: it ends PRUNED with ``paused_at_epoch``. ``epoch_grants(trial)`` is the trial's
+    grant of each epoch from the study's epoch budget (:class:`hpo.driver.budget.EpochLedger`).
     """
     from hpo.trial.training import fit_and_score
 
@@ -90,17 +98,24 @@ def make_trial_runner(
         params = objective.suggest(trial)
         check_batch_size(params, data)
         user_attrs = trial.user_attrs
+        pause_at: frozenset[int] = frozenset()
+        if scheduler is not None:
+            if records.BRACKET not in user_attrs:
+                trial.set_user_attr(records.BRACKET, scheduler.bracket_for(trial.number))
+            pause_at = frozenset(scheduler.rungs(records.bracket(trial.user_attrs)))
         settings = fit_settings(spec, params, records.trial_seed(spec.seed, trial.number, user_attrs),
-                                class_weight)
+                                class_weight, pause_at)
         retry_of = records.retry_of(user_attrs)
+        taken_over = retry_of if retry_of is not None else records.continues(user_attrs)
         checkpoint = files.checkpoint(trial.number) if files is not None else None
-        if files is not None and checkpoint is not None and retry_of is not None:
-            files.take_over(retry_of, checkpoint)
+        if files is not None and checkpoint is not None and taken_over is not None:
+            files.take_over(taken_over, checkpoint)
         try:
             result = fit_and_score(
                 trial, lambda: objective.build(params, data.info()), data,
-                settings, checkpoint=checkpoint, resuming=retry_of is not None, warn=warn,
+                settings, checkpoint=checkpoint, resuming=taken_over is not None, warn=warn,
                 extra_callbacks=objective.callbacks(params), fit=objective.fit(params, data),
+                grant_epoch=epoch_grants(trial) if epoch_grants is not None else None,
             )
             check_param_count(objective, params, data, result.n_params)
             values = _values(spec, trial, result, data)
@@ -108,6 +123,11 @@ def make_trial_runner(
                 keep_if_best(trial, values, result, files, spec.pick_within)
         except KeyboardInterrupt:
             raise  # the checkpoint stays: the retry continues from it
+        except TrialPaused as paused:  # the checkpoint stays: a continuation may go on from it
+            import optuna
+
+            trial.set_user_attr(records.PAUSED_AT_EPOCH, paused.epoch)
+            raise optuna.TrialPruned(str(paused)) from None
         except BaseException:
             if checkpoint is not None:
                 checkpoint.remove()

@@ -6,9 +6,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Sequence
 
 import hpo.records as records
-from hpo.errors import TrialFailure
+from hpo.errors import EpochBudgetSpent, TrialFailure
 from hpo.storage.checkpoints import TrialCheckpoint
-from hpo.trial.callbacks import FailOnNonFiniteLoss, ReportAndPrune, StopAtEpochBoundary, TrialBackup
+from hpo.trial.callbacks import (
+    FailOnNonFiniteLoss,
+    GrantNextEpoch,
+    PauseAtRung,
+    ReportAndPrune,
+    StopAtEpochBoundary,
+    TrialBackup,
+)
 
 if TYPE_CHECKING:
     import keras
@@ -37,6 +44,8 @@ class FitSettings:
     class_weight: dict[int, float] | None = None
     shuffle: bool = True
     steps_per_epoch: int | None = None
+    # A scheduler's rungs (hpo.schedulers): the trial pauses after the first it reaches
+    pause_at: frozenset[int] = frozenset()
 
     @property
     def mode(self) -> str:
@@ -72,6 +81,7 @@ def fit_and_score(
     warn: Callable[[str], None] = print,
     extra_callbacks: Sequence["keras.callbacks.Callback"] = (),
     fit: "CustomFit | None" = None,
+    grant_epoch: Callable[[], bool] | None = None,
 ) -> FitResult:
     """Build a fresh model, train it with pruning and early stopping, score its best epoch.
 
@@ -87,6 +97,11 @@ def fit_and_score(
     (an objective module's own training loop) is called as ``fit(model, epochs=,
     initial_epoch=, callbacks=)`` instead of Keras' ``fit`` on hpo's pipelines; it must pass
     ``callbacks`` on, and a trial whose epochs never reach them fails saying so.
+
+    ``grant_epoch()`` (the study's epoch budget, :class:`hpo.driver.budget.EpochLedger`) is
+    asked before each epoch; refused, training ends and the epochs so far are scored. With
+    ``settings.pause_at``, :class:`hpo.errors.TrialPaused` ends training at a rung (the
+    checkpoint holds the epoch).
     """
     import keras
 
@@ -113,26 +128,17 @@ def fit_and_score(
     state = backup.restored
     stopped_before = state is not None and state.best_epoch > 0 and state.wait >= settings.patience
     if done < settings.max_epochs and not stopped_before:
-        callbacks = training_callbacks(settings, early_stopping, backup, reporting_trial, extra_callbacks)
-        if fit is not None:
-            fit(model, epochs=settings.max_epochs, initial_epoch=done, callbacks=callbacks)
-            if len(backup.curve) == done:
-                raise TrialFailure(f"the objective's fit() ran no epoch through hpo's callbacks, so "
-                                   f"{settings.monitor!r} was never seen: pass callbacks=callbacks to model.fit")
-        else:
-            train, validation = data.pipelines(settings.batch_size, shuffle=settings.shuffle, seed=settings.seed,
-                                               repeat=settings.steps_per_epoch is not None)
-            model.fit(
-                train,
-                validation_data=validation,
-                epochs=settings.max_epochs,
-                initial_epoch=done,
-                callbacks=callbacks,
-                shuffle=False,  # the pipeline shuffles, seeded (streamed data: the stream does)
-                class_weight=settings.class_weight,
-                steps_per_epoch=settings.steps_per_epoch,
-                verbose=0,
-            )
+        callbacks = training_callbacks(settings, early_stopping, backup, reporting_trial, extra_callbacks, grant_epoch)
+        if grant_epoch is not None:
+            grant_epoch()  # the first epoch: granted when the trial started
+        try:
+            _train(model, data, settings, callbacks, done, fit)
+        except EpochBudgetSpent:
+            if early_stopping.best_weights is not None:  # EarlyStopping's on_train_end never ran
+                model.set_weights(early_stopping.best_weights)
+        if fit is not None and len(backup.curve) == done:
+            raise TrialFailure(f"the objective's fit() ran no epoch through hpo's callbacks, so "
+                               f"{settings.monitor!r} was never seen: pass callbacks=callbacks to model.fit")
     elif state is not None and state.best_weights is not None:
         model.set_weights(state.best_weights)  # the dead trial had finished its epochs
 
@@ -146,12 +152,34 @@ def fit_and_score(
     return FitResult(value, best + 1, len(curve), n_params, model, done + 1)
 
 
+def _train(model: "keras.Model", data: "TrainingData", settings: FitSettings,
+           callbacks: list["keras.callbacks.Callback"], done: int, fit: "CustomFit | None") -> None:
+    """Epochs ``done + 1`` to ``settings.max_epochs``: the objective's ``fit``, else Keras'."""
+    if fit is not None:
+        fit(model, epochs=settings.max_epochs, initial_epoch=done, callbacks=callbacks)
+        return
+    train, validation = data.pipelines(settings.batch_size, shuffle=settings.shuffle, seed=settings.seed,
+                                       repeat=settings.steps_per_epoch is not None)
+    model.fit(
+        train,
+        validation_data=validation,
+        epochs=settings.max_epochs,
+        initial_epoch=done,
+        callbacks=callbacks,
+        shuffle=False,  # the pipeline shuffles, seeded (streamed data: the stream does)
+        class_weight=settings.class_weight,
+        steps_per_epoch=settings.steps_per_epoch,
+        verbose=0,
+    )
+
+
 def training_callbacks(
     settings: FitSettings,
     early_stopping: "keras.callbacks.EarlyStopping",
     backup: TrialBackup,
     reporting_trial: "optuna.trial.BaseTrial | None",
     extra_callbacks: Sequence["keras.callbacks.Callback"] = (),
+    grant_epoch: Callable[[], bool] | None = None,
 ) -> list["keras.callbacks.Callback"]:
     """Every callback of a trial's training, in the one order that works (Keras calls them in
     list order at each epoch's end):
@@ -164,7 +192,9 @@ def training_callbacks(
        value storage holds is always in the checkpoint, so a worker killed between the two
        loses no finished epoch (the retry reports it again);
     5. the learning-rate schedule;
-    6. the stop at the epoch boundary last, when the epoch is saved and reported.
+    6. the pause at a scheduler's rung, and the stop at the epoch boundary, when the epoch is
+       saved and reported;
+    7. the epoch budget's grant of the next epoch last, so a trial that ends anyway asks for none.
     """
     import keras
 
@@ -175,7 +205,11 @@ def training_callbacks(
     if settings.learning_rate_schedule is not None:
         schedule = settings.learning_rate_schedule
         callbacks.append(keras.callbacks.LearningRateScheduler(lambda epoch, _rate: schedule(epoch)))
+    if settings.pause_at:
+        callbacks.append(PauseAtRung(settings.pause_at, settings.max_epochs))
     callbacks.append(StopAtEpochBoundary())
+    if grant_epoch is not None:
+        callbacks.append(GrantNextEpoch(grant_epoch, settings.max_epochs))
     return callbacks
 
 

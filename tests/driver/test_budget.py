@@ -117,3 +117,55 @@ def test_the_database_lock_excludes_a_second_holder_until_released(postgres_url)
     assert taken.wait(10)
     second.release()
     waiter.join()
+
+
+def test_the_epoch_ledger_grants_exactly_the_budget_to_trials_asking_in_turn(sqlite_url):
+    study = optuna.create_study(study_name="q", storage=sqlite_url)
+    files = StudyFiles(sqlite_url, "q")
+    ledger = budget.EpochLedger(study, 7, budget.slot_lock(study, files))
+    first, second = study.ask(), study.ask()
+    grants = [ledger.grants(first), ledger.grants(second)]
+    granted = [grant() for _ in range(6) for grant in grants]
+    assert sum(granted) == 7 and granted[:4] == [True] * 4 and not any(granted[7:])
+    assert sorted(t.user_attrs["epochs_run"] for t in study.trials) == [3, 4]
+    spec = quick_spec(epoch_budget=7, n_trials=100)
+    assert budget.budget_state(study, spec) == budget.BudgetState(False, False, 2)  # they may still end
+    study.tell(first, 1.0)
+    study.tell(second, 2.0)
+    assert budget.budget_state(study, spec).done
+
+
+def test_a_started_trial_holds_its_first_epoch_so_the_last_one_is_never_given_twice(sqlite_url):
+    study = optuna.create_study(study_name="q", storage=sqlite_url)
+    spec = quick_spec(epoch_budget=1, n_trials=100)
+    assert budget.budget_state(study, spec).may_start
+    study.ask()  # RUNNING, not granted anything yet
+    assert not budget.budget_state(study, spec).may_start
+
+
+def _add(study, number_state, curve, **attrs):
+    from optuna.distributions import FloatDistribution
+    from optuna.trial import create_trial
+
+    study.add_trial(create_trial(
+        state=number_state, params={"x": 0.5}, distributions={"x": FloatDistribution(0, 1)},
+        value=curve[-1] if number_state.name == "COMPLETE" else None, user_attrs=attrs,
+        intermediate_values=dict(enumerate(curve, start=1))))
+
+
+def test_with_a_scheduler_n_trials_counts_configurations_and_paused_ones_are_promoted_first(sqlite_url):
+    from optuna.trial import TrialState
+
+    from hpo.driver.scheduling import scheduler_of
+
+    study = optuna.create_study(study_name="q", storage=sqlite_url, direction="maximize")
+    spec = quick_spec(metric="val_accuracy", n_trials=3, scheduler="asha", pruner="none", max_epochs=3)
+    scheduler = scheduler_of(spec)
+    for value in (0.2, 0.9, 0.5):
+        _add(study, TrialState.PRUNED, [value], paused_at_epoch=1)
+    state = budget.budget_state(study, spec, scheduler)
+    assert state.may_start and state.promotion is not None and state.promotion.head.number == 1
+    _add(study, TrialState.COMPLETE, [0.9, 0.95, 0.97], continues=1)  # its continuation, done
+    state = budget.budget_state(study, spec, scheduler)
+    assert not state.may_start and state.done  # 3 configurations, none left to promote
+    assert budget.budget_state(study, spec.with_overrides(n_trials=4), scheduler).may_start  # a new one

@@ -60,3 +60,18 @@ def test_the_printer_reads_counts_and_the_best_trial_from_storage():
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2, callbacks=[printer])
     assert printer.finished == 2 and printer.best == (study.best_value, study.best_trial.number)
     assert "2/3 done" in lines[-1]
+
+
+def test_a_paused_trial_says_where_it_paused_and_an_epoch_budget_shows_its_epochs():
+    import datetime
+
+    from optuna.trial import TrialState
+
+    from hpo.driver.progress import ProgressPrinter
+    from hpo.storage.queries import FinishedTrial
+
+    printer = ProgressPrinter(10, 0, print, epoch_budget=40)
+    printer.epochs = 12
+    trial = FinishedTrial(3, TrialState.PRUNED, None, datetime.timedelta(seconds=1), 3, {"paused_at_epoch": 3})
+    line = printer.format_line(trial)
+    assert "PRUNED    paused at epoch 3 " in line and " 0/10 done  epochs 12/40  elapsed" in line

@@ -70,3 +70,26 @@ def test_the_sweep_keeps_only_checkpoints_a_running_trial_or_a_queued_retry_need
     recovery.sweep_checkpoints(study, files)
 
     assert files.checkpointed_trials() == sorted([running.number, 7])
+
+
+def test_a_retry_carries_the_continuation_link_and_the_bracket(sqlite_url):
+    study = optuna.create_study(storage=sqlite_url)
+    files = StudyFiles(sqlite_url, "q")
+    recovery.queue_retry(study, number=4, params={"x": 0.5}, user_attrs={"continues": 2, "bracket": 1, "seed": 3,
+                                                                          "paused_at_epoch": 9},
+                         study_seed=0, max_retries=2, files=files)
+    assert study.trials[0].user_attrs == {"continues": 2, "bracket": 1, "retry_of": 4, "retry_attempt": 1, "seed": 3}
+
+
+def test_a_dead_trial_is_charged_the_epochs_its_checkpoint_holds_less_those_it_took_over(sqlite_url):
+    from optuna.trial import create_trial
+
+    files = StudyFiles(sqlite_url, "q")
+    files.checkpoint(0).save(epochs_done=7, curve=[0.1] * 7, best_epoch=1, wait=0, model_weights=[],
+                             optimizer_variables=[], best_weights=None)
+    dead = create_trial(state=optuna.trial.TrialState.FAIL, intermediate_values={s: 0.1 for s in range(1, 7)},
+                        user_attrs={"resumed_from_epoch": 4})
+    dead.number = 0
+    assert recovery._epochs_finished(files, dead) == 4  # epochs 4..7
+    files.checkpoint(0).remove()
+    assert recovery._epochs_finished(files, dead) == 3  # no checkpoint here: what it reported

@@ -218,10 +218,10 @@ def test_a_failed_worker_names_itself_and_its_error_line_and_keeps_its_exit_code
 
 def test_a_failure_stops_the_pool_and_its_first_reason_is_raised_with_its_code():
     state = PoolState(size=2)
-    assert state.may_start(finished=0, budget=4)
+    assert state.may_start(budget_done=False)
     assert state.record(WorkerExit("failed", "worker w1: broken", EXIT_SETUP)) is True
     assert state.record(WorkerExit("failed", "worker w2: also broken", EXIT_STUDY_FAILED)) is True
-    assert state.stopping and not state.may_start(finished=0, budget=4)
+    assert state.stopping and not state.may_start(budget_done=False)
     with pytest.raises(WorkerError, match="worker w1: broken") as raised:
         state.end()
     assert raised.value.exit_code == EXIT_SETUP
@@ -241,7 +241,7 @@ def test_three_crashes_per_worker_in_a_row_fail_the_study_and_a_finished_worker_
 def test_a_signal_stops_starting_workers_and_ends_the_pool_as_an_interrupt():
     state = PoolState(size=2)
     state.signals = 1
-    assert not state.may_start(finished=0, budget=4)
+    assert not state.may_start(budget_done=False)
     assert state.record(WorkerExit("stopped")) is False
     with pytest.raises(KeyboardInterrupt):
         state.end()
@@ -249,6 +249,6 @@ def test_a_signal_stops_starting_workers_and_ends_the_pool_as_an_interrupt():
 
 def test_the_pool_ends_quietly_when_the_budget_is_met():
     state = PoolState(size=2)
-    assert not state.may_start(finished=4, budget=4)
+    assert not state.may_start(budget_done=True)
     state.record(WorkerExit("done"))
     state.end()

@@ -107,3 +107,23 @@ def test_an_epoch_budget_starts_no_trial_once_it_is_spent_and_lets_running_ones_
     assert len(capped.trials) == 2  # the trial limit still holds
     with pytest.raises(ValueError, match="n_trials or epoch_budget"):
         simulate(bank, optuna.samplers.RandomSampler(seed=3), nop, n_trials=None)
+
+
+def test_promotion_asha_pauses_trials_at_rungs_and_continues_the_best_on_the_same_curve():
+    from hpo.schedulers.promotion import PromotionScheduler
+
+    bank = tiny_bank(n=40, epochs=9)
+    scheduler = PromotionScheduler(reduction_factor=3, min_epochs=1, max_epochs=9, direction="maximize")
+    result = simulate(bank, optuna.samplers.RandomSampler(seed=0), optuna.pruners.NopPruner(), n_trials=18,
+                      scheduler=scheduler)
+    paused = [t for t in result.trials if t.paused]
+    continued = [t for t in result.trials if t.first_epoch > 1]
+    assert paused and continued and all(t.epochs in (1, 3) for t in paused)
+    assert {t.first_epoch for t in continued} <= {2, 4}  # after rung 1 or rung 3
+    assert sum(t.first_epoch == 1 for t in result.trials) == 18  # 18 configurations, however continued
+    assert result.epochs == sum(t.trained for t in result.trials) < 18 * 9
+    # A continuation replays the configuration of a trial paused where it starts.
+    for trial in continued:
+        assert any(p.index == trial.index and p.epochs == trial.first_epoch - 1 and p.ended <= trial.started
+                   for p in paused)
+    assert any(t.epochs == 9 and not t.pruned for t in continued)  # some went all the way

@@ -3,6 +3,7 @@
 import datetime
 
 import optuna
+import pytest
 from optuna.storages import RDBStorage
 
 from hpo.storage.optuna_private import rdb_models, stale_trial_ids, study_id, study_storage, trial_id, unwrapped_storage
@@ -36,3 +37,23 @@ def test_storages_without_heartbeats_have_no_stale_trials():
     study = optuna.create_study()
     study.ask()
     assert stale_trial_ids(study_storage(study), study_id(study)) == set()
+
+
+def test_a_finished_trials_user_attribute_is_written_where_optuna_refuses(sqlite_url):
+    from hpo.storage.database import open_storage
+    from hpo.storage.optuna_private import set_finished_trial_user_attr, trial_id
+
+    study = optuna.create_study(study_name="done", storage=open_storage(sqlite_url))
+    study.optimize(lambda trial: 1.0, n_trials=1)
+    finished = study.trials[0]
+    with pytest.raises(RuntimeError):  # what Optuna says
+        study._storage.set_trial_user_attr(trial_id(finished), "promoted_to", 5)
+    set_finished_trial_user_attr(study._storage, trial_id(finished), "promoted_to", 5)
+    set_finished_trial_user_attr(study._storage, trial_id(finished), "promoted_to", 6)  # replaced, not duplicated
+    assert optuna.load_study(study_name="done", storage=sqlite_url).trials[0].user_attrs == {"promoted_to": 6}
+    assert study.trials[0].user_attrs == {"promoted_to": 6}  # this process's cache too
+
+    memory = optuna.create_study()
+    memory.optimize(lambda trial: 1.0, n_trials=1)
+    set_finished_trial_user_attr(memory._storage, trial_id(memory.trials[0]), "promoted_to", 2)
+    assert memory.trials[0].user_attrs == {"promoted_to": 2}

@@ -70,3 +70,24 @@ def test_a_finished_trial_in_one_query_reads_as_optunas_frozen_trial(sqlite_url,
     in_memory.optimize(lambda t: 1.0, n_trials=1)
     read = storage_queries.finished_trial(in_memory, in_memory.trials[0]._trial_id)
     assert (read.values, read.finished_in_study) == ([1.0], 1)
+
+
+def test_the_epochs_charged_query_follows_the_rule_on_a_database_and_in_memory(sqlite_url):
+    from hpo.schedulers.chains import epochs_charged as rule
+    from hpo.storage.optuna_private import trial_id
+    from hpo.storage.queries import epochs_charged, finished_trial
+
+    for storage in (sqlite_url, None):
+        study = optuna.create_study(storage=storage)
+        done = study.ask()
+        done.set_user_attr("epochs_run", 4)
+        study.tell(done, 1.0)
+        paused = study.ask()
+        paused.set_user_attr("epochs_run", 1)
+        paused.set_user_attr("paused_at_epoch", 1)
+        study.tell(paused, state=optuna.trial.TrialState.PRUNED)
+        running = study.ask()  # granted its first epoch by starting
+        study.enqueue_trial({})  # waiting: nothing yet
+        assert epochs_charged(study) == rule(study.trials) == 4 + 1 + 1
+        assert epochs_charged(study, excluding=trial_id(running)) == 5
+        assert finished_trial(study, trial_id(paused)).user_attrs["paused_at_epoch"] == 1

@@ -57,3 +57,21 @@ def test_overrides_ignore_none_and_differences_name_the_changed_settings():
 def test_unknown_stored_settings_are_an_error():
     with pytest.raises(SetupError, match="unknown study settings: colour"):
         StudySpec.from_dict({"name": "a", "colour": "blue"})
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"scheduler": "asha"}, "scheduler 'asha' decides which trials go on, so it needs pruner='none'"),
+    ({"scheduler": "asha", "pruner": "none", "also_minimize": "n_params"}, "cannot run with also_minimize"),
+    ({"epoch_budget": 0}, "epoch_budget must be a positive integer, got 0"),
+    ({"scheduler": "asha", "pruner": "none", "scheduler_options": {"eta": 2}}, "takes no option 'eta'"),
+])
+def test_scheduler_and_epoch_budget_settings_are_checked(settings, message):
+    with pytest.raises(SetupError, match=message):
+        StudySpec(name="s", **settings)
+
+
+def test_a_scheduled_study_round_trips_through_storage():
+    spec = StudySpec(name="s", scheduler="hyperband", pruner="none", scheduler_options={"min_epochs": 2},
+                     epoch_budget=300)
+    assert StudySpec.from_dict(spec.to_dict()) == spec
+    assert StudySpec(name="s").scheduler == "none" and StudySpec(name="s").epoch_budget is None

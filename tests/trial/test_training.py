@@ -187,3 +187,51 @@ def test_an_epochs_checkpoint_is_written_before_its_value_is_reported(small_digi
     settings = FitSettings(monitor="val_accuracy", direction="maximize", max_epochs=3, patience=3)
     fit_and_score(trial, _model(), small_digits, settings, checkpoint=checkpoint)
     assert seen == [(1, 1), (2, 2), (3, 3)]
+
+
+def test_a_paused_trial_continues_its_curve_and_optimizer_as_if_never_paused(small_digits, tmp_path):
+    from hpo.errors import TrialPaused
+
+    study = optuna.create_study(direction="minimize")
+    settings = FitSettings(monitor="val_loss", direction="minimize", max_epochs=6, patience=6, seed=5)
+    first = study.ask()
+    whole = fit_and_score(first, _model(learning_rate=0.01), small_digits, settings)
+    uninterrupted = _curve(first)
+
+    paused = study.ask()
+    checkpoint = TrialCheckpoint(tmp_path / "trial-1")
+    with pytest.raises(TrialPaused) as pause:
+        fit_and_score(paused, _model(learning_rate=0.01), small_digits, dataclasses.replace(settings, pause_at=frozenset({3})),
+                      checkpoint=checkpoint)
+    assert pause.value.epoch == 3 and checkpoint.epochs_done() == 3 and len(_curve(paused)) == 3
+
+    continuation = study.ask()
+    resumed = fit_and_score(continuation, _model(learning_rate=0.01), small_digits, settings,
+                            checkpoint=checkpoint, resuming=True)
+    curve = _curve(continuation)
+    assert len(curve) == 6 and curve[:3] == pytest.approx(_curve(paused))
+    assert resumed.first_epoch == 4 and resumed.epochs_trained == 6
+    batches = -(-len(small_digits.x_train) // settings.batch_size)
+    assert int(resumed.model.optimizer.iterations) == 6 * batches  # Adam's moments and step went on
+    # The epoch after the pause: the same weights and optimizer state as the uninterrupted run
+    # (only the data order differs), so its loss matches within a few percent. Measured: 1.0655
+    # continued, 1.0658 uninterrupted; with Adam's variables zeroed in the checkpoint, 1.369.
+    assert curve[3] == pytest.approx(uninterrupted[3], rel=0.05)
+    assert whole.epochs_trained == 6
+
+
+def test_an_epoch_budget_refusal_ends_training_and_scores_the_epochs_so_far(small_digits):
+    study = optuna.create_study(direction="minimize")
+    settings = FitSettings(monitor="val_loss", direction="minimize", max_epochs=10, patience=10)
+    asked = []
+
+    def grant():
+        asked.append(len(asked) + 1)
+        return len(asked) <= 4
+
+    trial = study.ask()
+    result = fit_and_score(trial, _model(), small_digits, settings, grant_epoch=grant)
+    assert asked == [1, 2, 3, 4, 5] and result.epochs_trained == 4  # epochs 1-4 granted, the 5th refused
+    assert result.value == pytest.approx(min(_curve(trial)))
+    restored = result.model.evaluate(small_digits.x_val, small_digits.y_val, verbose=0, return_dict=True)
+    assert restored["loss"] == pytest.approx(result.value, rel=1e-4)  # the best epoch's weights
