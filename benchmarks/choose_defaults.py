@@ -63,6 +63,18 @@ CANDIDATES: dict[str, Any] = {
     "tpe(startup 5)+hyperband": candidate("tpe", "hyperband", {"n_startup_trials": 5}),
     "tpe(univariate)+median": candidate("tpe", "median", {"multivariate": False, "group": False}),
     "qmc+median": candidate("qmc", "median"),
+    # Optuna's Gaussian-process sampler (needs torch).
+    "gp+learning-curve": candidate("gp", "learning-curve"),
+    "gp+median": candidate("gp", "median"),
+    # OptunaHub's AutoSampler cannot be loaded here (optunahub fetches it from GitHub at run
+    # time), but its rule is simple: a single-objective space with a categorical or a
+    # conditional parameter gets TPESampler(multivariate=True, constant_liar=True), after random
+    # sampling until the first trial completes (optunahub-registry,
+    # package/samplers/auto_sampler/_sampler.py). Every bank's space has categoricals (activation,
+    # optimizer) and conditional layers, so this candidate is what AutoSampler would run: hpo's
+    # TPE without `group`.
+    "tpe(autosampler)+learning-curve": candidate("tpe", "learning-curve", {"group": False}),
+    "tpe(autosampler)+median": candidate("tpe", "median", {"group": False}),
 }
 
 
@@ -87,7 +99,7 @@ def main() -> None:
     workers = tuple(int(w) for w in args.workers.split(",") if w)
     started = time.perf_counter()
     runs: dict[str, dict[int, Any]] = {task: {} for task in tasks}
-    with concurrent.futures.ProcessPoolExecutor(args.jobs, initializer=search.vectorised_log_ndtr) as pool:
+    with concurrent.futures.ProcessPoolExecutor(args.jobs, initializer=search.speedups) as pool:
         futures = {pool.submit(search.run_seed, task, seed, workers, None, names, None, CANDIDATES): (task, seed)
                    for task in tasks for seed in seeds}
         for future in concurrent.futures.as_completed(futures):

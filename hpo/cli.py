@@ -355,6 +355,10 @@ def cmd_best(args: argparse.Namespace) -> int:
     result = train_best(args.name, storage_url=args.storage, model_path=args.out, backend=args.backend)
     accuracy = result.test_metrics.get("test_accuracy")
     print(f"best trial {result.trial_number}: {_format_params(result.params)}")
+    if len(result.schedule) > 1:
+        print("trained with the winning member's schedule:")
+        for first_epoch, params in result.schedule:
+            print(f"  from epoch {first_epoch}: {_format_params(params)}")
     print(f"validation (search): {result.validation_value:.4f}, validation (retrained): "
           f"{result.retrained_validation_value:.4f}")
     metrics = ", ".join(f"{k}={v:.4f}" for k, v in result.test_metrics.items() if math.isfinite(v))

@@ -52,19 +52,34 @@ def request_stop() -> None:
     _requested.set()
 
 
+def defer_second_signal() -> None:
+    """From now until :func:`end_deferral`, a second signal does not raise: it is held, and
+    raised then. An interrupted trial's record spans hpo's writes (its reason and retry) and
+    Optuna's FAIL state, written after the trial function has raised; a second Ctrl-C cutting
+    Optuna's write short left the trial RUNNING, recovered later as a dead worker's (seen in
+    the suite on a loaded machine)."""
+    _recording.set()
+
+
+def end_deferral() -> None:
+    """End :func:`defer_second_signal`'s hold; a second signal held meanwhile stops now
+    (``KeyboardInterrupt``)."""
+    _recording.clear()
+    if _deferred.is_set():
+        _deferred.clear()
+        raise KeyboardInterrupt
+
+
 @contextlib.contextmanager
 def recording() -> Iterator[None]:
     """A block that a second signal does not cut short: the stop it asks for happens as the
-    block ends. An interrupted trial's failure and its retry are written in one, so that a
-    second Ctrl-C 0.1 s after the first cannot leave the trial failed without its retry."""
-    _recording.set()
+    block ends (:func:`defer_second_signal` for one block)."""
+    defer_second_signal()
     try:
         yield
     finally:
         _recording.clear()
-    if _deferred.is_set():
-        _deferred.clear()
-        raise KeyboardInterrupt
+    end_deferral()
 
 
 @contextlib.contextmanager
@@ -72,6 +87,7 @@ def graceful_stop() -> Iterator[None]:
     """Install the two-step handlers for SIGINT and SIGTERM for the duration of the block."""
     _requested.clear()
     _deferred.clear()
+    _recording.clear()
     if sys.platform == "win32" or threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -102,3 +118,5 @@ def graceful_stop() -> Iterator[None]:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         _requested.clear()  # a later run in this process (tests, `hpo best`) starts afresh
+        _recording.clear()
+        _deferred.clear()

@@ -28,6 +28,11 @@ Trial user attributes:
 * ``promoted_to`` - on a paused trial: the number of its continuation;
 * ``host`` - the host that ran a trial of a scheduled study (``HPO_HOST`` or the host name);
 * ``bracket`` - the Hyperband bracket of a configuration (0 for ASHA);
+* ``pbt_member`` / ``pbt_generation`` / ``pbt_parent`` - with ``scheduler="pbt"``, one trial
+  per segment of a member's training: the member (the number of its first trial), the
+  segment's index (0 for the first), and the trial whose checkpoint the segment started from
+  (the member's own previous segment, or a better member's when it exploited one; absent in
+  generation 0);
 * ``epochs_run`` - epochs the trial trained itself (not the ones it took over from a
   checkpoint), charged to the study's ``epoch_budget``;
 * ``n_params``, ``best_epoch``, ``epochs_trained`` - the trained model's size and curve;
@@ -62,15 +67,19 @@ PROMOTED_TO = "promoted_to"
 BRACKET = "bracket"
 HOST = "host"
 EPOCHS_RUN = "epochs_run"
+PBT_MEMBER = "pbt_member"
+PBT_GENERATION = "pbt_generation"
+PBT_PARENT = "pbt_parent"
 # What a retry carries over from the trial it retries, besides its parameters and seed.
-CARRIED_BY_RETRY = (CONTINUES, BRACKET)
+CARRIED_BY_RETRY = (CONTINUES, BRACKET, PBT_MEMBER, PBT_GENERATION, PBT_PARENT)
 INFERENCE_MS = "inference_ms"
 WEIGHT_HISTOGRAMS = "weight_histograms"
 
 # Kept for the report's own views, hidden from `hpo show` and from table cells.
 BULKY = frozenset({FAIL_TRACEBACK, WEIGHT_HISTOGRAMS})
 # What `hpo show` prints under the best trial, in this order.
-SHOWN_WITH_BEST = (N_PARAMS, BEST_EPOCH, EPOCHS_TRAINED, RETRY_OF, CONTINUES, RESUMED_FROM_EPOCH)
+SHOWN_WITH_BEST = (N_PARAMS, BEST_EPOCH, EPOCHS_TRAINED, RETRY_OF, CONTINUES, RESUMED_FROM_EPOCH,
+                   PBT_MEMBER, PBT_GENERATION, PBT_PARENT)
 NO_REASON = "no reason recorded"
 
 Attrs = Mapping[str, Any]
@@ -145,6 +154,18 @@ def continues(attrs: Attrs) -> int | None:
 
 def bracket(attrs: Attrs) -> int:
     return _int(attrs, BRACKET) or 0
+
+
+def pbt_member(attrs: Attrs) -> int | None:
+    return _int(attrs, PBT_MEMBER)
+
+
+def pbt_generation(attrs: Attrs) -> int:
+    return _int(attrs, PBT_GENERATION) or 0
+
+
+def pbt_parent(attrs: Attrs) -> int | None:
+    return _int(attrs, PBT_PARENT)
 
 
 def epochs_run(attrs: Attrs) -> int:

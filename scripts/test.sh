@@ -14,4 +14,7 @@ bash scripts/install-chromium.sh || true
 # PostgreSQL, Chromium), so a second test runs meanwhile; each worker is pinned to its own core
 # (tests/conftest.py). The whole suite on 2 cores: 729 s serial, 475-614 s with -n 2 unpinned
 # (2026-12-02), 443 s pinned (2026-12-03). `-n 0` after test.sh runs it serially.
-exec .venv/bin/python -m pytest -n 2 "$@"
+# worksteal: xdist's default hands each worker a quarter of its share of the tests up front, in
+# order, so one worker could hold most of the minute-long ones while the other ran out of work
+# (1005 s with 624 tests, against 642 s stealing; 2026-12-04). conftest.py runs the slow tests first.
+exec .venv/bin/python -m pytest -n 2 --dist worksteal "$@"

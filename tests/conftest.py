@@ -71,6 +71,14 @@ def pytest_runtest_call(item):
     return (yield from _refusing_processes(item))
 
 
+def pytest_collection_modifyitems(items):
+    """Slow tests first, in their order, then the fast ones. pytest-xdist hands its workers the
+    tests in this order, so the minute-long ones (a study killed and resumed, two hosts) start
+    early and the fast ones fill the end: in file order, one worker could start a 60 s test
+    while the other had nothing left. The same order in every worker (a stable sort)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture
 def sqlite_url(tmp_path):
     return f"sqlite:///{tmp_path / 'studies.db'}"
@@ -92,6 +100,46 @@ def write_study_script(directory: Path, name: str = "tiny", **settings) -> Path:
         "    sys.exit(main(['run', __file__, *sys.argv[1:]]))\n"
     )
     return path
+
+
+GATED_MLP = '''"""The built-in MLP with a gate for kill tests: while the file HPO_TEST_GATE names exists, a
+trial that went on from a checkpoint (a retry, a continuation, a PBT segment) waits at the end
+of its second epoch of its own, before hpo saves and reports that epoch, so a test can kill it
+there however loaded the machine is."""
+import os
+import time
+
+import keras
+
+from hpo.objectives.mlp import DEFAULT_PARAMS, build, param_count, suggest  # noqa: F401
+
+
+class Gate(keras.callbacks.Callback):
+    first = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.first is None:
+            self.first = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        gate, deadline = os.environ.get("HPO_TEST_GATE", ""), time.monotonic() + 300
+        if self.first and epoch == self.first + 1:
+            while gate and os.path.exists(gate) and time.monotonic() < deadline:
+                time.sleep(0.05)
+
+
+def callbacks(params):
+    return [Gate()]
+'''
+
+
+def write_gated_objective(directory: Path) -> tuple[Path, Path]:
+    """(objective module, gate file) of :data:`GATED_MLP`: the gate is closed (the file exists)
+    until the test removes it; pass the gate's path to hpo as ``HPO_TEST_GATE``."""
+    module, gate = directory / "gated_mlp.py", directory / "gate"
+    module.write_text(GATED_MLP)
+    gate.touch()
+    return module, gate
 
 
 def quadratic(trial):

@@ -1,5 +1,8 @@
 """The final model: rebuild the best configuration, train it, score it once on the test set.
 
+In a PBT study the best trial is a segment of a member whose parameters changed along the
+way: the retraining follows its lineage, each segment's parameters from its first epoch.
+
 This is the only code that touches the test split; the search saw validation scores only
 (seed 003 validates on the test set, which leaks it into the choice of hyperparameters).
 """
@@ -12,8 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import hpo.records as records
+from hpo.driver.scheduling import scheduler_of
 from hpo.driver.study_setup import load_hpo_study, load_objective_and_data
 from hpo.errors import SetupError
+from hpo.schedulers.population import PopulationScheduler, lineage
 from hpo.selection import chosen_in_study, pareto_front
 from hpo.storage.database import runtime_dir
 
@@ -30,6 +35,8 @@ class BestModelResult:
     test_metrics: dict[str, float]
     model_path: Path
     params: dict[str, Any]
+    # A PBT study's pick: ``(first epoch, parameters)`` of each segment of its lineage
+    schedule: tuple[tuple[int, dict[str, Any]], ...] = ()
 
 
 def train_best(name: str, *, storage_url: str | None = None, model_path: Path | None = None,
@@ -55,10 +62,22 @@ def train_best(name: str, *, storage_url: str | None = None, model_path: Path | 
     objective, data = load_objective_and_data(spec, in_memory)
     params = dict(best.params)
     # The seed the trial trained with, so the retrained model repeats the search's.
-    settings = fit_settings(spec, params, records.trial_seed(spec.seed, best.number, best.user_attrs),
-                            class_weight_for(spec, data))
-    result = fit_and_score(None, lambda: objective.build(params, data.info()), data, settings,
-                           extra_callbacks=objective.callbacks(params), fit=objective.fit(params, data))
+    seed = records.trial_seed(spec.seed, best.number, best.user_attrs)
+    scheduler = scheduler_of(spec)
+    schedule: tuple[tuple[int, dict[str, Any]], ...] = ()
+    if isinstance(scheduler, PopulationScheduler):  # the winning member's parameters, segment by segment
+        from hpo.trial.population import retrain_lineage
+
+        segments = lineage(study.get_trials(deepcopy=False), best.number)
+        schedule = tuple((scheduler.segment_start(records.pbt_generation(s.user_attrs)) + 1, dict(s.params))
+                         for s in segments)
+        class_weight = class_weight_for(spec, data)
+        result = retrain_lineage(objective, data, scheduler, segments,
+                                 lambda params, pause_at: fit_settings(spec, params, seed, class_weight, pause_at))
+    else:
+        settings = fit_settings(spec, params, seed, class_weight_for(spec, data))
+        result = fit_and_score(None, lambda: objective.build(params, data.info()), data, settings,
+                               extra_callbacks=objective.callbacks(params), fit=objective.fit(params, data))
     check_param_count(objective, params, data, result.n_params)
     test_metrics: dict[str, float] = {}
     test_set = data.test_set()
@@ -84,4 +103,5 @@ def train_best(name: str, *, storage_url: str | None = None, model_path: Path | 
         test_metrics=test_metrics,
         model_path=path,
         params=params,
+        schedule=schedule,
     )

@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Callable, Protocol
 
 import hpo.records as records
 from hpo.driver.recovery import recover_dead_trials
-from hpo.driver.scheduling import promote, resumable
+from hpo.driver.scheduling import promote, release_copied, resumable
 from hpo.interrupts import stop_requested
-from hpo.schedulers.chains import Chain, epochs_charged
+from hpo.schedulers.chains import epochs_charged
 from hpo.storage.database import SERVER_BACKENDS, DatabaseLock, rdb_storage
 from hpo.storage.optuna_private import study_id, trial_id
 from hpo.storage.queries import count_by_state
@@ -36,7 +36,7 @@ from hpo.storage.queries import epochs_charged as stored_epochs_charged
 if TYPE_CHECKING:
     import optuna
 
-    from hpo.schedulers.promotion import PromotionScheduler
+    from hpo.schedulers import NextTrial, Scheduler
     from hpo.storage.study_files import StudyFiles
     from hpo.study.spec import StudySpec
 
@@ -92,10 +92,14 @@ class BudgetState:
     may_start: bool
     done: bool
     running: int
-    promotion: Chain | None = None
+    promotion: "NextTrial | None" = None
 
 
-def budget_state(study: "optuna.Study", spec: "StudySpec", scheduler: "PromotionScheduler | None" = None,
+def _queued_by_scheduler(attrs: records.Attrs) -> bool:
+    return records.continues(attrs) is not None or records.pbt_parent(attrs) is not None
+
+
+def budget_state(study: "optuna.Study", spec: "StudySpec", scheduler: "Scheduler | None" = None,
                  files: "StudyFiles | None" = None) -> BudgetState:
     """Read the budget once (the caller holds the slot lock). Finished and running trials
     count towards ``n_trials`` (with a scheduler, configurations: continuations do not count),
@@ -114,12 +118,12 @@ def budget_state(study: "optuna.Study", spec: "StudySpec", scheduler: "Promotion
     running = sum(t.state == TrialState.RUNNING for t in trials)
     if spec.epoch_budget is not None and epochs_charged(trials) >= spec.epoch_budget:
         return BudgetState(False, running == 0, running)
-    if any(t.state == TrialState.WAITING and records.continues(t.user_attrs) is not None for t in trials):
+    if any(t.state == TrialState.WAITING and _queued_by_scheduler(t.user_attrs) for t in trials):
         return BudgetState(True, False, running)  # a continuation queued by another worker
-    promotion = scheduler.promotion(trials, can_resume=lambda number: files is None or resumable(files, number))
+    promotion = scheduler.next_trial(trials, can_resume=lambda number: files is None or resumable(files, number))
     if promotion is not None:
         return BudgetState(True, False, running, promotion)
-    configurations = [t for t in trials if records.continues(t.user_attrs) is None]
+    configurations = [t for t in trials if not _queued_by_scheduler(t.user_attrs)]
     taken = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING) for t in configurations)
     if taken < spec.n_trials:
         return BudgetState(True, False, running)
@@ -128,7 +132,7 @@ def budget_state(study: "optuna.Study", spec: "StudySpec", scheduler: "Promotion
 
 def claim_slot(
     study: "optuna.Study", spec: "StudySpec", files: "StudyFiles", slot: SlotLock,
-    out: Callable[[str], None], scheduler: "PromotionScheduler | None" = None,
+    out: Callable[[str], None], scheduler: "Scheduler | None" = None,
 ) -> bool:
     """Take the slot lock when the budget allows one more trial; False when it is met.
 
@@ -148,7 +152,9 @@ def claim_slot(
         state = budget_state(study, spec, scheduler, files)
         if state.may_start:
             if state.promotion is not None:
+                assert scheduler is not None
                 promote(study, spec, state.promotion)
+                release_copied(study, scheduler, files)
             return True  # held until the trial starts
         slot.release()
         if state.done:

@@ -91,11 +91,14 @@ def recording_failures(
             if kind == "pruned":
                 raise
             if kind == "interrupted":
-                with interrupts.recording():
-                    reason = store_reason(trial, error)
-                    retry = on_interrupt(trial)
-                    with contextlib.suppress(Exception):
-                        trial.set_user_attr(records.FAIL_REASON, f"{reason}; {retry}")
+                # A second signal waits until the whole record is stored: the reason and retry
+                # here, then Optuna's FAIL state as the error leaves; the caller ends the hold
+                # after Optuna's tell (interrupts.end_deferral, in hpo.driver.optimize.work_loop).
+                interrupts.defer_second_signal()
+                reason = store_reason(trial, error)
+                retry = on_interrupt(trial)
+                with contextlib.suppress(Exception):
+                    trial.set_user_attr(records.FAIL_REASON, f"{reason}; {retry}")
                 raise
             reason = store_reason(trial, error)
             if kind == "fatal" or not isinstance(error, Exception):

@@ -25,7 +25,7 @@ from hpo.driver.study_setup import StudyConnection, load_objective_and_data, mak
 from hpo.driver.workers import supervise
 from hpo.environment import PARENT_PID_ENV
 from hpo.errors import SetupError, TooManyFailuresError, TrialFailure
-from hpo.interrupts import graceful_stop, stop_requested
+from hpo.interrupts import end_deferral, graceful_stop, stop_requested
 from hpo.keras_runtime import active_backend, long_lived_heap_frozen, select_backend, use_deterministic_ops
 from hpo.report.summary import summarize_study
 from hpo.storage.optuna_private import trial_id
@@ -205,10 +205,10 @@ def _keras_objective(
 
 
 def _check_metric(module: "Objective", data: "TrainingData", spec: StudySpec) -> None:
-    from hpo.trial.runner import check_metric
+    from hpo.trial.runner import check_setup
 
     active_backend()  # imports Keras
-    check_metric(module, data, spec)
+    check_setup(module, data, spec)
 
 
 def work_loop(
@@ -222,8 +222,7 @@ def work_loop(
     """
     from hpo.trial.runner import drop_superseded_models
 
-    progress = ProgressPrinter(spec.n_trials, count_finished(study), out, spec.pick_within, worker_device(),
-                               spec.epoch_budget)
+    progress = ProgressPrinter.for_study(spec, count_finished(study), out, worker_device())
     guard = ConsecutiveFailureGuard(spec.max_consecutive_failures)
     scheduler = scheduler_of(spec)
 
@@ -267,6 +266,7 @@ def work_loop(
                     study.optimize(started, n_trials=1, catch=(TrialFailure,))
                 finally:
                     slot.release()  # when the trial never started
+                    end_deferral()  # an interrupted trial is stored whole: a second signal stops now
                 if running:
                     after_trial(running.pop())
                 trials_run += 1

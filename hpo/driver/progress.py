@@ -23,6 +23,7 @@ import hpo.records as records
 from hpo.driver.budget import count_finished
 from hpo.environment import RUN_CLOCK_ENV
 from hpo.report.summary import format_clock
+from hpo.schedulers import check_scheduler
 from hpo.selection import chosen_in_study
 from hpo.storage.queries import FinishedTrial, best_value, epochs_charged
 
@@ -71,8 +72,10 @@ class ProgressPrinter:
     the GPU it trained on (none is shown for the CPU)."""
 
     def __init__(self, budget: int, finished: int, out: Callable[[str], None],
-                 pick_within: float | None = None, device: str = "CPU", epoch_budget: int | None = None) -> None:
+                 pick_within: float | None = None, device: str = "CPU", epoch_budget: int | None = None,
+                 unit: str = "done") -> None:
         self.budget = budget
+        self.unit = unit  # "segments done" in a PBT study: its budget counts segments
         self.epoch_budget = epoch_budget  # shown as "epochs 12/600" (hpo.driver.budget.EpochLedger)
         self.epochs: int | None = None
         self.device = device  # shown when it is a GPU (hpo.driver.devices)
@@ -85,6 +88,17 @@ class ProgressPrinter:
         if inherited is not None:
             elapsed, self.finished_at_start = inherited
             self.started -= elapsed
+
+    @classmethod
+    def for_study(cls, spec: "StudySpec", finished: int, out: Callable[[str], None], device: str) -> "ProgressPrinter":
+        """The printer of a study's run. A PBT study counts segments (one trial each), its
+        members times the segments of ``max_epochs``: a member that stops early has fewer."""
+        budget, unit = spec.n_trials, "done"
+        if spec.scheduler == "pbt":
+            interval = check_scheduler(spec.scheduler, spec.scheduler_options, pruner=spec.pruner,
+                                       max_epochs=spec.max_epochs, n_trials=spec.n_trials)["interval"]
+            budget, unit = spec.n_trials * math.ceil(spec.max_epochs / interval), "segments done"
+        return cls(budget, finished, out, spec.pick_within, device, spec.epoch_budget, unit)
 
     def __call__(self, study: "optuna.Study", trial: "optuna.trial.FrozenTrial | FinishedTrial") -> None:
         counted = getattr(trial, "finished_in_study", None)  # read with the trial (hpo.storage.queries)
@@ -110,7 +124,8 @@ class ProgressPrinter:
             detail = "value=" + "/".join(f"{value:.4g}" if abs(value) >= 1e4 else f"{value:.4f}"
                                          for value in trial.values or ())
         elif trial.state == TrialState.PRUNED and (paused := records.paused_at_epoch(trial.user_attrs)):
-            detail = f"paused at epoch {paused}"
+            member = records.pbt_member(trial.user_attrs)
+            detail = f"paused at epoch {paused}" if member is None else f"member {member} at epoch {paused}"
         elif trial.state == TrialState.PRUNED:
             last = trial.last_step
             detail = f"pruned at epoch {last}" if last is not None else "pruned"
@@ -121,6 +136,6 @@ class ProgressPrinter:
         epochs = f"  epochs {self.epochs}/{self.epoch_budget}" if self.epochs is not None else ""
         return (
             f"[trial {trial.number:>4}] {trial.state.name:<9} {detail:<24} {best}  "
-            f"{duration:5.1f}s  {self.finished}/{self.budget} done{epochs}  "
+            f"{duration:5.1f}s  {self.finished}/{self.budget} {self.unit}{epochs}  "
             f"elapsed {format_clock(elapsed)}  ETA {format_clock(eta)}{device}"
         )

@@ -1,9 +1,11 @@
-"""The driver's side of a scheduler (:mod:`hpo.schedulers`): a promotion written to storage,
-and the paused trials' checkpoints kept while they may still be continued.
+"""The driver's side of a scheduler (:mod:`hpo.schedulers`): a promotion or a population's next
+segment written to storage, and the paused trials' checkpoints kept while they may still be
+continued or copied.
 
 A promotion is a continuation queued with ``enqueue_trial`` (the paused trial's parameters,
 seed and bracket, and ``continues``), written under the slot lock by the worker that will run
-it (:func:`hpo.driver.budget.claim_slot`). The paused trial gets ``promoted_to``: Optuna
+it (:func:`hpo.driver.budget.claim_slot`); a PBT segment likewise, with the parameters and
+``pbt_*`` attributes the scheduler chose. A promoted trial gets ``promoted_to``: Optuna
 refuses to change a finished trial, so that one attribute is written into its table directly
 (:func:`hpo.storage.optuna_private.set_finished_trial_user_attr`); nothing hpo decides reads
 it (the continuation's ``continues`` is the link hpo follows), it is there for the user's tools.
@@ -21,31 +23,39 @@ from hpo.storage.optuna_private import set_finished_trial_user_attr, study_id, s
 if TYPE_CHECKING:
     import optuna
 
-    from hpo.schedulers.chains import Chain
-    from hpo.schedulers.promotion import PromotionScheduler
+    from hpo.schedulers import NextTrial, Scheduler
     from hpo.storage.study_files import StudyFiles
     from hpo.study.spec import StudySpec
 
 
-def scheduler_of(spec: "StudySpec") -> "PromotionScheduler | None":
+def scheduler_of(spec: "StudySpec") -> "Scheduler | None":
     """The study's scheduler, None without one."""
     return make_scheduler(spec.scheduler, spec.scheduler_options, max_epochs=spec.max_epochs,
-                          direction=spec.direction)
+                          direction=spec.direction, n_trials=spec.n_trials, seed=spec.seed)
 
 
-def promote(study: "optuna.Study", spec: "StudySpec", chain: "Chain") -> int:
-    """Queue the continuation of ``chain``'s paused trial; returns the continuation's number."""
+def promote(study: "optuna.Study", spec: "StudySpec", chosen: "NextTrial") -> int:
+    """Queue the trial a scheduler chose; returns its number."""
     from optuna.trial import TrialState
 
-    paused = chain.head
-    study.enqueue_trial(dict(paused.params), user_attrs=records.continuation_attrs(
-        continues=paused.number, seed=records.trial_seed(spec.seed, paused.number, paused.user_attrs),
-        bracket=chain.bracket))
+    source = chosen.source
+    attrs = {**chosen.attrs, records.SEED: records.trial_seed(spec.seed, source.number, source.user_attrs)}
+    study.enqueue_trial(dict(chosen.params), user_attrs=attrs)
     storage = study_storage(study)
     waiting = storage.get_all_trials(study_id(study), deepcopy=False, states=(TrialState.WAITING,))
-    number = max(t.number for t in waiting if records.continues(t.user_attrs) == paused.number)
-    set_finished_trial_user_attr(storage, trial_id(paused), records.PROMOTED_TO, number)
+    number = max(t.number for t in waiting if all(t.user_attrs.get(k) == v for k, v in attrs.items()))
+    if chosen.promoted:
+        set_finished_trial_user_attr(storage, trial_id(source), records.PROMOTED_TO, number)
     return number
+
+
+def release_copied(study: "optuna.Study", scheduler: "Scheduler", files: "StudyFiles") -> None:
+    """Remove the paused trials' checkpoints the scheduler says no trial can need any more
+    (a population's older segments), here and in the artifact store."""
+    for number in scheduler.releasable(study.get_trials(deepcopy=False)):
+        checkpoint = files.checkpoint(number)
+        if checkpoint.epochs_done() > 0:
+            checkpoint.remove()
 
 
 def resumable(files: "StudyFiles", number: int) -> bool:

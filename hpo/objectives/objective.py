@@ -57,6 +57,8 @@ class Objective:
         self._callbacks = make_callbacks if callable(make_callbacks) else None
         fit = getattr(module, "fit", None)
         self._fit = fit if callable(fit) else None
+        apply = getattr(module, "apply", None)
+        self._apply = apply if callable(apply) else None
         defaults = getattr(module, "DEFAULT_PARAMS", None)
         self._defaults = dict(defaults) if isinstance(defaults, dict) else {}
 
@@ -85,6 +87,24 @@ class Objective:
     def callbacks(self, params: dict[str, Any]) -> list[Any]:
         """The module's own Keras callbacks for a trial (they run before hpo's), or none."""
         return list(self._callbacks(params)) if self._callbacks is not None else []
+
+    @property
+    def has_apply(self) -> bool:
+        return self._apply is not None
+
+    def apply(self, model: "keras.Model", params: dict[str, Any]) -> None:
+        """Make a live model (built, its checkpoint's state loaded) train with ``params``: a
+        PBT segment goes on from another segment's weights and optimizer state with perturbed
+        parameters. What ``build`` reads is applied by building the model from ``params``;
+        the optimizer's learning rate, which its state restored, is set here from
+        ``params["learning_rate"]``; the module's ``apply(model, params)``, if it has one, runs
+        after, for anything else that lives in the model's state."""
+        rate = params.get("learning_rate")
+        optimizer = getattr(model, "optimizer", None)
+        if isinstance(rate, (int, float)) and optimizer is not None:
+            optimizer.learning_rate = float(rate)
+        if self._apply is not None:
+            self._apply(model, params)
 
     def fit(self, params: dict[str, Any], data: "TrainingData") -> BoundFit | None:
         """The module's ``fit`` bound to a trial's ``params`` and the data; None when hpo trains."""

@@ -25,7 +25,7 @@ from optuna.importance import (
 from optuna.trial import TrialState
 
 from hpo.errors import SetupError
-from hpo.report import IMPORTANCE_EVALUATORS, model_views
+from hpo.report import IMPORTANCE_EVALUATORS, model_views, population_views
 from hpo.report.display import DisplayCopy, plotly_text, spread_sample
 from hpo.report.section import STATE_COLORS, Section
 
@@ -106,6 +106,11 @@ class FigureBuilder:
             ("edf", "Empirical distribution of the objective (EDF)", self.edf),
             ("timeline", "Timeline", self.timeline),
         ]
+        if population_views.is_population(self.snapshot):
+            builders[3:3] = [
+                ("lineage", "Population lineage", lambda: population_views.lineage_section(self.snapshot, self.metric)),
+                ("schedule", "Hyperparameter schedules", lambda: population_views.schedule_section(self.snapshot)),
+            ]
         if self.snapshot.multi_objective:
             builders.append(("pareto", "Pareto front", self.pareto))
         builders += [

@@ -30,6 +30,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+import hpo.records as records
+from hpo.schedulers.base import NextTrial
 from hpo.schedulers.chains import Chain, chains
 
 
@@ -62,6 +64,26 @@ class PromotionScheduler:
     def bracket_for(self, trial_number: int) -> int:
         """The bracket of a new configuration whose first trial has this number."""
         return trial_number % self.brackets
+
+    def first_attrs(self, trial_number: int) -> dict[str, int]:
+        return {records.BRACKET: self.bracket_for(trial_number)}
+
+    def pause_epochs(self, attrs: records.Attrs) -> frozenset[int]:
+        return frozenset(self.rungs(records.bracket(attrs)))
+
+    def next_trial(self, trials: Sequence[Any], *, can_resume: Callable[[int], bool] = lambda number: True,
+                   ) -> NextTrial | None:
+        """The continuation of :meth:`promotion`'s chain: same parameters, ``continues``."""
+        chain = self.promotion(trials, can_resume=can_resume)
+        if chain is None:
+            return None
+        paused = chain.head
+        return NextTrial(source=paused, params=dict(paused.params),
+                         attrs={records.CONTINUES: paused.number, records.BRACKET: chain.bracket}, promoted=True)
+
+    def releasable(self, trials: Sequence[Any]) -> list[int]:
+        """None before the study's end: a paused trial may rank in its rung's top fraction later."""
+        return []
 
     def promotion(self, trials: Sequence[Any], *, can_resume: Callable[[int], bool] = lambda number: True,
                   ) -> Chain | None:

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from hpo.schedulers.promotion import PromotionScheduler
 
 BANK_INDEX_ATTR = "bank_index"
+SIMULATED_STUDY = "simulated"
 
 
 @dataclass(frozen=True)
@@ -209,10 +210,18 @@ def simulate(
     last_epoch = min(max_epochs or bank.n_epochs, bank.n_epochs)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     if scheduler is not None:
+        from hpo.schedulers.promotion import PromotionScheduler
         from hpo.search.continuations import OnePerConfiguration
 
+        if not isinstance(scheduler, PromotionScheduler):
+            # A PBT segment goes on with perturbed parameters: no recorded curve holds that.
+            raise ValueError("the simulator replays promotion schedulers (asha, hyperband) only: recorded "
+                             "curves cannot replay a population's parameter changes")
         sampler = OnePerConfiguration(sampler)
-    study = optuna.create_study(direction=bank.direction, sampler=sampler, pruner=pruner)
+    # A fixed name: Optuna's HyperbandPruner picks a trial's bracket from a hash of the study's
+    # name and the trial's number, and an unnamed study gets a random one (a uuid), which made
+    # TPE + hyperband's results differ from run to run of the same seeds.
+    study = optuna.create_study(study_name=SIMULATED_STUDY, direction=bank.direction, sampler=sampler, pruner=pruner)
     space = _Space(bank)
     # (time the worker's current epoch ends, tie-breaker, worker, trial, bank index, epoch, started)
     events: list[tuple[float, int, int, Any, int, int, float]] = []

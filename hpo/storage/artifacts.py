@@ -214,6 +214,16 @@ class MirroredCheckpoint(TrialCheckpoint):
         uploads = self.mirror._checkpoints(self.number)
         return uploads[0][1] if uploads else 0
 
+    def copy_from(self, source: "TrialCheckpoint") -> None:
+        """Start from a copy of ``source``'s checkpoint: this host's directory when it has it,
+        else the newest whole upload of it (any host's); uploaded as this trial's own."""
+        copied = TrialCheckpoint(source.directory).copy_to(self)
+        number = getattr(source, "number", None)
+        if not copied and number is not None:
+            self.mirror.fetch(number, self)
+        if super().epochs_done():
+            self.mirror.upload(self.number, self)
+
     def take_over(self, dead: "TrialCheckpoint") -> None:
         """Continue from ``dead``'s checkpoint: this host's directory when it has it, else the
         newest whole upload of the dead trial (any host's); then it is this trial's."""

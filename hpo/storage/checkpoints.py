@@ -150,6 +150,22 @@ class TrialCheckpoint:
             return False
         return True
 
+    def copy_to(self, other: "TrialCheckpoint") -> bool:
+        """Copy this checkpoint into ``other`` whole or not at all (a copy is written beside it
+        and renamed); False when there is nothing to copy."""
+        if not self.exists():
+            return False
+        other.remove()
+        scratch = other.directory.with_name(f"{other.directory.name}.copying")
+        shutil.rmtree(scratch, ignore_errors=True)
+        try:
+            shutil.copytree(self.directory, scratch)
+        except (FileNotFoundError, shutil.Error):  # removed while copying
+            shutil.rmtree(scratch, ignore_errors=True)
+            return False
+        os.replace(scratch, other.directory)
+        return True
+
     def remove(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
 

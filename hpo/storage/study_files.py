@@ -200,6 +200,18 @@ class StudyFiles:
                 return
         dead.move_to(retry)
 
+    def copy_checkpoint(self, source_number: int, target: TrialCheckpoint) -> None:
+        """Give ``target`` a copy of trial ``source_number``'s checkpoint (a PBT segment starting
+        from another's), from any host's upload when there is an artifact store."""
+        source = self.checkpoint(source_number)
+        if self.mirror is not None:
+            from hpo.storage.artifacts import MirroredCheckpoint
+
+            if isinstance(target, MirroredCheckpoint):
+                target.copy_from(source)
+                return
+        source.copy_to(target)
+
     def checkpoint_bytes(self) -> int:
         """What this host's epoch checkpoints take on disk now."""
         directory = self.root / "checkpoints"

@@ -105,10 +105,13 @@ class StudySpec:
             default the chance level; ``learning-curve``: ``threshold``, ``min_epochs``,
             ``fit_weight``).
         scheduler: ``"none"`` (Optuna's pruners stop trials), ``"asha"`` or ``"hyperband"``
-            (trials pause at rungs and the best continue from their checkpoints; see
-            :mod:`hpo.schedulers`). Needs ``pruner="none"``.
-        scheduler_options: ``reduction_factor`` (default 3) and ``min_epochs`` (the first
-            rung, default 1).
+            (trials pause at rungs and the best continue from their checkpoints), ``"pbt"``
+            (population-based training); see :mod:`hpo.schedulers`. Needs ``pruner="none"``.
+        scheduler_options: ``asha``/``hyperband``: ``reduction_factor`` (default 3) and
+            ``min_epochs`` (the first rung, default 1). ``pbt``: ``population`` (the members:
+            n_trials, which it must equal), ``interval`` (epochs per segment, default 2),
+            ``mutable`` (parameters perturbed on exploit, default ``["learning_rate"]``),
+            ``quantile`` (default 0.25), ``resample_probability`` (default 0.25).
         fit_options: Keras ``fit`` arguments hpo passes on: ``class_weight`` (a dict or
             ``"balanced"``), ``shuffle``, ``steps_per_epoch`` (see :mod:`hpo.study.fit_options`).
         storage: storage URL; ``--storage`` and ``HPO_STORAGE`` take precedence.
@@ -230,7 +233,8 @@ class StudySpec:
         if not isinstance(self.scheduler, str) or not isinstance(self.scheduler_options, Mapping):
             raise SetupError(f"scheduler must be a name and scheduler_options a mapping, got "
                              f"{self.scheduler!r} and {self.scheduler_options!r}")
-        check_scheduler(self.scheduler, self.scheduler_options, pruner=self.pruner, max_epochs=self.max_epochs)
+        check_scheduler(self.scheduler, self.scheduler_options, pruner=self.pruner, max_epochs=self.max_epochs,
+                        n_trials=self.n_trials)
         object.__setattr__(self, "scheduler_options", dict(self.scheduler_options))
         if self.scheduler != "none" and self.multi_objective:
             raise SetupError("a scheduler ranks trials by one metric; it cannot run with also_minimize")

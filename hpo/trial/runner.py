@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
     from hpo.data.datasets import TrainingData
     from hpo.objectives import Objective
-    from hpo.schedulers.promotion import PromotionScheduler
+    from hpo.schedulers import Scheduler
+    from hpo.storage.checkpoints import TrialCheckpoint
     from hpo.storage.study_files import StudyFiles
     from hpo.study.spec import StudySpec
     from hpo.trial.training import FitResult, FitSettings
@@ -78,7 +79,7 @@ def class_weight_for(spec: "StudySpec", data: "TrainingData") -> dict[int, float
 
 def make_trial_runner(
     objective: "Objective", data: "TrainingData", spec: "StudySpec", files: "StudyFiles | None" = None,
-    *, warn: Callable[[str], None] = print, scheduler: "PromotionScheduler | None" = None,
+    *, warn: Callable[[str], None] = print, scheduler: "Scheduler | None" = None,
     epoch_grants: "Callable[[optuna.trial.BaseTrial], Callable[[], bool]] | None" = None,
 ) -> Callable[["optuna.trial.BaseTrial"], TrialValue]:
     """The ``(trial) -> value`` Optuna calls for this objective and data.
@@ -100,22 +101,22 @@ def make_trial_runner(
         user_attrs = trial.user_attrs
         pause_at: frozenset[int] = frozenset()
         if scheduler is not None:
-            if records.BRACKET not in user_attrs:
-                trial.set_user_attr(records.BRACKET, scheduler.bracket_for(trial.number))
-            pause_at = frozenset(scheduler.rungs(records.bracket(trial.user_attrs)))
+            for key, value in scheduler.first_attrs(trial.number).items():
+                if key not in user_attrs:  # a new configuration's first trial
+                    trial.set_user_attr(key, value)
+            pause_at = scheduler.pause_epochs(trial.user_attrs)
         settings = fit_settings(spec, params, records.trial_seed(spec.seed, trial.number, user_attrs),
                                 class_weight, pause_at)
-        retry_of = records.retry_of(user_attrs)
-        taken_over = retry_of if retry_of is not None else records.continues(user_attrs)
         checkpoint = files.checkpoint(trial.number) if files is not None else None
-        if files is not None and checkpoint is not None and taken_over is not None:
-            files.take_over(taken_over, checkpoint)
+        resuming = files is not None and checkpoint is not None and start_from_checkpoint(files, checkpoint, user_attrs)
+        copied = records.pbt_parent(user_attrs) is not None  # a PBT segment: its params may differ
         try:
             result = fit_and_score(
                 trial, lambda: objective.build(params, data.info()), data,
-                settings, checkpoint=checkpoint, resuming=taken_over is not None, warn=warn,
+                settings, checkpoint=checkpoint, resuming=resuming, warn=warn,
                 extra_callbacks=objective.callbacks(params), fit=objective.fit(params, data),
                 grant_epoch=epoch_grants(trial) if epoch_grants is not None else None,
+                after_restore=(lambda model: objective.apply(model, params)) if copied else None,
             )
             check_param_count(objective, params, data, result.n_params)
             values = _values(spec, trial, result, data)
@@ -137,6 +138,33 @@ def make_trial_runner(
         return values[0] if len(values) == 1 else (values[0], values[1])
 
     return run_trial
+
+
+def start_from_checkpoint(files: "StudyFiles", checkpoint: "TrialCheckpoint", attrs: records.Attrs) -> bool:
+    """Give a trial the checkpoint it goes on from; whether it has one to go on from. A retry
+    takes over the dead trial's, a continuation the paused trial's (both move); a PBT segment
+    copies its parent's (other members may copy it too), and so does a retry of one that
+    died before its copy was whole."""
+    retry_of, parent = records.retry_of(attrs), records.pbt_parent(attrs)
+    taken_over = retry_of if retry_of is not None else records.continues(attrs)
+    if taken_over is not None:
+        files.take_over(taken_over, checkpoint)
+    if parent is not None and checkpoint.epochs_done() == 0:
+        files.copy_checkpoint(parent, checkpoint)
+        if checkpoint.epochs_done() == 0:
+            raise TrialFailure(f"the checkpoint of trial {parent}, which this population segment starts from, "
+                               "is gone (removed, or on another host without an artifact store)")
+    return taken_over is not None or parent is not None
+
+
+def check_setup(objective: "Objective", data: "TrainingData", spec: "StudySpec") -> None:
+    """The checks that need Keras, before any trial exists: the metric, and a population's
+    mutable parameters (:func:`hpo.trial.population.check_mutable`)."""
+    check_metric(objective, data, spec)
+    if spec.scheduler == "pbt":
+        from hpo.trial.population import check_mutable
+
+        check_mutable(objective, data, spec)
 
 
 def check_metric(objective: "Objective", data: "TrainingData", spec: "StudySpec") -> None:

@@ -82,6 +82,7 @@ def fit_and_score(
     extra_callbacks: Sequence["keras.callbacks.Callback"] = (),
     fit: "CustomFit | None" = None,
     grant_epoch: Callable[[], bool] | None = None,
+    after_restore: Callable[["keras.Model"], None] | None = None,
 ) -> FitResult:
     """Build a fresh model, train it with pruning and early stopping, score its best epoch.
 
@@ -101,7 +102,8 @@ def fit_and_score(
     ``grant_epoch()`` (the study's epoch budget, :class:`hpo.driver.budget.EpochLedger`) is
     asked before each epoch; refused, training ends and the epochs so far are scored. With
     ``settings.pause_at``, :class:`hpo.errors.TrialPaused` ends training at a rung (the
-    checkpoint holds the epoch).
+    checkpoint holds the epoch). ``after_restore(model)`` runs once the checkpoint's state is
+    loaded (a PBT segment sets its own learning rate over the one the optimizer's state held).
     """
     import keras
 
@@ -119,6 +121,8 @@ def fit_and_score(
                                                    patience=settings.patience, restore_best_weights=True)
     backup = TrialBackup(settings.monitor, early_stopping, checkpoint)
     done = backup.restore(model, warn)
+    if after_restore is not None and done > 0:
+        after_restore(model)
     if reporting_trial is not None:  # the epochs a dead process finished, again: one curve
         for step, value in enumerate(backup.curve, start=1):
             reporting_trial.report(value, step=step)

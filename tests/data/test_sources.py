@@ -28,6 +28,19 @@ def test_loading_is_cached_per_process():
     assert load_dataset("digits", seed=3) is load_dataset("digits", seed=3)
 
 
+def test_a_digits_split_is_kept_in_the_cache_folder_and_read_back_as_made(tmp_path):
+    sources = data_module
+    made = sources._digits(5, tmp_path)  # splits with scikit-learn, then keeps the arrays
+    [kept] = tmp_path.glob("hpo-digits-sklearn*-seed5.npz")
+    read = sources._digits(5, tmp_path)
+    for key in sources._SPLIT_KEYS:
+        assert np.array_equal(getattr(read, key), getattr(made, key)) and getattr(read, key).dtype == getattr(made, key).dtype
+    assert read.n_classes == made.n_classes == 10
+    kept.write_bytes(b"damaged")
+    assert np.array_equal(sources._digits(5, tmp_path).x_val, made.x_val)  # made again
+    assert list(tmp_path.glob("*.tmp.npz")) == []
+
+
 def test_unknown_dataset_lists_the_known_ones():
     with pytest.raises(SetupError, match="unknown dataset 'imagenet'; choose one of: cifar10, digits, mnist"):
         load_dataset("imagenet")

@@ -164,8 +164,33 @@ def test_with_a_scheduler_n_trials_counts_configurations_and_paused_ones_are_pro
     for value in (0.2, 0.9, 0.5):
         _add(study, TrialState.PRUNED, [value], paused_at_epoch=1)
     state = budget.budget_state(study, spec, scheduler)
-    assert state.may_start and state.promotion is not None and state.promotion.head.number == 1
+    assert state.may_start and state.promotion is not None and state.promotion.source.number == 1
     _add(study, TrialState.COMPLETE, [0.9, 0.95, 0.97], continues=1)  # its continuation, done
     state = budget.budget_state(study, spec, scheduler)
     assert not state.may_start and state.done  # 3 configurations, none left to promote
     assert budget.budget_state(study, spec.with_overrides(n_trials=4), scheduler).may_start  # a new one
+
+
+def test_a_population_is_drawn_then_decided_segment_by_segment_then_done(sqlite_url):
+    from optuna.trial import TrialState
+
+    from hpo.driver.scheduling import promote, scheduler_of
+
+    study = optuna.create_study(study_name="q", storage=sqlite_url)
+    spec = quick_spec(n_trials=2, scheduler="pbt", pruner="none", max_epochs=4,
+                      scheduler_options={"interval": 2, "mutable": ["x"]})
+    scheduler = scheduler_of(spec)
+    _add(study, TrialState.PRUNED, [0.5, 0.4], pbt_member=0, pbt_generation=0, paused_at_epoch=2)
+    state = budget.budget_state(study, spec, scheduler)
+    assert state.may_start and state.promotion is None  # the second member first
+    _add(study, TrialState.PRUNED, [0.5, 0.3], pbt_member=1, pbt_generation=0, paused_at_epoch=2)
+    state = budget.budget_state(study, spec, scheduler)
+    assert state.promotion is not None and state.promotion.attrs["pbt_member"] == 0
+    promote(study, spec, state.promotion)
+    assert budget.budget_state(study, spec, scheduler).may_start  # the queued segment
+    study.tell(study.ask(), 0.2)  # it ran to max_epochs (a stand-in: member 0's last segment)
+    state = budget.budget_state(study, spec, scheduler)
+    assert state.promotion is not None and state.promotion.attrs["pbt_member"] == 1
+    _add(study, TrialState.COMPLETE, [0.5, 0.3, 0.2, 0.1], pbt_member=1, pbt_generation=1, pbt_parent=1)
+    state = budget.budget_state(study, spec, scheduler)
+    assert not state.may_start and state.done

@@ -75,3 +75,20 @@ def test_a_paused_trial_says_where_it_paused_and_an_epoch_budget_shows_its_epoch
     trial = FinishedTrial(3, TrialState.PRUNED, None, datetime.timedelta(seconds=1), 3, {"paused_at_epoch": 3})
     line = printer.format_line(trial)
     assert "PRUNED    paused at epoch 3 " in line and " 0/10 done  epochs 12/40  elapsed" in line
+
+
+def test_a_population_study_counts_segments_and_names_the_member():
+    import datetime
+
+    from optuna.trial import TrialState
+
+    from hpo.driver.progress import ProgressPrinter
+    from hpo.storage.queries import FinishedTrial
+
+    spec = quick_spec(scheduler="pbt", pruner="none", n_trials=4, max_epochs=7, scheduler_options={"interval": 3})
+    printer = ProgressPrinter.for_study(spec, 0, print, "CPU")
+    trial = FinishedTrial(5, TrialState.PRUNED, None, datetime.timedelta(seconds=1), 6,
+                          {"paused_at_epoch": 6, "pbt_member": 2})
+    line = printer.format_line(trial)
+    assert "member 2 at epoch 6" in line and " 0/12 segments done  elapsed" in line  # 4 members x 3 segments
+    assert ProgressPrinter.for_study(quick_spec(n_trials=9), 0, print, "CPU").budget == 9

@@ -55,3 +55,19 @@ def test_a_modules_own_fit_is_bound_to_the_trials_params_and_data():
     Objective(module).fit({"units": 8}, "the data")("the model", epochs=5, initial_epoch=2, callbacks=["cb"])
     assert seen == [("the model", {"units": 8}, "the data", 5, 2, ["cb"])]
     assert Objective(mlp).fit({}, "the data") is None
+
+
+def test_apply_sets_the_learning_rate_the_restored_state_overrode_then_calls_the_modules_own():
+    import keras
+
+    seen = []
+    module = types.ModuleType("with_apply")
+    module.suggest, module.build = (lambda trial: {}), (lambda params, info: None)
+    module.apply = lambda model, params: seen.append(params["dropout"])
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.1), loss="mse")
+    Objective(module).apply(model, {"learning_rate": 0.004, "dropout": 0.3})
+    assert float(model.optimizer.learning_rate) == np.float32(0.004) and seen == [0.3]
+    assert not Objective(mlp).has_apply and Objective(module).has_apply
+    Objective(mlp).apply(model, {"dropout": 0.1})  # no learning rate: nothing to set
+    assert float(model.optimizer.learning_rate) == np.float32(0.004)

@@ -16,6 +16,35 @@ def test_defaults_are_filled_in_and_the_scheduler_made_from_them():
     assert scheduler is not None and scheduler.hyperband and scheduler.reduction_factor == 2
 
 
+def test_pbt_fills_its_population_from_n_trials_and_makes_a_population_scheduler():
+    options = check_scheduler("pbt", {"mutable": "dropout"}, pruner="none", max_epochs=10, n_trials=6)
+    assert options == {"population": 6, "interval": 2, "mutable": ["dropout"], "quantile": 0.25,
+                       "resample_probability": 0.25}
+    scheduler = make_scheduler("pbt", {"interval": 3}, max_epochs=10, direction="minimize", n_trials=6, seed=4)
+    assert scheduler is not None and scheduler.pause_epochs({"pbt_generation": 0}) == frozenset({3})
+    assert scheduler.first_attrs(5) == {"pbt_member": 5, "pbt_generation": 0}
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"population": 4}, "population (4) differs from n_trials (6)"),
+    ({"interval": 10}, "interval (10) must be below max_epochs (10)"),
+    ({"mutable": []}, "mutable must be a list of parameter names, got []"),
+    ({"quantile": 0}, "quantile must be a number in (0, 0.5], got 0"),
+    ({"quantile": 0.6}, "quantile must be a number in (0, 0.5], got 0.6"),
+    ({"resample_probability": -0.1}, "resample_probability must be a number in [0, 1], got -0.1"),
+    ({"lr": 1}, "takes no option 'lr' (it takes: population, interval, mutable, quantile, resample_probability)"),
+])
+def test_a_bad_pbt_setting_is_one_line_naming_it(options, message):
+    with pytest.raises(SetupError, match="^[^\n]*$") as error:
+        check_scheduler("pbt", options, pruner="none", max_epochs=10, n_trials=6)
+    assert message in str(error.value)
+
+
+def test_a_population_of_one_is_refused():
+    with pytest.raises(SetupError, match="at least 2 members"):
+        check_scheduler("pbt", {}, pruner="none", max_epochs=10, n_trials=1)
+
+
 @pytest.mark.parametrize("name, options, pruner, message", [
     ("pbt2", {}, "none", "unknown scheduler 'pbt2'"),
     ("asha", {}, "median", "needs pruner='none' (got pruner 'median')"),

@@ -20,3 +20,22 @@ def trial(number, state, curve=(), **attrs):
 
 def paused(number, curve, **attrs):
     return trial(number, "P", curve, paused_at_epoch=len(curve), **attrs)
+
+
+def segment(number, member, generation, state, curve, *, parent=None, lr=0.01, interval=2, **attrs):
+    """A PBT segment of ``member`` (``interval`` epochs a segment): paused at its end when
+    ``state`` is "P", with a learning rate and a batch size to perturb."""
+    from optuna.distributions import CategoricalDistribution
+
+    pbt = {"pbt_member": member, "pbt_generation": generation, **({"pbt_parent": parent} if parent is not None else {})}
+    if state == "P":
+        pbt["paused_at_epoch"] = (generation + 1) * interval
+    made = create_trial(
+        state=STATES[state], params={"lr": lr, "batch": 64},
+        distributions={"lr": FloatDistribution(1e-4, 1e-1, log=True),
+                       "batch": CategoricalDistribution([32, 64, 128])},
+        value=min(curve) if state == "C" else None, user_attrs={**pbt, **attrs},
+        intermediate_values={step: value for step, value in enumerate(curve, start=1)},
+    )
+    made.number = number
+    return made

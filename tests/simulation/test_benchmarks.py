@@ -118,3 +118,17 @@ def test_the_noise_of_a_bank_compares_each_repeated_configuration_with_its_first
     assert measured["repeated"] == 10 and measured["median_abs_difference"] == pytest.approx(0.002, abs=1e-9)
     assert measured["spearman"] == pytest.approx(1.0) and measured["order_kept"] == 1.0
     assert 0 < measured["share_of_spread"] < 0.01
+
+
+def test_the_memoised_curve_fits_return_what_the_fits_return(search, monkeypatch):
+    from hpo.pruners import learning_curve
+
+    fit = learning_curve.extrapolate
+    monkeypatch.setattr(learning_curve, "extrapolate", fit)  # restored after the test
+    search.memoised_extrapolation()
+    cached = learning_curve.extrapolate
+    assert cached is not fit
+    curve = [-np.log(v) for v in (2.1, 1.2, 0.8, 0.6, 0.5, 0.45)]
+    first = cached(curve, 30)
+    assert first == fit(curve, 30) and cached(np.array(curve), 30) is first  # the second call is a hit
+    assert cached(curve[:3], 30) == fit(curve[:3], 30)

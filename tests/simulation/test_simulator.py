@@ -127,3 +127,24 @@ def test_promotion_asha_pauses_trials_at_rungs_and_continues_the_best_on_the_sam
         assert any(p.index == trial.index and p.epochs == trial.first_epoch - 1 and p.ended <= trial.started
                    for p in paused)
     assert any(t.epochs == 9 and not t.pruned for t in continued)  # some went all the way
+
+
+def test_a_population_cannot_be_replayed_from_recorded_curves():
+    from hpo.schedulers import make_scheduler
+
+    pbt = make_scheduler("pbt", {}, max_epochs=9, direction="maximize", n_trials=4)
+    with pytest.raises(ValueError, match="replays promotion schedulers"):
+        simulate(tiny_bank(n=10, epochs=9), optuna.samplers.RandomSampler(seed=0), optuna.pruners.NopPruner(),
+                 n_trials=4, scheduler=pbt)
+
+
+def test_optunas_hyperband_brackets_repeat_from_run_to_run():
+    # Its brackets hash the study's name: the simulator names its study, so a seed repeats.
+    bank = tiny_bank(n=30, epochs=9)
+
+    def run():
+        result = simulate(bank, optuna.samplers.RandomSampler(seed=1),
+                          optuna.pruners.HyperbandPruner(min_resource=1, max_resource=9), n_trials=20)
+        return [(t.index, t.epochs, t.value) for t in result.trials]
+
+    assert run() == run()

@@ -157,3 +157,18 @@ def test_checkpoints_on_s3_under_a_prefix(s3_endpoint, sqlite_url, tmp_path):
     assert s3_endpoint.list_objects_v2(Bucket="hpo-test").get("KeyCount") == 0
     with pytest.raises(SetupError, match="artifacts 's3://no-such-bucket' unreachable"):
         open_store("s3://no-such-bucket")
+
+
+def test_a_population_segment_copies_another_hosts_upload_and_the_source_stays(mirrored, tmp_path, monkeypatch):
+    study, mirror, folder = mirrored
+    study.ask()  # trial 1: the segment
+    monkeypatch.setenv("HPO_HOME", str(tmp_path / "host-a"))
+    _save(StudyFiles("sqlite:///x.db", "a", mirror=mirror).checkpoint(0), 2)
+    monkeypatch.setenv("HPO_HOME", str(tmp_path / "host-b"))
+    host_b = StudyFiles("sqlite:///x.db", "a", mirror=CheckpointMirror(mirror.store, mirror.storage, "a"))
+    segment = host_b.checkpoint(1)
+    host_b.copy_checkpoint(0, segment)
+    assert segment.load().epochs_done == 2
+    metas = {t.number: optuna.artifacts.get_all_artifact_meta(t, storage=study._storage) for t in study.trials}
+    assert [m.filename for m in metas[0]] == ["checkpoint-epoch-0002.zip"]  # still there for others
+    assert [m.filename for m in metas[1]] == ["checkpoint-epoch-0002.zip"]  # the segment's own

@@ -79,3 +79,13 @@ def test_a_retry_takes_over_the_checkpoint_of_the_trial_it_retries(tmp_path):
     assert not dead.move_to(retry)  # nothing left to hand over
     retry.remove()
     assert not retry.directory.exists()
+
+
+def test_a_copy_is_whole_and_leaves_the_source(tmp_path):
+    source, target = TrialCheckpoint(tmp_path / "trial-2"), TrialCheckpoint(tmp_path / "trial-7")
+    assert not source.copy_to(target)  # nothing to copy
+    _save(source, 2, best_epoch=1, best_weights=[np.ones(2)])
+    _save(target, 1, best_epoch=1)  # a half-done segment's own: replaced
+    assert source.copy_to(target)
+    assert source.load().epochs_done == 2 and target.load().epochs_done == 2
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".copying")] == []

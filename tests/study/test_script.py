@@ -51,3 +51,13 @@ def test_files_named_for_data_sampler_and_pruner_are_stored_absolute_too(tmp_pat
     assert spec.dataset == f"{tmp_path.resolve()}/loader.py:load"
     assert spec.pruner == f"{tmp_path.resolve()}/extras.py:Patient"
     assert spec.sampler == "mypkg.samplers:Mine"  # a module path is found on sys.path, as it is
+
+
+def test_the_pbt_example_script_loads_with_its_population():
+    from hpo.schedulers import check_scheduler
+
+    spec = load_study_script(REPO / "studies" / "digits_pbt.py")
+    assert spec.scheduler == "pbt" and spec.pruner == "none"
+    options = check_scheduler(spec.scheduler, spec.scheduler_options, pruner=spec.pruner,
+                              max_epochs=spec.max_epochs, n_trials=spec.n_trials)
+    assert options["population"] == 8 and options["interval"] == 3

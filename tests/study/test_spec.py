@@ -64,6 +64,8 @@ def test_unknown_stored_settings_are_an_error():
     ({"scheduler": "asha", "pruner": "none", "also_minimize": "n_params"}, "cannot run with also_minimize"),
     ({"epoch_budget": 0}, "epoch_budget must be a positive integer, got 0"),
     ({"scheduler": "asha", "pruner": "none", "scheduler_options": {"eta": 2}}, "takes no option 'eta'"),
+    ({"scheduler": "pbt", "pruner": "none", "scheduler_options": {"population": 8}},
+     r"population \(8\) differs from n_trials \(30\)"),
 ])
 def test_scheduler_and_epoch_budget_settings_are_checked(settings, message):
     with pytest.raises(SetupError, match=message):

@@ -108,3 +108,28 @@ def test_a_metric_the_model_does_not_log_is_found_before_any_trial():
         check_metric(Objective(no_defaults), data, StudySpec(name="s", metric="val_auc"))
     broken = types.SimpleNamespace(suggest=lambda trial: {}, build=lambda *args: 1 / 0)
     check_metric(Objective(broken), data, StudySpec(name="s", metric="val_auc"))
+
+
+def test_a_population_segment_copies_its_parents_checkpoint_and_a_retry_its_own(sqlite_url):
+    from hpo.trial.runner import start_from_checkpoint
+
+    files = StudyFiles(sqlite_url, "s")
+
+    def save(number, epochs):
+        files.checkpoint(number).save(epochs_done=epochs, curve=[0.5] * epochs, best_epoch=1, wait=0,
+                                      model_weights=[np.zeros(1)], optimizer_variables=[], best_weights=None)
+
+    save(0, 2)
+    segment = files.checkpoint(3)
+    assert start_from_checkpoint(files, segment, {"pbt_member": 1, "pbt_parent": 0})
+    assert segment.epochs_done() == 2 and files.checkpoint(0).epochs_done() == 2  # copied: others may copy it
+    save(3, 3)
+    retry = files.checkpoint(4)  # the segment died after epoch 3: its retry takes that over
+    assert start_from_checkpoint(files, retry, {"pbt_parent": 0, "retry_of": 3})
+    assert retry.epochs_done() == 3 and not files.checkpoint(3).exists()
+    died_copying = files.checkpoint(5)  # a retry of a segment that died before its copy was whole
+    assert start_from_checkpoint(files, died_copying, {"pbt_parent": 0, "retry_of": 9})
+    assert died_copying.epochs_done() == 2
+    assert not start_from_checkpoint(files, files.checkpoint(6), {})
+    with pytest.raises(TrialFailure, match="the checkpoint of trial 8, which this population segment starts from"):
+        start_from_checkpoint(files, files.checkpoint(7), {"pbt_parent": 8})

@@ -8,7 +8,7 @@ import pytest
 
 from hpo import interrupts
 from hpo.data.sources import load_dataset
-from hpo.errors import MonitorMissingError, NonFiniteLossError, TrialFailure, TrialInterrupted
+from hpo.errors import MonitorMissingError, NonFiniteLossError, TrialFailure, TrialInterrupted, TrialPaused
 from hpo.objectives import mlp
 from hpo.storage.checkpoints import TrialCheckpoint
 from hpo.trial.training import FitSettings, fit_and_score
@@ -190,8 +190,6 @@ def test_an_epochs_checkpoint_is_written_before_its_value_is_reported(small_digi
 
 
 def test_a_paused_trial_continues_its_curve_and_optimizer_as_if_never_paused(small_digits, tmp_path):
-    from hpo.errors import TrialPaused
-
     study = optuna.create_study(direction="minimize")
     settings = FitSettings(monitor="val_loss", direction="minimize", max_epochs=6, patience=6, seed=5)
     first = study.ask()
@@ -235,3 +233,24 @@ def test_an_epoch_budget_refusal_ends_training_and_scores_the_epochs_so_far(smal
     assert result.value == pytest.approx(min(_curve(trial)))
     restored = result.model.evaluate(small_digits.x_val, small_digits.y_val, verbose=0, return_dict=True)
     assert restored["loss"] == pytest.approx(result.value, rel=1e-4)  # the best epoch's weights
+
+
+def test_a_copied_checkpoint_goes_on_with_the_new_learning_rate_not_the_one_its_state_held(small_digits, tmp_path):
+    settings = FitSettings(monitor="val_loss", direction="minimize", max_epochs=4, patience=4, seed=2)
+    donor = TrialCheckpoint(tmp_path / "trial-0")
+    with pytest.raises(TrialPaused):
+        fit_and_score(None, _model(learning_rate=0.01), small_digits,
+                      dataclasses.replace(settings, pause_at=frozenset({2})), checkpoint=donor)
+    segment = TrialCheckpoint(tmp_path / "trial-1")
+    assert donor.copy_to(segment)
+    rates = []
+
+    def apply(model):  # as Objective.apply does for a PBT segment
+        rates.append(float(model.optimizer.learning_rate))
+        model.optimizer.learning_rate = 0.003
+
+    result = fit_and_score(None, _model(learning_rate=0.003), small_digits, settings, checkpoint=segment,
+                           resuming=True, after_restore=apply)
+    assert rates == [pytest.approx(0.01)]  # the restored state held the donor's rate
+    assert float(result.model.optimizer.learning_rate) == pytest.approx(0.003)
+    assert result.first_epoch == 3 and result.epochs_trained == 4 and donor.epochs_done() == 2
