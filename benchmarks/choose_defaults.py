@@ -60,6 +60,10 @@ CANDIDATES: dict[str, Any] = {
     "tpe+learning-curve": candidate("tpe", "learning-curve"),
     "tpe(startup 5)+median": candidate("tpe", "median", {"n_startup_trials": 5}),
     "tpe(startup 5)+learning-curve": candidate("tpe", "learning-curve", {"n_startup_trials": 5}),
+    "tpe(no liar)+learning-curve": candidate("tpe", "learning-curve", {"constant_liar": False}),
+    "tpe+learning-curve(threshold 0.05)": candidate("tpe", "learning-curve", pruner_options={"threshold": 0.05}),
+    "tpe+learning-curve(threshold 0.2)": candidate("tpe", "learning-curve", pruner_options={"threshold": 0.2}),
+    "tpe+learning-curve(min 4)": candidate("tpe", "learning-curve", pruner_options={"min_epochs": 4}),
     "tpe(startup 5)+hyperband": candidate("tpe", "hyperband", {"n_startup_trials": 5}),
     "tpe(univariate)+median": candidate("tpe", "median", {"multivariate": False, "group": False}),
     "qmc+median": candidate("qmc", "median"),
@@ -86,6 +90,8 @@ def main() -> None:
     parser.add_argument("--workers", default="4")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--candidates", default=",".join(CANDIDATES))
+    parser.add_argument("--no-repeats", action="store_true",
+                        help="a proposal maps to the nearest configuration its study has not replayed yet")
     args = parser.parse_args()
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     if seeds[0] < TUNING_SEEDS[0] or seeds[-1] >= TUNING_SEEDS[-1] + 1:
@@ -100,7 +106,8 @@ def main() -> None:
     started = time.perf_counter()
     runs: dict[str, dict[int, Any]] = {task: {} for task in tasks}
     with concurrent.futures.ProcessPoolExecutor(args.jobs, initializer=search.speedups) as pool:
-        futures = {pool.submit(search.run_seed, task, seed, workers, None, names, None, CANDIDATES): (task, seed)
+        futures = {pool.submit(search.run_seed, task, seed, workers, None, names, None, CANDIDATES, "epochs",
+                               not args.no_repeats): (task, seed)
                    for task in tasks for seed in seeds}
         for future in concurrent.futures.as_completed(futures):
             task, seed = futures[future]

@@ -22,8 +22,6 @@ options are hpo's defaults, not tuned on any seed; report on seeds from 1000.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
-import multiprocessing
 import os
 import statistics
 import sys
@@ -33,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pruner_comparison import median_band
+from pruner_comparison import median_band, seeds_in_processes
 
 MUTABLE = ("learning_rate", "dropout", "batch_size")
 STRATEGIES = ("pbt", "tpe+median")
@@ -85,22 +83,12 @@ def main() -> None:
     parser.add_argument("--backend", default="tensorflow")
     args = parser.parse_args()
 
-    from hpo.driver.workers import available_cores
-    from hpo.environment import THREADS_ENV
-
-    if args.jobs > 1:
-        os.environ[THREADS_ENV] = str(max(1, available_cores() // args.jobs))
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     started = time.perf_counter()
-    runs: dict[int, dict[str, dict[str, float]]] = {}
-    with concurrent.futures.ProcessPoolExecutor(max_workers=args.jobs,
-                                                mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {seed: pool.submit(run_seed, seed, args) for seed in seeds}
-        for seed in seeds:
-            runs[seed] = futures[seed].result()
-            print(f"seed {seed}: " + "; ".join(
-                f"{name} val_loss {r['val_loss']:.4f} test_accuracy {r['test_accuracy']:.4f} ({r['seconds']:.0f} s)"
-                for name, r in runs[seed].items()), flush=True)
+    runs: dict[int, dict[str, dict[str, float]]] = seeds_in_processes(run_seed, seeds, args, lambda seed, run: (
+        f"seed {seed}: " + "; ".join(
+            f"{name} val_loss {r['val_loss']:.4f} test_accuracy {r['test_accuracy']:.4f} ({r['seconds']:.0f} s)"
+            for name, r in run.items())))
 
     print(f"\n{args.seeds} seeds ({seeds[0]}-{seeds[-1]}), digits MLP, {args.population * args.epochs} epochs per "
           f"strategy and seed (PBT: {args.population} members x {args.epochs} epochs, segments of {args.interval}; "

@@ -46,7 +46,7 @@ import random
 import statistics
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
 # (sampler, pruner) as a study script names them (an import path "file.py:Name" too); the
 # first is the baseline the fractions refer to, the last the strategy the win rates are of.
@@ -112,6 +112,26 @@ def best_by(steps: list[Step], budget: float, *, seconds: bool) -> float:
 
 def total(steps: list[Step], *, seconds: bool) -> float:
     return max(at for _, at, _ in steps) if seconds else float(sum(epochs for epochs, _, _ in steps))
+
+
+def seeds_in_processes(run_seed: Callable[[int, argparse.Namespace], Any], seeds: Sequence[int],
+                       args: argparse.Namespace, line: Callable[[int, Any], str]) -> dict[int, Any]:
+    """``run_seed(seed, args)`` for every seed in ``args.jobs`` processes, each with its share of
+    the cores; prints ``line(seed, result)`` for each seed in order. Spawned, not forked: each
+    process imports Keras itself, after HPO_THREADS is set."""
+    from hpo.driver.workers import available_cores
+    from hpo.environment import THREADS_ENV
+
+    if args.jobs > 1:
+        os.environ[THREADS_ENV] = str(max(1, available_cores() // args.jobs))
+    runs: dict[int, Any] = {}
+    with concurrent.futures.ProcessPoolExecutor(max_workers=args.jobs,
+                                                mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {seed: pool.submit(run_seed, seed, args) for seed in seeds}
+        for seed in seeds:
+            runs[seed] = futures[seed].result()
+            print(line(seed, runs[seed]), flush=True)
+    return runs
 
 
 def median_band(values: list[float]) -> tuple[float, float, float]:
@@ -193,26 +213,17 @@ def main() -> None:
     names = labels(args.strategies)
     baseline, focus = names[0], names[-1]
 
-    from hpo.driver.workers import available_cores
-    from hpo.environment import PARENT_PID_ENV, THREADS_ENV
+    from hpo.environment import PARENT_PID_ENV
 
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     os.environ[PARENT_PID_ENV] = str(os.getpid())
-    if args.jobs > 1:
-        os.environ[THREADS_ENV] = str(max(1, available_cores() // args.jobs))
-    runs: dict[int, dict[str, list[Step]]] = {}
-    # spawn, not fork: each seed's process imports Keras itself, after HPO_THREADS is set.
-    with concurrent.futures.ProcessPoolExecutor(
-            max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {seed: pool.submit(run_seed, seed, args) for seed in seeds}
-        for seed in seeds:
-            runs[seed] = futures[seed].result()
-            parts = []
-            for label in names:
-                steps = runs[seed][label]
-                parts.append(f"{label} {_fmt(best_by(steps, math.inf, seconds=False))} "
-                             f"({total(steps, seconds=False):.0f} ep, {total(steps, seconds=True):.0f} s)")
-            print(f"seed {seed}: " + "; ".join(parts), flush=True)
+
+    def line(seed: int, run: dict[str, list[Step]]) -> str:
+        return f"seed {seed}: " + "; ".join(
+            f"{label} {_fmt(best_by(run[label], math.inf, seconds=False))} "
+            f"({total(run[label], seconds=False):.0f} ep, {total(run[label], seconds=True):.0f} s)" for label in names)
+
+    runs: dict[int, dict[str, list[Step]]] = seeds_in_processes(run_seed, seeds, args, line)
 
     budget = f"{args.trials} trials" if args.epoch_budget is None else f"{args.epoch_budget} epochs each, trials"
     print(f"\n{args.seeds} seeds ({args.first_seed}-{args.first_seed + args.seeds - 1}), {budget} "

@@ -30,7 +30,7 @@ over Optuna's (share of (seed, fraction) pairs where it is strictly better; ties
 Seeds: choose settings on seeds 0-499 and report on seeds 1000 and up.
 
     .venv/bin/python benchmarks/simulate_search.py --tasks all --first-seed 1000 --seeds 100 --json out.json
-        [--workers 1,4] [--jobs 2] [--bank DIR]
+        [--workers 1,4] [--jobs 2] [--bank DIR] [--no-repeats]
 """
 
 from __future__ import annotations
@@ -210,11 +210,13 @@ def _twin_of_hpo_default(spec: Any) -> str | None:
 
 def run_seed(task: str, seed: int, workers: tuple[int, ...], bank_dir: str | None,
              strategies: tuple[str, ...] = STRATEGIES, study: Study = None,
-             makers: dict[str, Any] | None = None, equal: str = "epochs") -> dict[str, dict[int, Run]]:
+             makers: dict[str, Any] | None = None, equal: str = "epochs", repeats: bool = True,
+             ) -> dict[str, dict[int, Run]]:
     """Every strategy on one seed of one task: {strategy: {workers: run}}; ``makers`` another
     registry of strategies than :data:`MAKERS` (benchmarks/choose_defaults.py's candidates).
     ``equal``: "epochs" gives every strategy random search's epochs on the seed, "trials" the
-    study's trial budget (as benchmarks/pruner_comparison.py runs real studies)."""
+    study's trial budget (as benchmarks/pruner_comparison.py runs real studies). ``repeats``
+    False: no new trial replays a configuration its study replayed (:func:`hpo.simulation.simulate`)."""
     makers = makers or MAKERS
     from hpo.simulation import bank_suggest, simulate
 
@@ -243,7 +245,7 @@ def run_seed(task: str, seed: int, workers: tuple[int, ...], bank_dir: str | Non
                                       else {"n_trials": None, "epoch_budget": budget})
             result = simulate(bank, sampler, pruner, workers=count, max_epochs=spec.max_epochs,
                               patience=spec.patience, suggest=suggest, scheduler=scheduler[0] if scheduler else None,
-                              **limits)
+                              repeats=repeats, **limits)
             epochs = np.cumsum([t.trained for t in result.trials]).tolist()
             values = [float("nan") if t.pruned else t.value for t in result.trials]
             test = result.test_of_pick()
@@ -418,6 +420,8 @@ def main() -> None:
                         help="another study than StudySpec's defaults (e.g. 24,10,4: benchmarks/pruner_comparison.py)")
     parser.add_argument("--equal", choices=("epochs", "trials"), default="epochs",
                         help="every strategy gets random search's epochs on the seed (default), or the study's trials")
+    parser.add_argument("--no-repeats", action="store_true",
+                        help="a proposal maps to the nearest configuration its study has not replayed yet")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     strategies = tuple(args.strategies.split(","))
@@ -440,7 +444,8 @@ def main() -> None:
     runs: dict[str, dict[int, Any]] = {task: {} for task in tasks}
     # The scripts' worker processes only: the swap never reaches a process that imports this module.
     with concurrent.futures.ProcessPoolExecutor(args.jobs, initializer=speedups) as pool:
-        futures = {pool.submit(run_seed, task, seed, workers, args.bank, strategies, study, None, args.equal): (task, seed)
+        futures = {pool.submit(run_seed, task, seed, workers, args.bank, strategies, study, None, args.equal,
+                               not args.no_repeats): (task, seed)
                    for task in tasks for seed in seeds}
         for future in concurrent.futures.as_completed(futures):
             task, seed = futures[future]
@@ -450,9 +455,10 @@ def main() -> None:
     for task in tasks:
         print_tables(task, tables[task], workers)
     print(f"\n{len(tasks)} tasks x {args.seeds} seeds (from {args.first_seed}) x {len(strategies)} strategies "
-          f"with {', '.join(str(c) for c in sorted({1, *workers}))} worker(s) in {elapsed:.0f} s ({args.jobs} processes)")
+          f"with {', '.join(str(c) for c in sorted({1, *workers}))} worker(s) in {elapsed:.0f} s ({args.jobs} processes)"
+          + (", no configuration replayed twice in a study" if args.no_repeats else ""))
     if args.json is not None:
-        args.json.write_text(json.dumps({"seconds": elapsed, "tasks": tables}, indent=1))
+        args.json.write_text(json.dumps({"seconds": elapsed, "repeats": not args.no_repeats, "tasks": tables}, indent=1))
 
 
 if __name__ == "__main__":

@@ -240,7 +240,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def _print_outcome(outcome: Any) -> None:
-    print(f"finished trials: {outcome.n_finished}/{outcome.budget} ({outcome.trials_run} run now)")
+    if outcome.configurations is None:
+        print(f"finished trials: {outcome.n_finished}/{outcome.budget} ({outcome.trials_run} run now)")
+    else:  # n_trials counts configurations (PBT: members; with re-checks, the search's trials)
+        print(f"finished trials: {outcome.n_finished} ({outcome.configurations}/{outcome.budget} "
+              f"{outcome.counted}, {outcome.trials_run} run now)")
     if outcome.epochs is not None:
         print(f"epochs trained: {outcome.epochs[0]}/{outcome.epochs[1]}")
     if outcome.checkpoint_peak is not None:
@@ -290,6 +294,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    import hpo.records as records
     from hpo.records import SHOWN_WITH_BEST
     from hpo.report.summary import load_summary
     from hpo.storage.database import resolve_url
@@ -303,19 +308,35 @@ def cmd_show(args: argparse.Namespace) -> int:
           + ", ".join(f"{count} {state.lower()}" for state, count in summary.states.items() if count))
     settings = summary.settings
     if settings:
+        scheduler = settings.get("scheduler", "none")
+        # With a scheduler, the budget counts configurations (PBT: members), not trials.
+        searched = (f"pruner {settings['pruner']}, budget {settings['n_trials']}" if scheduler == "none" else
+                    f"scheduler {scheduler} {settings.get('scheduler_options') or {}}, budget {settings['n_trials']} "
+                    f"{'members' if scheduler == 'pbt' else 'configurations'}")
+        if settings.get("epoch_budget") is not None:
+            searched += f", epoch budget {settings['epoch_budget']}"
+        searched += "".join(f", {label} {settings[key]}" for key, label, plain in (
+            ("cv", "cv", 1), ("repeats", "repeats", 1), ("confirm_top", "re-check top", 0))
+            if settings.get(key, plain) != plain)
         print(f"objective {settings['objective']} on {settings['dataset']}, metric {settings['metric']}, "
-              f"sampler {settings['sampler']}, pruner {settings['pruner']}, budget {settings['n_trials']}, "
+              f"sampler {settings['sampler']}, {searched}, "
               f"max epochs {settings['max_epochs']}, patience {settings['patience']}, seed {settings['seed']}")
     best = summary.best
     if best is None:
         print("best: no complete trial yet")
     else:
         picked = " (picked from the Pareto front)" if len(best.values) > 1 else ""
-        print(f"best trial {best.number}{picked}: value {best.values[0]:.4f}")
+        evaluations = records.fold_values(best.user_attrs)
+        se = records.value_se(best.user_attrs)
+        spread = f" ± {se:.4f} (mean of {len(evaluations)} evaluations ± its standard error)" if se is not None else ""
+        rechecked = records.confirms(best.user_attrs)
+        if rechecked is not None:
+            spread += f", re-check of trial {rechecked}"
+        print(f"best trial {best.number}{picked}: value {best.values[0]:.4f}{spread}")
         print(f"  params: {_format_params(best.params)}")
         attrs = {k: best.user_attrs[k] for k in SHOWN_WITH_BEST if k in best.user_attrs}
         if attrs:
-            print("  " + ", ".join(f"{k}={v}" for k, v in attrs.items()))
+            print("  " + ", ".join(f"{k}={_format_attr(v)}" for k, v in attrs.items()))
         model = StudyFiles(resolve_url(args.storage), summary.name).model_path(best.number)
         if model.exists():
             print(f"  best-epoch model: {model}")
@@ -329,6 +350,13 @@ def cmd_show(args: argparse.Namespace) -> int:
     for number, reason in summary.failures:
         print(f"  trial {number} failed: {reason}")
     return EXIT_OK
+
+
+def _format_attr(value: Any) -> str:
+    """A trial attribute as ``hpo show`` prints it: lists of values (folds) to 4 digits."""
+    if isinstance(value, list) and any(isinstance(v, float) for v in value):
+        return "[" + ", ".join(f"{v:.4g}" for v in value) + "]"
+    return str(value)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -359,8 +387,12 @@ def cmd_best(args: argparse.Namespace) -> int:
         print("trained with the winning member's schedule:")
         for first_epoch, params in result.schedule:
             print(f"  from epoch {first_epoch}: {_format_params(params)}")
-    print(f"validation (search): {result.validation_value:.4f}, validation (retrained): "
-          f"{result.retrained_validation_value:.4f}")
+    if result.pooled_epochs is not None:
+        print(f"validation (search, mean over its evaluations): {result.validation_value:.4f}; retrained on "
+              f"training + validation data for {result.pooled_epochs} epochs (the folds' mean best epoch)")
+    else:
+        print(f"validation (search): {result.validation_value:.4f}, validation (retrained): "
+              f"{result.retrained_validation_value:.4f}")
     metrics = ", ".join(f"{k}={v:.4f}" for k, v in result.test_metrics.items() if math.isfinite(v))
     print(f"test set (used once): {metrics}" if result.test_metrics else
           "no test set: the data has none, so nothing was scored on one")

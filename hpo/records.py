@@ -36,6 +36,13 @@ Trial user attributes:
 * ``epochs_run`` - epochs the trial trained itself (not the ones it took over from a
   checkpoint), charged to the study's ``epoch_budget``;
 * ``n_params``, ``best_epoch``, ``epochs_trained`` - the trained model's size and curve;
+* ``fold_values`` / ``fold_best_epochs`` / ``fold_epochs`` - with ``cv`` or ``repeats``
+  (:mod:`hpo.trial.evaluations`): each finished evaluation's (fold's, seed's) best-epoch
+  value, best epoch and epochs trained, in plan order (a retry carries them and goes on with
+  the next); the trial's value is their mean, ``value_se`` its standard error;
+* ``confirms`` - on a trial that re-checks a leading configuration after the budget
+  (``confirm_top``): the trial it re-checks; its ``fold_values`` hold both trials'
+  evaluations, and its value their mean;
 * ``inference_ms`` - milliseconds per sample (studies with ``also_minimize="inference_ms"``);
 * ``weight_histograms`` - per-layer weight histograms of a model that became the best.
 """
@@ -70,8 +77,14 @@ EPOCHS_RUN = "epochs_run"
 PBT_MEMBER = "pbt_member"
 PBT_GENERATION = "pbt_generation"
 PBT_PARENT = "pbt_parent"
+FOLD_VALUES = "fold_values"
+FOLD_BEST_EPOCHS = "fold_best_epochs"
+FOLD_EPOCHS = "fold_epochs"
+VALUE_SE = "value_se"
+CONFIRMS = "confirms"
 # What a retry carries over from the trial it retries, besides its parameters and seed.
-CARRIED_BY_RETRY = (CONTINUES, BRACKET, PBT_MEMBER, PBT_GENERATION, PBT_PARENT)
+CARRIED_BY_RETRY = (CONTINUES, BRACKET, PBT_MEMBER, PBT_GENERATION, PBT_PARENT, CONFIRMS)
+CARRIED_LISTS_BY_RETRY = (FOLD_VALUES, FOLD_BEST_EPOCHS, FOLD_EPOCHS)
 INFERENCE_MS = "inference_ms"
 WEIGHT_HISTOGRAMS = "weight_histograms"
 
@@ -79,7 +92,7 @@ WEIGHT_HISTOGRAMS = "weight_histograms"
 BULKY = frozenset({FAIL_TRACEBACK, WEIGHT_HISTOGRAMS})
 # What `hpo show` prints under the best trial, in this order.
 SHOWN_WITH_BEST = (N_PARAMS, BEST_EPOCH, EPOCHS_TRAINED, RETRY_OF, CONTINUES, RESUMED_FROM_EPOCH,
-                   PBT_MEMBER, PBT_GENERATION, PBT_PARENT)
+                   PBT_MEMBER, PBT_GENERATION, PBT_PARENT, CONFIRMS, FOLD_VALUES, FOLD_BEST_EPOCHS)
 NO_REASON = "no reason recorded"
 
 Attrs = Mapping[str, Any]
@@ -128,10 +141,11 @@ def trial_seed(study_seed: int, number: int, attrs: Attrs) -> int:
     return seed if seed is not None else study_seed + number
 
 
-def retry_attrs(*, retry_of: int, attempt: int, seed: int, carried: Attrs | None = None) -> dict[str, int]:
+def retry_attrs(*, retry_of: int, attempt: int, seed: int, carried: Attrs | None = None) -> dict[str, Any]:
     """The user attributes a retry is enqueued with; ``carried`` (the retried trial's
-    attributes) passes on its :data:`CARRIED_BY_RETRY` ones."""
-    attrs = {key: value for key in CARRIED_BY_RETRY if (value := _int(carried or {}, key)) is not None}
+    attributes) passes on its :data:`CARRIED_BY_RETRY` and :data:`CARRIED_LISTS_BY_RETRY` ones."""
+    attrs: dict[str, Any] = {key: value for key in CARRIED_BY_RETRY if (value := _int(carried or {}, key)) is not None}
+    attrs |= {key: list(numbers) for key in CARRIED_LISTS_BY_RETRY if (numbers := _numbers(carried or {}, key))}
     return {**attrs, RETRY_OF: retry_of, RETRY_ATTEMPT: attempt, SEED: seed}
 
 
@@ -178,6 +192,35 @@ def n_params(attrs: Attrs) -> int | None:
 
 def best_epoch(attrs: Attrs) -> int | None:
     return _int(attrs, BEST_EPOCH)
+
+
+def _numbers(attrs: Attrs, key: str) -> list[float]:
+    value = attrs.get(key)
+    if not isinstance(value, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        return []
+    return value
+
+
+def fold_values(attrs: Attrs) -> list[float]:
+    """The finished evaluations' values (``cv``/``repeats``), in plan order; [] for a plain trial."""
+    return [float(v) for v in _numbers(attrs, FOLD_VALUES)]
+
+
+def fold_best_epochs(attrs: Attrs) -> list[int]:
+    return [int(v) for v in _numbers(attrs, FOLD_BEST_EPOCHS)]
+
+
+def fold_epochs(attrs: Attrs) -> list[int]:
+    return [int(v) for v in _numbers(attrs, FOLD_EPOCHS)]
+
+
+def value_se(attrs: Attrs) -> float | None:
+    value = attrs.get(VALUE_SE)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def confirms(attrs: Attrs) -> int | None:
+    return _int(attrs, CONFIRMS)
 
 
 def weight_histograms(attrs: Attrs) -> dict[str, Any] | None:

@@ -4,8 +4,10 @@ A single-objective study's best trial is its complete trial with the best value.
 also minimises the parameter count (or the inference time) has a Pareto front; the spec's
 ``pick_within`` picks one of it: the best metric among the front's trials whose second
 objective is within that budget (without a budget: the best metric). Ties go to the earlier
-trial. ``hpo show``, ``hpo best``, the progress line, the report and the kept model all call
-:func:`chosen_trial`, so they never disagree.
+trial. Once leading configurations have been re-checked (``confirm_top``), the pick is among the
+re-checks only, each scored by all of its configuration's evaluations: a configuration that
+was not re-checked has fewer, and its value is the luckier for it. ``hpo show``, ``hpo best``,
+the progress line, the report and the kept model all call :func:`chosen_trial`, so they never disagree.
 
 The rule works on a list of trials (anything with ``number``, ``state`` and ``values``), so the
 report applies it to its snapshot and the trial runner to the finished trials plus the one
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol, TypeVar
+
+import hpo.records as records
 
 if TYPE_CHECKING:
     import optuna
@@ -72,6 +76,8 @@ def chosen_trial(trials: Iterable[T], directions: Sequence[object],
     maximize = _maximize(directions[0])
     if len(directions) == 1:
         candidates = _complete(trials)
+        rechecks = [t for t in candidates if records.confirms(getattr(t, "user_attrs", None) or {}) is not None]
+        candidates = rechecks or candidates
     else:
         candidates = pareto_front(trials, directions)
         if pick_within is not None:

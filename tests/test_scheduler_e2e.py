@@ -85,6 +85,7 @@ def test_asha_with_two_workers_pauses_promotes_and_trains_exactly_the_epoch_budg
     assert result.returncode == 0, result.stderr
     assert "scheduler asha" in result.stdout and "paused at epoch 1" in result.stdout
     assert f"epochs trained: {BUDGET}/{BUDGET}" in result.stdout
+    assert re.search(r"finished trials: \d+ \(\d+/200 configurations, \d+ run now\)", result.stdout), result.stdout
     peak = re.search(r"checkpoints of paused trials: peak ([0-9.]+) MiB", result.stdout)
     assert peak is not None and float(peak.group(1)) > 0, result.stdout
     print(peak.group(0))
@@ -175,6 +176,7 @@ def test_pbt_exploits_and_explores_survives_a_kill_mid_segment_and_best_retrains
                            timeout=400)
     assert rerun.returncode == 0, rerun.stderr
     assert "scheduler pbt" in rerun.stdout and "segments done" in rerun.stdout
+    assert re.search(r"finished trials: \d+ \(4/4 members, \d+ run now\)", rerun.stdout), rerun.stdout
 
     trials = optuna.load_study(study_name="pbt", storage=url).trials
     alive = [t for t in trials if t.state.name != "FAIL"]
@@ -212,6 +214,8 @@ def test_pbt_exploits_and_explores_survives_a_kill_mid_segment_and_best_retrains
     assert retry.user_attrs["resumed_from_epoch"] >= 5  # epoch 4, trained before the kill, was kept
     assert list(home.glob("studies/*/checkpoints/trial-*")) == []
 
+    show = subprocess.run(hpo_command("show", "pbt"), cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert "sampler random, scheduler pbt {" in show.stdout and "budget 4 members," in show.stdout, show.stdout
     best = subprocess.run(hpo_command("best", "pbt"), cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert best.returncode == 0, best.stderr
     assert "trained with the winning member's schedule:" in best.stdout

@@ -45,3 +45,11 @@ def test_a_stored_study_agrees_with_optuna_on_its_best_trial_and_front():
     single = optuna.create_study(direction="minimize")
     single.optimize(lambda t: (t.suggest_float("x", -1, 1) - 0.2) ** 2, n_trials=8)
     assert chosen_in_study(single).number == single.best_trial.number
+
+
+def test_once_leaders_are_rechecked_the_pick_is_among_the_rechecks():
+    trials = _trials([[0.99], [0.95], [0.93], [0.96]])
+    trials[2].user_attrs["confirms"] = 0  # 0's re-check: its mean over all evaluations fell
+    trials[3].user_attrs["confirms"] = 1
+    assert chosen_trial(trials, ["maximize"]).number == 3
+    assert chosen_trial(trials[:2], ["maximize"]).number == 0  # before any re-check: the best value

@@ -13,6 +13,7 @@ fingerprint of what the trials were scored on.
 from __future__ import annotations
 
 import abc
+import dataclasses
 import functools
 from dataclasses import dataclass
 from typing import Any, Callable, Union
@@ -148,6 +149,8 @@ class Dataset(TrainingData):
     y_test: Arrays | None
     n_classes: ClassCount  # None for regression
     task: Task = "classification"
+    # hpo.Data(groups=...): each training and validation example's group, in that order
+    groups: np.ndarray | None = None
 
     @property
     def input_shape(self) -> Shape:  # type: ignore[override]
@@ -194,6 +197,35 @@ class Dataset(TrainingData):
             train = train.repeat()
         validation = tf.data.Dataset.from_tensor_slices((self.x_val, self.y_val)).batch(VALIDATION_BATCH_SIZE)
         return train.prefetch(tf.data.AUTOTUNE), validation.prefetch(tf.data.AUTOTUNE)
+
+    def folds(self, k: int, seed: int) -> list["Dataset"]:
+        """``k`` cross-validation splits of the training and validation examples together
+        (``cv=k``): fold ``i`` validates on the ``i``-th part and trains on the others; the test
+        set stays as it is. Grouped (no group on both sides) when the data has ``groups``,
+        stratified for one classification output whose every class has ``k`` examples, shuffled
+        with ``seed`` otherwise; the same folds for every trial of a study."""
+        from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
+
+        x, y = _joined(self.x_train, self.x_val), _joined(self.y_train, self.y_val)
+        rows = np.arange(streams.length(x))
+        if self.groups is not None:
+            if len(np.unique(self.groups)) < k:
+                raise SetupError(f"cv={k} needs at least {k} groups; the data has {len(np.unique(self.groups))}")
+            parts = GroupKFold(n_splits=k, shuffle=True, random_state=seed).split(rows, groups=self.groups)
+        elif isinstance(y, np.ndarray) and self.n_classes is not None and not isinstance(self.n_classes, dict) \
+                and y.ndim == 1 and np.bincount(y.astype("int64")).min() >= k:
+            parts = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(rows, y)
+        else:
+            parts = KFold(n_splits=k, shuffle=True, random_state=seed).split(rows)
+        return [dataclasses.replace(self, x_train=streams.rows(x, train), y_train=streams.rows(y, train),
+                                    x_val=streams.rows(x, val), y_val=streams.rows(y, val), groups=None)
+                for train, val in parts]
+
+    def pooled(self) -> "Dataset":
+        """Training and validation examples together as the training split (the validation
+        split stays, for a module's own ``fit``): the final model of a cross-validated study."""
+        return dataclasses.replace(self, x_train=_joined(self.x_train, self.x_val),
+                                   y_train=_joined(self.y_train, self.y_val), groups=None)
 
     def test_set(self) -> Any:
         """The test split in batches, for ``model.evaluate``; None when there is none."""
@@ -297,11 +329,14 @@ class Data:
     training data must come with its own validation set. ``task`` is inferred from ``y``
     (integer, boolean or string labels: classification; floating targets: regression) unless
     stated. String labels are numbered in sorted order. ``test`` is used once, by ``hpo best``.
+    ``groups`` (in-memory data): one group label per training example (then per validation
+    example, when ``validation`` is a set of its own); the validation split and the folds of
+    ``cv`` keep each group on one side (patients, users, sessions).
     """
 
     def __init__(self, train: Any, validation: Any = 0.2, test: Any = None, *,
                  target: str | list[str] | None = None, task: str | None = None,
-                 name: str = "data") -> None:
+                 name: str = "data", groups: Any = None) -> None:
         if task is not None and task not in TASKS:
             raise SetupError(f"Data: task must be 'classification' or 'regression', got {task!r}")
         if isinstance(validation, float) and not 0.0 < validation < 1.0:
@@ -314,8 +349,16 @@ class Data:
         self.train = self._part(train, "train")
         self.validation = validation if isinstance(validation, float) else self._part(validation, "validation")
         self.test = None if test is None else self._part(test, "test")
+        self.groups = None if groups is None else np.asarray(groups).ravel()
         if self.streamed:
+            if self.groups is not None:
+                raise SetupError("Data: groups= is for in-memory data (arrays or DataFrames)")
             return
+        expected = streams.length(self.train[0]) + (0 if isinstance(self.validation, float)
+                                                    else streams.length(self.validation[0]))
+        if self.groups is not None and len(self.groups) != expected:
+            raise SetupError(f"Data: groups has {len(self.groups)} labels; the training "
+                             f"{'' if isinstance(self.validation, float) else 'and validation '}data has {expected} examples")
         y_all = [self.train[1]] + ([self.validation[1]] if not isinstance(self.validation, float) else [])
         self.task: Task = _each_label(lambda y: task or _infer_task(y), self.train[1])
         self.classes = _each_label(
@@ -377,12 +420,20 @@ class Data:
         from sklearn.model_selection import train_test_split
 
         x, y = self.train[0], self._labels(self.train[1])
+        groups = self.groups
         if isinstance(self.validation, float):
             # Indices, so dicts of arrays split alike; the same split as splitting the arrays.
             stratify = y if isinstance(y, np.ndarray) and not isinstance(self.classes, dict) and \
                 self.classes is not None and np.bincount(y).min() >= 2 else None
-            train_rows, val_rows = train_test_split(np.arange(streams.length(x)), test_size=self.validation,
-                                                    stratify=stratify, random_state=seed)
+            if groups is not None:
+                from sklearn.model_selection import GroupShuffleSplit
+
+                train_rows, val_rows = next(GroupShuffleSplit(n_splits=1, test_size=self.validation, random_state=seed)
+                                            .split(np.arange(streams.length(x)), groups=groups))
+                groups = np.concatenate([groups[train_rows], groups[val_rows]])
+            else:
+                train_rows, val_rows = train_test_split(np.arange(streams.length(x)), test_size=self.validation,
+                                                        stratify=stratify, random_state=seed)
             x_train, x_val = streams.rows(x, train_rows), streams.rows(x, val_rows)
             y_train, y_val = streams.rows(y, train_rows), streams.rows(y, val_rows)
         else:
@@ -392,7 +443,16 @@ class Data:
         if self.test is not None:
             x_test, y_test = self.test[0], self._labels(self.test[1])
         n_classes = _each(lambda classes, _: None if classes is None else len(classes), self.classes, self.task)
-        return Dataset(name, x_train, y_train, x_val, y_val, x_test, y_test, n_classes, self.task)
+        return Dataset(name, x_train, y_train, x_val, y_val, x_test, y_test, n_classes, self.task, groups)
+
+
+def _joined(first: Arrays, second: Arrays) -> Arrays:
+    """Two splits' arrays (or dicts of them) one after the other."""
+    if isinstance(first, dict):
+        assert isinstance(second, dict)
+        return {name: np.concatenate([first[name], second[name]]) for name in first}
+    assert not isinstance(second, dict)
+    return np.concatenate([first, second])
 
 
 def _inputs(x: Any) -> np.ndarray:

@@ -10,6 +10,7 @@ This is the only code that touches the test split; the search saw validation sco
 from __future__ import annotations
 
 import datetime
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,12 @@ from hpo.selection import chosen_in_study, pareto_front
 from hpo.storage.database import runtime_dir
 
 if TYPE_CHECKING:
-    from hpo.data.datasets import Data
+    import keras
+    import optuna
+
+    from hpo.data.datasets import Data, TrainingData
+    from hpo.objectives import Objective
+    from hpo.study.spec import StudySpec
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,9 @@ class BestModelResult:
     params: dict[str, Any]
     # A PBT study's pick: ``(first epoch, parameters)`` of each segment of its lineage
     schedule: tuple[tuple[int, dict[str, Any]], ...] = ()
+    # A cross-validated pick: trained on training + validation data for this many epochs
+    # (its folds' mean best epoch); retrained_validation_value is then NaN
+    pooled_epochs: int | None = None
 
 
 def train_best(name: str, *, storage_url: str | None = None, model_path: Path | None = None,
@@ -74,20 +83,47 @@ def train_best(name: str, *, storage_url: str | None = None, model_path: Path | 
         class_weight = class_weight_for(spec, data)
         result = retrain_lineage(objective, data, scheduler, segments,
                                  lambda params, pause_at: fit_settings(spec, params, seed, class_weight, pause_at))
+    elif spec.cv > 1 or records.fold_values(best.user_attrs):
+        return _train_pooled(name, study, spec, best, objective, data, seed, model_path)
     else:
         settings = fit_settings(spec, params, seed, class_weight_for(spec, data))
         result = fit_and_score(None, lambda: objective.build(params, data.info()), data, settings,
                                extra_callbacks=objective.callbacks(params), fit=objective.fit(params, data))
     check_param_count(objective, params, data, result.n_params)
+    return _scored(name, study, best, result.model, result.value, data, model_path, params, schedule)
+
+
+def _train_pooled(name: str, study: "optuna.Study", spec: "StudySpec", best: "optuna.trial.FrozenTrial",
+                  objective: "Objective", data: "TrainingData", seed: int, model_path: Path | None) -> BestModelResult:
+    """A cross-validated (or re-checked) pick, trained on training and validation data
+    together for its folds' mean best epoch (``best_epoch``); no validation value is left."""
+    from hpo.data.datasets import Dataset
+    from hpo.trial.runner import check_param_count, class_weight_for, fit_settings
+    from hpo.trial.training import fit_for_epochs
+
+    params = dict(best.params)
+    epochs = records.best_epoch(best.user_attrs) or spec.max_epochs
+    pooled = data.pooled() if isinstance(data, Dataset) else data
+    settings = fit_settings(spec, params, seed, class_weight_for(spec, data))
+    model = fit_for_epochs(lambda: objective.build(params, pooled.info()), pooled, settings, epochs,
+                           extra_callbacks=objective.callbacks(params), fit=objective.fit(params, pooled))
+    check_param_count(objective, params, data, int(model.count_params()))
+    return _scored(name, study, best, model, math.nan, data, model_path, params, (), epochs=epochs)
+
+
+def _scored(name: str, study: "optuna.Study", best: "optuna.trial.FrozenTrial", model: "keras.Model",
+            retrained_value: float, data: "TrainingData", model_path: Path | None, params: dict[str, Any],
+            schedule: tuple[tuple[int, dict[str, Any]], ...], *, epochs: int | None = None) -> BestModelResult:
+    """Score the retrained ``model`` on the test split once, save it, record the score."""
     test_metrics: dict[str, float] = {}
     test_set = data.test_set()
     if test_set is not None:  # data without a test split (hpo.Data(test=None)) has nothing to score
-        scores = result.model.evaluate(test_set, verbose=0, return_dict=True)
+        scores = model.evaluate(test_set, verbose=0, return_dict=True)
         test_metrics = {f"test_{key}": float(value) for key, value in scores.items()}
 
     path = model_path or (runtime_dir() / "models" / name / "best.keras")
     path.parent.mkdir(parents=True, exist_ok=True)
-    result.model.save(path)
+    model.save(path)
     if test_metrics:
         study.set_user_attr(records.TEST_EVALUATION, {
             "trial": best.number,
@@ -99,9 +135,10 @@ def train_best(name: str, *, storage_url: str | None = None, model_path: Path | 
         study_name=name,
         trial_number=best.number,
         validation_value=float(best.values[0]),
-        retrained_validation_value=result.value,
+        retrained_validation_value=retrained_value,
         test_metrics=test_metrics,
         model_path=path,
         params=params,
         schedule=schedule,
+        pooled_epochs=epochs,
     )

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Protocol
 
 import hpo.records as records
+from hpo.driver.confirmation import is_recheck, leaders_to_recheck, queue_recheck
 from hpo.driver.recovery import recover_dead_trials
 from hpo.driver.scheduling import promote, release_copied, resumable
 from hpo.interrupts import stop_requested
@@ -32,9 +33,11 @@ from hpo.storage.database import SERVER_BACKENDS, DatabaseLock, rdb_storage
 from hpo.storage.optuna_private import study_id, trial_id
 from hpo.storage.queries import count_by_state
 from hpo.storage.queries import epochs_charged as stored_epochs_charged
+from hpo.trial.evaluations import CONFIRMATION_FOLDS
 
 if TYPE_CHECKING:
     import optuna
+    from optuna.trial import FrozenTrial
 
     from hpo.schedulers import NextTrial, Scheduler
     from hpo.storage.study_files import StudyFiles
@@ -76,6 +79,16 @@ def count_finished(study: "optuna.Study") -> int:
     return counts[TrialState.COMPLETE] + counts[TrialState.PRUNED]
 
 
+def count_configurations(study: "optuna.Study") -> int:
+    """Finished trials that were a configuration's first: with a scheduler, the budget counts
+    configurations (PBT members), not their pauses and continuations; with ``confirm_top``,
+    the search's trials, not the re-checks."""
+    from optuna.trial import TrialState
+
+    finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+    return sum(not queued_by_scheduler(t.user_attrs) and not is_recheck(t.user_attrs) for t in finished)
+
+
 def count_started(study: "optuna.Study") -> int:
     """Trials that have started (in any state but waiting)."""
     from optuna.trial import TrialState
@@ -93,9 +106,12 @@ class BudgetState:
     done: bool
     running: int
     promotion: "NextTrial | None" = None
+    recheck: "FrozenTrial | None" = None  # a leader to re-check (confirm_top), queued by claim_slot
 
 
-def _queued_by_scheduler(attrs: records.Attrs) -> bool:
+def queued_by_scheduler(attrs: records.Attrs) -> bool:
+    """Whether a trial goes on from another's checkpoint at a scheduler's word (a continuation,
+    a later PBT segment, or a retry of one), rather than being a configuration's first."""
     return records.continues(attrs) is not None or records.pbt_parent(attrs) is not None
 
 
@@ -106,6 +122,8 @@ def budget_state(study: "optuna.Study", spec: "StudySpec", scheduler: "Scheduler
     granted epochs towards ``epoch_budget``."""
     from optuna.trial import TrialState
 
+    if scheduler is None and spec.confirm_top:
+        return _with_rechecks(study, spec)
     if scheduler is None:
         counts = count_by_state(study)
         finished, running = counts[TrialState.COMPLETE] + counts[TrialState.PRUNED], counts[TrialState.RUNNING]
@@ -118,15 +136,38 @@ def budget_state(study: "optuna.Study", spec: "StudySpec", scheduler: "Scheduler
     running = sum(t.state == TrialState.RUNNING for t in trials)
     if spec.epoch_budget is not None and epochs_charged(trials) >= spec.epoch_budget:
         return BudgetState(False, running == 0, running)
-    if any(t.state == TrialState.WAITING and _queued_by_scheduler(t.user_attrs) for t in trials):
+    if any(t.state == TrialState.WAITING and queued_by_scheduler(t.user_attrs) for t in trials):
         return BudgetState(True, False, running)  # a continuation queued by another worker
     promotion = scheduler.next_trial(trials, can_resume=lambda number: files is None or resumable(files, number))
     if promotion is not None:
         return BudgetState(True, False, running, promotion)
-    configurations = [t for t in trials if not _queued_by_scheduler(t.user_attrs)]
+    configurations = [t for t in trials if not queued_by_scheduler(t.user_attrs)]
     taken = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING) for t in configurations)
     if taken < spec.n_trials:
         return BudgetState(True, False, running)
+    return BudgetState(False, running == 0, running)
+
+
+def _with_rechecks(study: "optuna.Study", spec: "StudySpec") -> BudgetState:
+    """:func:`budget_state` of a study that re-checks its leaders once the search's budget is
+    met (:mod:`hpo.driver.confirmation`): re-checks count towards neither budget."""
+    from optuna.trial import TrialState
+
+    trials = study.get_trials(deepcopy=False)
+    search = [t for t in trials if not is_recheck(t.user_attrs)]
+    finished = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in search)
+    running = sum(t.state == TrialState.RUNNING for t in trials)
+    searching = sum(t.state == TrialState.RUNNING for t in search)
+    epochs_left = spec.epoch_budget is None or stored_epochs_charged(study) < spec.epoch_budget
+    if finished < spec.n_trials and (epochs_left or searching):
+        return BudgetState(finished + searching < spec.n_trials and epochs_left, False, running)
+    if searching:
+        return BudgetState(False, False, running)  # the leaders are known once the search ends
+    if any(t.state == TrialState.WAITING and is_recheck(t.user_attrs) for t in trials):
+        return BudgetState(True, False, running)  # a re-check's retry
+    leaders = leaders_to_recheck(trials, spec)
+    if leaders:
+        return BudgetState(True, False, running, recheck=leaders[0])
     return BudgetState(False, running == 0, running)
 
 
@@ -155,6 +196,11 @@ def claim_slot(
                 assert scheduler is not None
                 promote(study, spec, state.promotion)
                 release_copied(study, scheduler, files)
+            if state.recheck is not None:
+                queue_recheck(study, spec, state.recheck)
+                seeds = f" x {spec.repeats} seeds" if spec.repeats > 1 else ""
+                out(f"re-checking trial {state.recheck.number} ({spec.metric} {state.recheck.value:.4g}) "
+                    f"on {max(spec.cv, CONFIRMATION_FOLDS)} fresh folds{seeds}")
             return True  # held until the trial starts
         slot.release()
         if state.done:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import hpo.records as records
 from hpo.data.datasets import MEMORY_DATASET
-from hpo.driver.budget import EpochLedger, budget_state, claim_slot, count_finished, slot_lock
+from hpo.driver.budget import EpochLedger, budget_state, claim_slot, count_configurations, count_finished, slot_lock
 from hpo.driver.devices import describe, worker_device
 from hpo.driver.failures import ConsecutiveFailureGuard, TrialFunction, recording_failures
 from hpo.driver.progress import ProgressPrinter, start_line
@@ -59,6 +59,8 @@ class RunOutcome:
     trials_run: int  # by this call
     epochs: tuple[int, int] | None = None  # (epochs trained, epoch_budget) of a study with one
     checkpoint_peak: int | None = None  # bytes, with a scheduler (hpo.driver.scheduling)
+    configurations: int | None = None  # what n_trials counts, when not every trial (budget.count_configurations)
+    counted: str = "trials"  # its name: configurations (a scheduler), members (PBT), search trials (re-checks)
 
 
 def _print(line: str) -> None:
@@ -105,7 +107,6 @@ def run(
             f"{'' if spec.epoch_budget is None else ' or its epoch budget spent'}; nothing to run")
         return _outcome(study, spec, prepared.shown, trials_run=0)
 
-    # A plain callable needs no Keras.
     out(start_line(spec, prepared.shown, finished, is_new=prepared.is_new, keras=objective is None))
 
     if objective is not None:  # a plain callable (tests, benchmarks): no Keras, no workers
@@ -139,7 +140,6 @@ def join(name: str, *, storage_url: str, overrides: dict[str, Any] | None = None
     import optuna
 
     from hpo.storage.database import mask_url
-    from hpo.storage.study_files import host_name
 
     spec = stored_spec(name, storage_url=storage_url).with_overrides(**(overrides or {}))
     select_backend(spec.backend)
@@ -281,8 +281,8 @@ def work_loop(
 
 
 def _outcome(study: "optuna.Study", spec: StudySpec, shown: str, *, trials_run: int) -> RunOutcome:
-    summary = summarize_study(study)
-    best = summary.best
+    summary, scheduled = summarize_study(study), spec.scheduler != "none"
+    best, counted = summary.best, {"none": "search trials", "pbt": "members"}.get(spec.scheduler, "configurations")
     return RunOutcome(
         study_name=spec.name,
         metric=spec.metric,
@@ -295,5 +295,6 @@ def _outcome(study: "optuna.Study", spec: StudySpec, shown: str, *, trials_run: 
         best_number=best.number if best else None,
         trials_run=trials_run,
         epochs=(epochs_charged(study), spec.epoch_budget) if spec.epoch_budget is not None else None,
-        checkpoint_peak=records.checkpoint_peak(study.user_attrs) if spec.scheduler != "none" else None,
+        checkpoint_peak=records.checkpoint_peak(study.user_attrs) if scheduled else None,
+        configurations=count_configurations(study) if scheduled or spec.confirm_top else None, counted=counted,
     )

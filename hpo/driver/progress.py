@@ -73,8 +73,9 @@ class ProgressPrinter:
 
     def __init__(self, budget: int, finished: int, out: Callable[[str], None],
                  pick_within: float | None = None, device: str = "CPU", epoch_budget: int | None = None,
-                 unit: str = "done") -> None:
+                 unit: str = "done", rechecks: bool = False) -> None:
         self.budget = budget
+        self.rechecks = rechecks  # confirm_top: the best is the pick among the re-checks (hpo.selection)
         self.unit = unit  # "segments done" in a PBT study: its budget counts segments
         self.epoch_budget = epoch_budget  # shown as "epochs 12/600" (hpo.driver.budget.EpochLedger)
         self.epochs: int | None = None
@@ -98,14 +99,14 @@ class ProgressPrinter:
             interval = check_scheduler(spec.scheduler, spec.scheduler_options, pruner=spec.pruner,
                                        max_epochs=spec.max_epochs, n_trials=spec.n_trials)["interval"]
             budget, unit = spec.n_trials * math.ceil(spec.max_epochs / interval), "segments done"
-        return cls(budget, finished, out, spec.pick_within, device, spec.epoch_budget, unit)
+        return cls(budget, finished, out, spec.pick_within, device, spec.epoch_budget, unit, rechecks=spec.confirm_top > 0)
 
     def __call__(self, study: "optuna.Study", trial: "optuna.trial.FrozenTrial | FinishedTrial") -> None:
         counted = getattr(trial, "finished_in_study", None)  # read with the trial (hpo.storage.queries)
         self.finished = counted if counted is not None else count_finished(study)
         if self.epoch_budget is not None:
             self.epochs = epochs_charged(study)
-        if len(study.directions) == 1:
+        if len(study.directions) == 1 and not self.rechecks:
             self.best = best_value(study)  # one query, not every trial loaded
         else:
             best = chosen_in_study(study, self.pick_within)
@@ -123,6 +124,9 @@ class ProgressPrinter:
         if trial.state == TrialState.COMPLETE:
             detail = "value=" + "/".join(f"{value:.4g}" if abs(value) >= 1e4 else f"{value:.4f}"
                                          for value in trial.values or ())
+            se = records.value_se(trial.user_attrs)  # cv or repeats: the mean's standard error
+            if se is not None:
+                detail += f" ± {se:.4f}"
         elif trial.state == TrialState.PRUNED and (paused := records.paused_at_epoch(trial.user_attrs)):
             member = records.pbt_member(trial.user_attrs)
             detail = f"paused at epoch {paused}" if member is None else f"member {member} at epoch {paused}"
@@ -134,8 +138,10 @@ class ProgressPrinter:
         best = f"best={self.best[0]:.4f} (#{self.best[1]})" if self.best else "best=-"
         device = f"  on {self.device}" if self.device != "CPU" else ""
         epochs = f"  epochs {self.epochs}/{self.epoch_budget}" if self.epochs is not None else ""
+        checked = records.confirms(trial.user_attrs)
+        count = f"re-check of #{checked}" if checked is not None else f"{self.finished}/{self.budget} {self.unit}"
         return (
             f"[trial {trial.number:>4}] {trial.state.name:<9} {detail:<24} {best}  "
-            f"{duration:5.1f}s  {self.finished}/{self.budget} {self.unit}{epochs}  "
+            f"{duration:5.1f}s  {count}{epochs}  "
             f"elapsed {format_clock(elapsed)}  ETA {format_clock(eta)}{device}"
         )

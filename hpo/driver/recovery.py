@@ -113,7 +113,11 @@ def _recover(study: "optuna.Study", spec: "StudySpec", files: StudyFiles, out: P
 def _epochs_finished(files: StudyFiles, trial: "optuna.trial.FrozenTrial") -> int:
     """Epochs a dead trial finished itself: its checkpoint's (saved before an epoch is
     reported), less those it took over. A checkpoint only another host held, with no artifact
-    store, is unknown here: then the epochs it reported."""
+    store, is unknown here: then the epochs it reported. A trial of several evaluations (``cv``,
+    ``repeats``) that finished one keeps its whole charge: which of its evaluations it took over
+    is not recorded, so the epoch in flight stays charged (the budget is short by one epoch)."""
+    if records.fold_epochs(trial.user_attrs):
+        return records.epochs_run(trial.user_attrs)
     start = records.resumed_from_epoch(trial.user_attrs) or 1
     done = max(files.checkpoint(trial.number).epochs_done(), max(trial.intermediate_values, default=0))
     return max(0, done - start + 1)

@@ -42,6 +42,8 @@ from optuna.pruners import BasePruner
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
+import hpo.records as records
+
 
 @dataclass(frozen=True)
 class _Family:
@@ -326,7 +328,9 @@ class LearningCurvePruner(BasePruner):
         if not values or any(not math.isfinite(v) for v in values):
             return False
         minimize = study.direction == StudyDirection.MINIMIZE
-        best = (min if minimize else max)(t.value for t in finished if t.value is not None)
+        # The best a finished trial *reported*: its value, unless its value is a mean over folds
+        # whose first one alone was reported (hpo.trial.evaluations); then curves meet curves.
+        best = (min if minimize else max)(_reported_best(t, minimize) for t in finished)
         finished_curves = _curves(finished)
         pruned_curves = _curves(study.get_trials(deepcopy=False, states=(TrialState.PRUNED,)))
         rise = rising_scale(minimize, [values, [best], *finished_curves, *pruned_curves])
@@ -371,6 +375,13 @@ class LearningCurvePruner(BasePruner):
             fit_chance = prediction.chance_to_exceed(target)
         count, total = chance_from_finished_curves(curve, target, finished_curves, pruned_curves)
         return (count + self.fit_weight * fit_chance) / (total + self.fit_weight)
+
+
+def _reported_best(trial: FrozenTrial, minimize: bool) -> float:
+    reported = [v for v in trial.intermediate_values.values() if math.isfinite(v)]
+    if not reported or records.FOLD_VALUES not in trial.user_attrs:
+        return float(trial.value)  # type: ignore[arg-type]
+    return (min if minimize else max)(reported)
 
 
 def _curves(trials: list[FrozenTrial]) -> list[list[float]]:

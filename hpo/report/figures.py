@@ -24,6 +24,7 @@ from optuna.importance import (
 )
 from optuna.trial import TrialState
 
+import hpo.records as records
 from hpo.errors import SetupError
 from hpo.report import IMPORTANCE_EVALUATORS, model_views, population_views
 from hpo.report.display import DisplayCopy, plotly_text, spread_sample
@@ -147,7 +148,7 @@ class FigureBuilder:
         if missing := self._need_complete("history"):
             return missing
         figure = ov.plot_optimization_history(self.study, target=self.target, target_name=self.metric)
-        return Section("history", "", figure)
+        return Section("history", "", figure, note=_with_error_bars(figure, self.complete, self.metric))
 
     def importance_values(self) -> dict[str, float]:
         if self._importances is None:
@@ -260,6 +261,23 @@ class FigureBuilder:
         names = [plotly_text(name) for name in self.snapshot.metric_names]
         figure = ov.plot_pareto_front(self.study, target_names=names)
         return Section("pareto", "", figure)
+
+
+def _with_error_bars(figure: "go.Figure", complete: list["optuna.trial.FrozenTrial"], name: str) -> str:
+    """Error bars (± the standard error of a mean over folds or seeds, ``value_se``) on the
+    history's trial values; the note says what they are and which trials re-checked leaders."""
+    errors = {t.number: se for t in complete if (se := records.value_se(t.user_attrs)) is not None}
+    if not errors:
+        return ""
+    for trace in figure.data:
+        if getattr(trace, "name", None) == name and trace.x is not None:  # the trials' values
+            trace.error_y = {"type": "data", "array": [errors.get(int(x), 0.0) for x in trace.x], "visible": True}
+    rechecks = sorted(t.number for t in complete if records.confirms(t.user_attrs) is not None)
+    note = "Bars: ± the standard error of each trial's mean over its folds or seeds."
+    if rechecks:
+        note += (f" Trials {', '.join(map(str, rechecks))} re-checked the leaders on fresh folds; the pick is "
+                 "among them (the best-value line counts every trial).")
+    return note
 
 
 def _in_rows(figure: "go.Figure", columns: int) -> "go.Figure":

@@ -158,7 +158,11 @@ def summary_facts(summary: StudySummary, metric_names: Sequence[str], storage: s
         facts.append(("Best", "no complete trial yet"))
     else:
         label = f"Best {metric_names[0]}" + (" (first objective)" if multi else "")
-        facts.append((label, f"{_fmt(best.values[0])} (trial {best.number})"))
+        se = records.value_se(best.user_attrs)  # a mean over folds or seeds (hpo.trial.evaluations)
+        spread = f" ± {_fmt(se, 3)} (mean of {len(records.fold_values(best.user_attrs))} evaluations)" if se else ""
+        rechecked = records.confirms(best.user_attrs)
+        spread += f", re-check of trial {rechecked}" if rechecked is not None else ""
+        facts.append((label, f"{_fmt(best.values[0])}{spread} (trial {best.number})"))
         facts.append(("Best parameters", ", ".join(f"{k}={_fmt(v, 4)}" for k, v in best.params.items())))
         if summary.pareto_front:
             front = [t.number for t in summary.pareto_front]

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import hpo.records as records
 from hpo.report.display import plotly_text
 from hpo.report.section import Section
+from hpo.schedulers import SCHEDULER_OPTIONS
 from hpo.schedulers.population import members
 
 if TYPE_CHECKING:
@@ -72,6 +73,16 @@ def lineage_section(snapshot: "StudySnapshot", metric: str) -> Section:
     return Section("lineage", "Population lineage", figure, note)
 
 
+def _mutable(snapshot: "StudySnapshot") -> set[str] | None:
+    """The study's ``mutable`` parameters, from its stored settings (None for a study hpo did
+    not make: every parameter that changed is drawn)."""
+    if snapshot.settings is None:
+        return None
+    options = snapshot.settings.get("scheduler_options") or {}
+    mutable = options.get("mutable", SCHEDULER_OPTIONS["pbt"]["mutable"])
+    return {mutable} if isinstance(mutable, str) else set(mutable)
+
+
 def schedule_section(snapshot: "StudySnapshot") -> Section:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
@@ -79,6 +90,10 @@ def schedule_section(snapshot: "StudySnapshot") -> Section:
     found = members(snapshot.trials)
     changing = sorted({name for segments in found.values() for a, b in zip(segments, segments[1:])
                        for name in a.params if a.params.get(name) != b.params.get(name)})
+    mutable = _mutable(snapshot)
+    # The others change only when a member takes over a better one's configuration with its
+    # checkpoint (the lineage shows those); drawn too, they buried the schedules PBT explores.
+    changing = [name for name in changing if mutable is None or name in mutable]
     if not changing:
         return Section("schedule", "Hyperparameter schedules", note="No member's parameters changed yet.")
     figure = make_subplots(rows=len(changing), cols=1, shared_xaxes=True,
@@ -100,5 +115,9 @@ def schedule_section(snapshot: "StudySnapshot") -> Section:
                              row=row, col=1)
     figure.update_layout(height=max(320, 220 * len(changing)))
     figure.update_xaxes(title_text="Epoch", row=len(changing), col=1)
+    for row, name in enumerate(changing, start=1):  # a log-scale parameter (a learning rate) on a log axis
+        if any(getattr(t.distributions.get(name), "log", False) for t in snapshot.trials):
+            figure.update_yaxes(type="log", row=row, col=1)
     return Section("schedule", "Hyperparameter schedules", figure,
-                   "Each member's parameters by epoch: they change when it exploits another member.")
+                   "Each member's mutable parameters by epoch: they change when it exploits another member "
+                   "and perturbs what it copied.")

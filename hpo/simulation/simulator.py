@@ -18,7 +18,13 @@ counts 0 when equal and 1 when not, a parameter one side lacks (a layer the othe
 counts 1; the recorded configuration with the smallest sum of squares wins, ties to the first.
 Caveat: the sampler learns from the value of the point it proposed although the value belongs
 to its neighbour, so a bank must be dense where a sampler concentrates; the neighbour's index is
-stored on the trial (``bank_index``) so its distance can be checked.
+stored on the trial (``bank_index``) so its distance can be checked. Measured on the banks
+(60 trials, seeds 1000-1009): TPE's proposals land on a configuration the study has already
+replayed in 50-62 % of its trials (random search's: 4-9 %), and a replay repeats the recorded
+curve exactly, where a real trial near a good configuration would be a new one. With
+``repeats=False`` a proposal maps to the nearest configuration the study has not replayed yet
+(tabular benchmarks' way: Syne Tune's searchers, ``allow_duplicates=False``); the caveat then
+turns around, since a sampler's second look near a point may land far from it in a sparse bank.
 
 With a ``scheduler`` (:mod:`hpo.schedulers`: promotion ASHA or Hyperband), trials pause as in
 hpo: a trial reaching a rung ends PRUNED with ``paused_at_epoch``, and a free worker first asks
@@ -135,7 +141,8 @@ class _Space:
             low, high, value = math.log(low), math.log(high), math.log(value)
         return 0.0 if high == low else (value - low) / (high - low)
 
-    def nearest(self, params: dict[str, Any]) -> int:
+    def nearest(self, params: dict[str, Any], exclude: set[int] | frozenset[int] = frozenset()) -> int:
+        """The nearest configuration, other than those in ``exclude`` while any is left."""
         distance = np.zeros(len(next(iter(self.missing.values()))))
         for name, missing in self.missing.items():
             absent = name not in params
@@ -147,6 +154,8 @@ class _Space:
             else:
                 gap = np.nan_to_num(self.numeric[name] - self._scale(name, params[name]), nan=1.0)
                 distance += gap * gap
+        if exclude and len(exclude) < len(distance):
+            distance[list(exclude)] = np.inf
         return int(np.argmin(distance))
 
 
@@ -187,6 +196,7 @@ def simulate(
     patience: int | None = None,
     suggest: Callable[["optuna.trial.Trial"], dict[str, Any]] | None = None,
     scheduler: "PromotionScheduler | None" = None,
+    repeats: bool = True,
 ) -> Simulation:
     """Run ``n_trials`` trials of an in-memory Optuna study with ``sampler`` and ``pruner``
     against ``bank``, on ``workers`` simulated workers; with ``epoch_budget``, no trial starts
@@ -197,7 +207,8 @@ def simulate(
     bank was recorded with (an objective's ``suggest``; see :func:`bank_suggest`); without it
     every trial is asked for all the bank's parameters at once, conditional or not. With a
     ``scheduler``, trials pause and continue (this module's doc); the pruner should be Optuna's
-    ``NopPruner``."""
+    ``NopPruner``. ``repeats=False``: a new trial never replays a configuration the study has
+    replayed already (the nearest unused one instead; see this module's doc)."""
     import optuna
 
     if (n_trials is not None and n_trials < 1) or workers < 1:
@@ -228,6 +239,7 @@ def simulate(
     finished: list[SimulatedTrial] = []
     started = 0  # new configurations
     first_epochs: dict[int, int] = {}  # a running continuation's first epoch of its own
+    used: set[int] = set()  # the configurations new trials have replayed
     sequence = 0
 
     def start(worker: int, now: float) -> None:
@@ -255,7 +267,8 @@ def simulate(
         else:
             trial = study.ask()
             params = suggest(trial)
-        index = space.nearest(params)
+        index = space.nearest(params, frozenset() if repeats else used)
+        used.add(index)
         trial.set_user_attr(BANK_INDEX_ATTR, index)
         if scheduler is not None:
             trial.set_user_attr(records.BRACKET, scheduler.bracket_for(trial.number))

@@ -88,6 +88,11 @@ def best_value(study: "optuna.Study") -> tuple[float, int] | None:
     return _stored_value(kind, value), int(number)
 
 
+# The trial attributes the progress line shows (hpo.driver.progress).
+SHOWN_IN_PROGRESS = (records.FAIL_REASON, records.PAUSED_AT_EPOCH, records.PBT_MEMBER, records.VALUE_SE,
+                     records.CONFIRMS)
+
+
 @dataclass(frozen=True)
 class FinishedTrial:
     """What the progress line and the failure guard read of a trial that just ended (the
@@ -99,7 +104,7 @@ class FinishedTrial:
     values: list[float] | None
     duration: datetime.timedelta | None
     last_step: int | None
-    user_attrs: dict[str, Any] = field(default_factory=dict)  # fail_reason and paused_at_epoch only
+    user_attrs: dict[str, Any] = field(default_factory=dict)  # the SHOWN_IN_PROGRESS ones only
     finished_in_study: int | None = None  # complete or pruned trials, this one included
 
     @classmethod
@@ -129,11 +134,11 @@ def finished_trial(study: "optuna.Study", trial_id: int) -> FinishedTrial:
                 .where(others.study_id == trials.study_id,
                        others.state.in_([TrialState.COMPLETE, TrialState.PRUNED])).scalar_subquery())
     last_step = select(func.max(steps.step)).where(steps.trial_id == trials.trial_id).scalar_subquery()
-    reason, paused = (select(attrs.value_json).where(attrs.trial_id == trials.trial_id, attrs.key == key)
-                      .scalar_subquery() for key in (records.FAIL_REASON, records.PAUSED_AT_EPOCH))
+    shown_attrs = [select(attrs.value_json).where(attrs.trial_id == trials.trial_id, attrs.key == key)
+                   .scalar_subquery() for key in SHOWN_IN_PROGRESS]
     # Optuna 5 stores the times as naive UTC columns behind properties; a duration needs no zone.
     columns: list[Any] = [trials.number, trials.state, trials._datetime_start_utc, trials._datetime_complete_utc,
-                          last_step, reason, finished, paused, stored.objective, stored.value, stored.value_type]
+                          last_step, finished, *shown_attrs, stored.objective, stored.value, stored.value_type]
     query = (
         select(*columns)
         .outerjoin(stored, stored.trial_id == trials.trial_id)
@@ -142,9 +147,9 @@ def finished_trial(study: "optuna.Study", trial_id: int) -> FinishedTrial:
     )
     with Session(storage.engine) as session:
         rows = session.execute(query).all()
-    number, state, start, end, step, reason_json, count, paused_json = rows[0][:8]
-    shown = {key: json.loads(value) for key, value in ((records.FAIL_REASON, reason_json),
-                                                       (records.PAUSED_AT_EPOCH, paused_json)) if value is not None}
+    number, state, start, end, step, count = rows[0][:6]
+    shown = {key: json.loads(value) for key, value in zip(SHOWN_IN_PROGRESS, rows[0][6:6 + len(SHOWN_IN_PROGRESS)])
+             if value is not None}
     values = [_stored_value(kind, value) for *_, objective, value, kind in rows if objective is not None]
     return FinishedTrial(
         number=int(number), state=state, values=values or None,

@@ -24,7 +24,7 @@ DIRECTIONS = ("maximize", "minimize")
 
 # Settings that define *what* is being optimised. Changing one of them on an existing study
 # would mix incomparable trials, so it is an error; every other setting may change on resume.
-IDENTITY_FIELDS = ("objective", "dataset", "metric", "direction", "also_minimize")
+IDENTITY_FIELDS = ("objective", "dataset", "metric", "direction", "also_minimize", "cv", "repeats")
 # Second objectives a study can minimise alongside its metric (multi-objective studies).
 SECOND_OBJECTIVES = ("n_params", "inference_ms")
 
@@ -112,6 +112,13 @@ class StudySpec:
             n_trials, which it must equal), ``interval`` (epochs per segment, default 2),
             ``mutable`` (parameters perturbed on exploit, default ``["learning_rate"]``),
             ``quantile`` (default 0.25), ``resample_probability`` (default 0.25).
+        cv: k-fold cross-validation of in-memory data (1: the one validation split): each trial
+            trains ``cv`` models, its value is the mean of the folds' best-epoch values (see
+            :mod:`hpo.trial.evaluations` for how pruning and retries see the folds).
+        repeats: trainings per fold with other seeds; the value is the mean over all of them.
+        confirm_top: when the budget is met, the leading configurations are re-checked, each
+            with ``max(cv, 5)`` more folds (a fresh fold assignment) × ``repeats`` seeds, and the
+            pick is the best mean over all of a re-checked configuration's evaluations.
         fit_options: Keras ``fit`` arguments hpo passes on: ``class_weight`` (a dict or
             ``"balanced"``), ``shuffle``, ``steps_per_epoch`` (see :mod:`hpo.study.fit_options`).
         storage: storage URL; ``--storage`` and ``HPO_STORAGE`` take precedence.
@@ -160,6 +167,10 @@ class StudySpec:
     scheduler_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     epoch_budget: int | None = _cli(None, int, "the study also ends when its trials have trained N epochs "
                                     "in total, exactly, across workers and hosts")
+    cv: int = _cli(1, int, "k-fold cross-validation: each trial's value is the mean over k folds (in-memory data)")
+    repeats: int = _cli(1, int, "train each fold R times with other seeds; the value is the mean", "R")
+    confirm_top: int = _cli(0, int, "when the budget is met, re-check the K leading configurations on "
+                            "max(cv, 5) more folds and pick by all their evaluations", "K")
     fit_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     storage: str | None = None
     artifacts: str | None = _cli(None, str, "artifact store for checkpoints and kept models, shared by every "
@@ -201,7 +212,11 @@ class StudySpec:
             raise SetupError(f"warm_start must be a study name, got {self.warm_start!r}")
         if not isinstance(self.deterministic, bool):
             raise SetupError(f"deterministic must be True or False, got {self.deterministic!r}")
-        for field in ("seed", "max_retries", "recycle_after", "warm_start_trials"):
+        for field in ("cv", "repeats"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise SetupError(f"{field} must be a positive integer, got {value!r}")
+        for field in ("seed", "max_retries", "recycle_after", "warm_start_trials", "confirm_top"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise SetupError(f"{field} must be a non-negative integer, got {value!r}")
@@ -238,6 +253,12 @@ class StudySpec:
         object.__setattr__(self, "scheduler_options", dict(self.scheduler_options))
         if self.scheduler != "none" and self.multi_objective:
             raise SetupError("a scheduler ranks trials by one metric; it cannot run with also_minimize")
+        if self.evaluated_more_than_once or self.confirm_top:
+            if self.scheduler != "none":
+                raise SetupError("cv, repeats and confirm_top train whole configurations; they cannot "
+                                 f"run with scheduler={self.scheduler!r}")
+            if self.multi_objective:
+                raise SetupError("cv, repeats and confirm_top average one metric; they cannot run with also_minimize")
         if self.epoch_budget is not None and (isinstance(self.epoch_budget, bool)
                                               or not isinstance(self.epoch_budget, int) or self.epoch_budget < 1):
             raise SetupError(f"epoch_budget must be a positive integer, got {self.epoch_budget!r}")
@@ -248,6 +269,11 @@ class StudySpec:
         """One direction per objective: the metric's, then ``minimize`` for ``also_minimize``."""
         first = cast(Direction, self.direction)
         return [first, "minimize"] if self.also_minimize else [first]
+
+    @property
+    def evaluated_more_than_once(self) -> bool:
+        """Whether a trial trains several models (``cv`` folds × ``repeats`` seeds)."""
+        return self.cv > 1 or self.repeats > 1
 
     @property
     def multi_objective(self) -> bool:

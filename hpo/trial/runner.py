@@ -12,6 +12,8 @@ metric and the second objective) and the best trial's kept ``.keras`` model.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import time
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Callable, Sequence
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from hpo.storage.checkpoints import TrialCheckpoint
     from hpo.storage.study_files import StudyFiles
     from hpo.study.spec import StudySpec
+    from hpo.trial.evaluations import Evaluation
     from hpo.trial.training import FitResult, FitSettings
 
 DEFAULT_BATCH_SIZE = 64
@@ -91,9 +94,22 @@ def make_trial_runner(
     next rung: it ends PRUNED with ``paused_at_epoch``. ``epoch_grants(trial)`` is the trial's
     grant of each epoch from the study's epoch budget (:class:`hpo.driver.budget.EpochLedger`).
     """
+    from hpo.trial.evaluations import (
+        CONFIRMATION_FOLDS,
+        earlier_values,
+        fold_seed,
+        folds_of,
+        plan,
+        run_evaluations,
+    )
     from hpo.trial.training import fit_and_score
 
     class_weight = class_weight_for(spec, data)  # once per process, not per trial
+
+    @functools.cache
+    def folds(confirming: bool) -> list["TrainingData"]:  # once per process
+        k = max(spec.cv, CONFIRMATION_FOLDS) if confirming else spec.cv
+        return folds_of(data, k, fold_seed(spec, confirming=confirming))
 
     def run_trial(trial: "optuna.trial.BaseTrial") -> TrialValue:
         params = objective.suggest(trial)
@@ -110,18 +126,34 @@ def make_trial_runner(
         checkpoint = files.checkpoint(trial.number) if files is not None else None
         resuming = files is not None and checkpoint is not None and start_from_checkpoint(files, checkpoint, user_attrs)
         copied = records.pbt_parent(user_attrs) is not None  # a PBT segment: its params may differ
-        try:
-            result = fit_and_score(
-                trial, lambda: objective.build(params, data.info()), data,
-                settings, checkpoint=checkpoint, resuming=resuming, warn=warn,
-                extra_callbacks=objective.callbacks(params), fit=objective.fit(params, data),
-                grant_epoch=epoch_grants(trial) if epoch_grants is not None else None,
+        confirmed = records.confirms(user_attrs)  # a re-check of a leader (hpo.driver.confirmation)
+        grant = epoch_grants(trial) if epoch_grants is not None and confirmed is None else None
+
+        def fit_one(evaluation: "Evaluation | None", reports: bool, grant_epoch: "Callable[[], bool] | None") -> "FitResult":
+            split = data if evaluation is None or evaluation.fold is None else folds(confirmed is not None)[evaluation.fold]
+            return fit_and_score(
+                trial if reports else None, lambda: objective.build(params, split.info()), split,
+                settings if evaluation is None else dataclasses.replace(settings, seed=evaluation.seed(settings.seed)),
+                checkpoint=checkpoint, resuming=resuming, warn=warn,
+                extra_callbacks=objective.callbacks(params), fit=objective.fit(params, split), grant_epoch=grant_epoch,
                 after_restore=(lambda model: objective.apply(model, params)) if copied else None,
             )
-            check_param_count(objective, params, data, result.n_params)
-            values = _values(spec, trial, result, data)
-            if files is not None:
-                keep_if_best(trial, values, result, files, spec.pick_within)
+
+        try:
+            if spec.evaluated_more_than_once or confirmed is not None:
+                evaluated = run_evaluations(
+                    trial, plan(spec, confirming=confirmed is not None), fit_one, checkpoint=checkpoint,
+                    grant_epoch=grant, reports=confirmed is None,
+                    earlier=earlier_values(trial, confirmed) if confirmed is not None else ())
+                values: tuple[float, ...] = (evaluated.value,)
+                result = evaluated.last
+            else:
+                result = fit_one(None, True, grant)
+                values = _values(spec, trial, result, data)
+            if result is not None:
+                check_param_count(objective, params, data, result.n_params)
+                if files is not None:
+                    keep_if_best(trial, values, result, files, spec.pick_within)
         except KeyboardInterrupt:
             raise  # the checkpoint stays: the retry continues from it
         except TrialPaused as paused:  # the checkpoint stays: a continuation may go on from it
@@ -161,6 +193,10 @@ def check_setup(objective: "Objective", data: "TrainingData", spec: "StudySpec")
     """The checks that need Keras, before any trial exists: the metric, and a population's
     mutable parameters (:func:`hpo.trial.population.check_mutable`)."""
     check_metric(objective, data, spec)
+    if spec.cv > 1 or spec.confirm_top:
+        from hpo.trial.evaluations import CONFIRMATION_FOLDS, folds_of
+
+        folds_of(data, max(spec.cv, CONFIRMATION_FOLDS if spec.confirm_top else 1), spec.seed)
     if spec.scheduler == "pbt":
         from hpo.trial.population import check_mutable
 
@@ -255,7 +291,8 @@ def keep_if_best(trial: "optuna.trial.BaseTrial", values: tuple[float, ...], res
 
     study = getattr(trial, "study", None)
     if study is not None:
-        candidate = SimpleNamespace(number=trial.number, state=TrialState.COMPLETE, values=list(values))
+        candidate = SimpleNamespace(number=trial.number, state=TrialState.COMPLETE, values=list(values),
+                                    user_attrs=trial.user_attrs)
         finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         chosen = chosen_trial([*finished, candidate], study.directions, pick_within)
         if chosen is not candidate:

@@ -156,6 +156,33 @@ def fit_and_score(
     return FitResult(value, best + 1, len(curve), n_params, model, done + 1)
 
 
+def fit_for_epochs(make_model: Callable[[], "keras.Model"], data: "TrainingData", settings: FitSettings,
+                   epochs: int, *, extra_callbacks: Sequence["keras.callbacks.Callback"] = (),
+                   fit: "CustomFit | None" = None) -> "keras.Model":
+    """Train a fresh model for exactly ``epochs`` epochs on ``data``'s training split and keep
+    the last epoch's weights: ``hpo best`` of a cross-validated study, which trains on training
+    and validation data together (nothing is held out to pick an epoch by, so the epoch count
+    is the folds' mean best epoch)."""
+    import keras
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(settings.seed)
+    model = make_model()
+    _build_optimizer(model)
+    callbacks: list[keras.callbacks.Callback] = [*extra_callbacks]
+    if settings.learning_rate_schedule is not None:
+        schedule = settings.learning_rate_schedule
+        callbacks.append(keras.callbacks.LearningRateScheduler(lambda epoch, _rate: schedule(epoch)))
+    if fit is not None:
+        fit(model, epochs=epochs, initial_epoch=0, callbacks=callbacks)
+        return model
+    train, _ = data.pipelines(settings.batch_size, shuffle=settings.shuffle, seed=settings.seed,
+                              repeat=settings.steps_per_epoch is not None)
+    model.fit(train, epochs=epochs, callbacks=callbacks, shuffle=False, class_weight=settings.class_weight,
+              steps_per_epoch=settings.steps_per_epoch, verbose=0)
+    return model
+
+
 def _train(model: "keras.Model", data: "TrainingData", settings: FitSettings,
            callbacks: list["keras.callbacks.Callback"], done: int, fit: "CustomFit | None") -> None:
     """Epochs ``done + 1`` to ``settings.max_epochs``: the objective's ``fit``, else Keras'."""

@@ -186,3 +186,49 @@ def test_both_split_forms_are_training_data_and_the_base_is_abstract():
     assert isinstance(Data((np.zeros((20, 3)), np.arange(20) % 2)).split(0), TrainingData)
     with pytest.raises(TypeError, match="abstract"):
         TrainingData()
+
+
+def test_folds_pool_train_and_validation_stratified_and_the_same_for_a_seed():
+    from hpo.data import Data
+
+    x, y = np.arange(100, dtype="float32").reshape(50, 2), np.array([0] * 40 + [1] * 10)
+    data = Data((x, y), validation=0.2).split(0)
+    folds = data.folds(5, seed=3)
+    assert len(folds) == 5
+    validated = np.concatenate([f.x_val[:, 0] for f in folds])
+    assert sorted(validated.tolist()) == sorted(x[:, 0].tolist())  # every example validates once
+    for fold in folds:
+        assert len(fold.x_train) == 40 and np.bincount(fold.y_val).tolist() == [8, 2]  # stratified
+        assert not set(fold.x_val[:, 0]) & set(fold.x_train[:, 0])
+    again = data.folds(5, seed=3)
+    assert all((a.x_val == b.x_val).all() for a, b in zip(folds, again))
+    assert any((a.x_val != b.x_val).any() for a, b in zip(folds, data.folds(5, seed=4)))
+    pooled = data.pooled()
+    assert len(pooled.x_train) == 50 and pooled.x_test is None
+
+
+def test_groups_stay_on_one_side_of_the_split_and_of_every_fold():
+    from hpo.data import Data
+
+    x, y = np.arange(60, dtype="float32").reshape(60, 1), np.arange(60) % 2
+    groups = np.arange(60) // 6  # 10 groups of 6
+    split = Data((x, y), validation=0.2, groups=groups).split(0)
+    group_of = dict(zip(x[:, 0].tolist(), groups.tolist()))
+    train_groups = {group_of[v] for v in split.x_train[:, 0].tolist()}
+    val_groups = {group_of[v] for v in split.x_val[:, 0].tolist()}
+    assert val_groups and not train_groups & val_groups
+    for fold in split.folds(5, seed=0):
+        assert not {group_of[v] for v in fold.x_train[:, 0]} & {group_of[v] for v in fold.x_val[:, 0]}
+    with pytest.raises(SetupError, match="cv=20 needs at least 20 groups; the data has 10"):
+        split.folds(20, seed=0)
+    with pytest.raises(SetupError, match="groups has 3 labels; the training data has 60 examples"):
+        Data((x, y), groups=[1, 2, 3])
+
+
+def test_regression_and_dict_folds_are_plain_k_fold():
+    from hpo.data import Data
+
+    x = {"a": np.zeros((20, 2), "float32"), "b": np.ones((20, 3), "float32")}
+    data = Data((x, np.linspace(0, 1, 20)), validation=0.25).split(0)
+    folds = data.folds(4, seed=0)
+    assert [len(f.x_val["a"]) for f in folds] == [5, 5, 5, 5] and folds[0].x_train["b"].shape == (15, 3)

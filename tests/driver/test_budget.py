@@ -32,6 +32,20 @@ def test_counting_an_in_memory_study_uses_optunas_own_list():
     assert budget.count_finished(study) == 2 and budget.count_started(study) == 2
 
 
+def test_configurations_count_a_configurations_first_trial_not_its_continuations_or_segments():
+    study = optuna.create_study()
+    attrs = [{}, {"continues": 0}, {}, {"pbt_parent": 2}, {"continues": 1}]
+    for user_attrs in attrs:
+        trial = study.ask()
+        for key, value in user_attrs.items():
+            trial.set_user_attr(key, value)
+        study.tell(trial, 1.0)
+    failed = study.ask()
+    study.tell(failed, state=optuna.trial.TrialState.FAIL)
+    assert budget.count_configurations(study) == 2 and budget.count_finished(study) == 5
+    assert [budget.queued_by_scheduler(t.user_attrs) for t in study.trials[:5]] == [False, True, False, True, True]
+
+
 def test_a_slot_is_held_until_released_and_refused_once_the_budget_is_met(sqlite_url):
     spec = quick_spec(n_trials=2)
     run_quick(spec.with_overrides(n_trials=1), sqlite_url)

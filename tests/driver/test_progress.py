@@ -92,3 +92,18 @@ def test_a_population_study_counts_segments_and_names_the_member():
     line = printer.format_line(trial)
     assert "member 2 at epoch 6" in line and " 0/12 segments done  elapsed" in line  # 4 members x 3 segments
     assert ProgressPrinter.for_study(quick_spec(n_trials=9), 0, print, "CPU").budget == 9
+
+
+def test_a_mean_over_folds_shows_its_standard_error_and_a_recheck_says_what_it_rechecks():
+    import datetime
+
+    from optuna.trial import TrialState
+
+    from hpo.driver.progress import ProgressPrinter
+    from hpo.storage.queries import FinishedTrial
+
+    printer = ProgressPrinter(10, 0, print, rechecks=True)
+    trial = FinishedTrial(11, TrialState.COMPLETE, [0.9512], datetime.timedelta(seconds=1), 4,
+                          {"value_se": 0.0041, "confirms": 3}, finished_in_study=11)
+    line = printer.format_line(trial)
+    assert "value=0.9512 ± 0.0041" in line and "re-check of #3" in line and "11/10" not in line

@@ -182,3 +182,21 @@ def test_many_parameters_slice_in_rows_as_wide_as_the_page(sqlite_url):
     titled = {layout[key].title.text: layout[key] for key in axes if layout[key].title.text}
     assert len(titled) == 10 and titled["p05"].type == "log"
     assert layout.height > 3 * figures.SLICE_ROW_HEIGHT - 1
+
+
+def test_means_over_folds_get_error_bars_and_the_rechecks_are_named(sqlite_url):
+    make_study(sqlite_url, extra_attrs={0: {"value_se": 0.01, "fold_values": [0.5, 0.6]},
+                                        5: {"value_se": 0.02, "confirms": 0, "fold_values": [0.5, 0.6, 0.7]}})
+    sections, _ = build(sqlite_url, "mixed")
+    history = sections["history"]
+    [values] = [trace for trace in history.figure.data if trace.error_y.array is not None]
+    bars = dict(zip(values.x, values.error_y.array))
+    assert bars[0] == 0.01 and bars[5] == 0.02 and bars[1] == 0.0
+    assert "standard error" in history.note and "Trials 5 re-checked the leaders" in history.note
+    plain, _ = build(*_plain_study(sqlite_url))
+    assert plain["history"].note == ""
+
+
+def _plain_study(url):
+    make_study(url, name="plain")
+    return url, "plain"

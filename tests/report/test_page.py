@@ -45,6 +45,13 @@ def test_summary_counts_best_time_storage_and_settings(sqlite_url, tmp_path):
     assert "tpe" in summary and "median" in summary and url.split("///")[1] in summary
 
 
+def test_a_best_trial_that_is_a_mean_over_folds_shows_its_standard_error(sqlite_url, tmp_path):
+    make_study(sqlite_url, "cv", extra_attrs={5: {"value_se": 0.0123, "fold_values": [0.7, 0.72, 0.8],
+                                                   "confirms": 2}})
+    page = write_report("cv", sqlite_url, tmp_path / "out").path.read_text()
+    assert "Best val_accuracy</td><td>0.74 ± 0.0123 (mean of 3 evaluations), re-check of trial 2 (trial 5)" in page
+
+
 def test_trial_table_has_a_row_per_trial_with_reasons_and_sorting(hostile_report):
     page = hostile_report
     table = page[page.index('<table id="trials">'):]

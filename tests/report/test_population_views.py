@@ -1,5 +1,7 @@
 """The lineage and schedule views of a stored PBT study (written with create_trial, no training)."""
 
+import dataclasses
+
 import optuna
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
@@ -48,6 +50,22 @@ def test_the_schedule_draws_the_parameters_that_changed_per_member(sqlite_url):
     assert [a.text for a in section.figure.layout.annotations] == ["learning_rate"]
     member_1 = [t for t in section.figure.data if t.name == "member 1"][0]
     assert list(member_1.x) == [1, 2, 3, 4] and list(member_1.y) == [0.001, 0.001, 0.012, 0.012]
+    assert section.figure.layout.yaxis.type == "log"  # the learning rate is sampled on a log scale
+
+
+def test_the_schedule_draws_only_the_mutable_parameters_of_an_hpo_study(sqlite_url):
+    import copy
+
+    snapshot = _population(sqlite_url)
+    trials = copy.deepcopy(list(snapshot.trials))
+    for trial in trials:  # member 1's second segment took member 0's width with its checkpoint
+        trial.params = {**trial.params, "units_0": 64 if trial.number == 3 else 32}
+    widened = dataclasses.replace(snapshot, trials=tuple(trials))
+    titles = lambda s: [a.text for a in population_views.schedule_section(s).figure.layout.annotations]  # noqa: E731
+    assert titles(widened) == ["learning_rate"]  # hpo's default mutable parameter
+    with_units = dataclasses.replace(widened, settings={**widened.settings, "scheduler_options": {"mutable": ["units_0"]}})
+    assert titles(with_units) == ["units_0"]
+    assert titles(dataclasses.replace(widened, settings=None)) == ["learning_rate", "units_0"]  # not hpo's: all
 
 
 def test_the_report_of_a_population_study_has_both_views_and_others_have_neither(sqlite_url):

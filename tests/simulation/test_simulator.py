@@ -15,6 +15,19 @@ def test_a_proposal_maps_to_the_nearest_recorded_configuration():
     assert nearest_config(bank, {"x": 2.0, "kind": "a"}) == 39  # clipped to the range's end
 
 
+def test_without_repeats_a_proposal_maps_to_the_nearest_configuration_not_yet_replayed():
+    bank = tiny_bank()  # 40 configurations
+    sampler = optuna.samplers.TPESampler(seed=0, n_startup_trials=5)
+    repeated = simulate(bank, sampler, optuna.pruners.NopPruner(), n_trials=30)
+    assert len({t.index for t in repeated.trials}) < 30  # TPE returns to the configurations it likes
+    sampler = optuna.samplers.TPESampler(seed=0, n_startup_trials=5)
+    fresh = simulate(bank, sampler, optuna.pruners.NopPruner(), n_trials=30, repeats=False)
+    assert len({t.index for t in fresh.trials}) == 30
+    assert [t.index for t in fresh.trials][:5] == [t.index for t in repeated.trials][:5]  # the same start
+    many = simulate(bank, optuna.samplers.RandomSampler(seed=0), optuna.pruners.NopPruner(), n_trials=45, repeats=False)
+    assert len({t.index for t in many.trials}) == 40  # all used: repeats again, as there is nothing else
+
+
 def test_one_worker_replays_whole_curves_and_charges_their_seconds():
     bank = tiny_bank()
     result = simulate(bank, optuna.samplers.RandomSampler(seed=1), optuna.pruners.NopPruner(), n_trials=5)

@@ -48,6 +48,8 @@ def test_a_finished_trial_in_one_query_reads_as_optunas_frozen_trial(sqlite_url,
     study = optuna.create_study(storage=sqlite_url, directions=directions)
     values = [0.5, 2.0][:len(directions)]
     complete = study.ask()
+    complete.set_user_attr("value_se", 0.01)
+    complete.set_user_attr("confirms", 0)
     study.tell(complete, values if len(values) > 1 else values[0])
     pruned = study.ask()
     for step, value in ((1, 0.9), (3, 0.8)):  # Trial.report is for one objective only
@@ -59,12 +61,13 @@ def test_a_finished_trial_in_one_query_reads_as_optunas_frozen_trial(sqlite_url,
     study.tell(failed, state=optuna.trial.TrialState.FAIL)
     infinite = study.ask()
     study.tell(infinite, [-math.inf, math.inf][:len(directions)] if len(values) > 1 else -math.inf)
-    for trial, attrs in ((complete, {}), (pruned, {}), (failed, {"fail_reason": "ValueError: x"}), (infinite, {})):
+    shown = {"value_se": 0.01, "confirms": 0}
+    for trial, attrs in ((complete, shown), (pruned, {}), (failed, {"fail_reason": "ValueError: x"}), (infinite, {})):
         frozen = study._storage.get_trial(trial._trial_id)
         read = storage_queries.finished_trial(study, trial._trial_id)
         assert (read.number, read.state, read.values, read.duration, read.last_step) == \
             (frozen.number, frozen.state, frozen.values, frozen.duration, frozen.last_step)
-        assert read.user_attrs == attrs  # the failure reason, which the progress line shows
+        assert read.user_attrs == attrs  # what the progress line shows (not n_params)
     assert read.finished_in_study == 3
     in_memory = optuna.create_study()
     in_memory.optimize(lambda t: 1.0, n_trials=1)

@@ -33,6 +33,11 @@ def test_a_metric_without_a_known_direction_must_state_one():
         ({"name": "a", "seed": -1}, "seed must be"),
         ({"name": "a", "enqueue": [{"lr": float("nan")}]}, "enqueued parameter"),
         ({"name": "a", "backend": "mxnet"}, "backend must be one of tensorflow, torch, jax"),
+        ({"name": "a", "cv": 0}, "cv must be a positive integer, got 0"),
+        ({"name": "a", "repeats": True}, "repeats must be a positive integer"),
+        ({"name": "a", "confirm_top": -1}, "confirm_top must be a non-negative integer"),
+        ({"name": "a", "cv": 3, "scheduler": "asha", "pruner": "none"}, "cannot run with scheduler='asha'"),
+        ({"name": "a", "confirm_top": 2, "also_minimize": "n_params"}, "cannot run with also_minimize"),
     ],
 )
 def test_invalid_settings_are_rejected_with_the_bad_value(settings, message):
@@ -77,3 +82,12 @@ def test_a_scheduled_study_round_trips_through_storage():
                      epoch_budget=300)
     assert StudySpec.from_dict(spec.to_dict()) == spec
     assert StudySpec(name="s").scheduler == "none" and StudySpec(name="s").epoch_budget is None
+
+
+def test_folds_and_repeats_are_part_of_what_a_study_optimises():
+    from hpo.study.spec import IDENTITY_FIELDS
+
+    spec = StudySpec(name="a", cv=5, repeats=2, confirm_top=3)
+    assert spec.evaluated_more_than_once and not StudySpec(name="a", confirm_top=3).evaluated_more_than_once
+    assert StudySpec.from_dict(spec.to_dict()) == spec
+    assert {"cv", "repeats"} <= set(IDENTITY_FIELDS) and "confirm_top" not in IDENTITY_FIELDS

@@ -254,3 +254,15 @@ def test_a_copied_checkpoint_goes_on_with_the_new_learning_rate_not_the_one_its_
     assert rates == [pytest.approx(0.01)]  # the restored state held the donor's rate
     assert float(result.model.optimizer.learning_rate) == pytest.approx(0.003)
     assert result.first_epoch == 3 and result.epochs_trained == 4 and donor.epochs_done() == 2
+
+
+def test_a_pooled_final_model_trains_exactly_the_epochs_it_is_given(small_digits):
+    from hpo.trial.training import fit_for_epochs
+
+    settings = FitSettings(monitor="val_loss", direction="minimize", max_epochs=50, patience=1, seed=3)
+    pooled = small_digits.pooled()
+    assert len(pooled.x_train) == 300 + len(small_digits.x_val)
+    epochs = []
+    counter = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: epochs.append(epoch))
+    model = fit_for_epochs(_model(learning_rate=0.05), pooled, settings, 3, extra_callbacks=[counter])
+    assert epochs == [0, 1, 2] and model.count_params() == (64 + 1) * 32 + (32 + 1) * 10
