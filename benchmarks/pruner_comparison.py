@@ -118,15 +118,17 @@ def seeds_in_processes(run_seed: Callable[[int, argparse.Namespace], Any], seeds
                        args: argparse.Namespace, line: Callable[[int, Any], str]) -> dict[int, Any]:
     """``run_seed(seed, args)`` for every seed in ``args.jobs`` processes, each with its share of
     the cores; prints ``line(seed, result)`` for each seed in order. Spawned, not forked: each
-    process imports Keras itself, after HPO_THREADS is set."""
+    process imports Keras itself, after HPO_THREADS is set. A fresh process per seed: one that
+    ran seed after seed of `selection_noise.py` grew to 12 GiB (TensorFlow keeps what each of
+    its hundreds of models left behind), and two of them filled this 24 GiB machine."""
     from hpo.driver.workers import available_cores
     from hpo.environment import THREADS_ENV
 
     if args.jobs > 1:
         os.environ[THREADS_ENV] = str(max(1, available_cores() // args.jobs))
     runs: dict[int, Any] = {}
-    with concurrent.futures.ProcessPoolExecutor(max_workers=args.jobs,
-                                                mp_context=multiprocessing.get_context("spawn")) as pool:
+    with concurrent.futures.ProcessPoolExecutor(max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn"),
+                                                max_tasks_per_child=1) as pool:
         futures = {seed: pool.submit(run_seed, seed, args) for seed in seeds}
         for seed in seeds:
             runs[seed] = futures[seed].result()

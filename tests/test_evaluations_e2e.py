@@ -10,6 +10,7 @@ import optuna
 import pytest
 
 import hpo.records as records
+from hpo.storage.checkpoints import TrialCheckpoint
 from tests.conftest import REPO, hpo_command, write_study_script
 
 pytestmark = pytest.mark.slow
@@ -64,12 +65,11 @@ def test_a_cross_validated_trial_killed_in_its_second_fold_goes_on_from_that_fol
         except Exception:  # noqa: BLE001 - the database or the study is not there yet
             trials = []
         for trial in trials:
-            saved = list(home.glob(f"studies/cv-*/checkpoints/trial-{trial.number}/*"))
-            if trial.state.name == "RUNNING" and len(records.fold_values(trial.user_attrs)) == 1 and saved:
-                victim = trial
+            saved = [TrialCheckpoint(path).epochs_done() for path in home.glob(f"studies/cv-*/checkpoints/trial-{trial.number}")]
+            if trial.state.name == "RUNNING" and len(records.fold_values(trial.user_attrs)) == 1 and saved == [1]:
+                victim = trial  # the gate holds the fold's second epoch: its checkpoint has the first
         time.sleep(0.1)
     assert victim is not None, "no trial was caught in its second fold"
-    time.sleep(1.0)  # the gate holds the second epoch: the checkpoint has the first
     os.killpg(process.pid, signal.SIGKILL)  # the power goes: hpo and its worker
     process.communicate()
     gate.unlink()
