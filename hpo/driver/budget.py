@@ -33,7 +33,7 @@ from hpo.storage.database import SERVER_BACKENDS, DatabaseLock, rdb_storage
 from hpo.storage.optuna_private import study_id, trial_id
 from hpo.storage.queries import count_by_state
 from hpo.storage.queries import epochs_charged as stored_epochs_charged
-from hpo.trial.evaluations import CONFIRMATION_FOLDS
+from hpo.trial.evaluations import fold_count
 
 if TYPE_CHECKING:
     import optuna
@@ -200,7 +200,7 @@ def claim_slot(
                 queue_recheck(study, spec, state.recheck)
                 seeds = f" x {spec.repeats} seeds" if spec.repeats > 1 else ""
                 out(f"re-checking trial {state.recheck.number} ({spec.metric} {state.recheck.value:.4g}) "
-                    f"on {max(spec.cv, CONFIRMATION_FOLDS)} fresh folds{seeds}")
+                    f"on {fold_count(spec, confirming=True)} fresh folds{seeds}")
             return True  # held until the trial starts
         slot.release()
         if state.done:

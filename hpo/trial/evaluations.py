@@ -61,9 +61,14 @@ class Evaluation:
         return trial_seed + self.repeat * SEED_STRIDE
 
 
+def fold_count(spec: "StudySpec", *, confirming: bool = False) -> int:
+    """How many folds a trial trains: ``cv``, or for a re-check at least :data:`CONFIRMATION_FOLDS`."""
+    return max(spec.cv, CONFIRMATION_FOLDS) if confirming else spec.cv
+
+
 def plan(spec: "StudySpec", *, confirming: bool = False) -> list[Evaluation]:
     """A trial's evaluations in the order they run: every fold of seed 0, then of seed 1, ..."""
-    folds = max(spec.cv, CONFIRMATION_FOLDS) if confirming else spec.cv
+    folds = fold_count(spec, confirming=confirming)
     each: list[int | None] = [None] if folds == 1 else list(range(folds))
     return [Evaluation(fold, repeat) for repeat in range(spec.repeats) for fold in each]
 

@@ -95,8 +95,8 @@ def make_trial_runner(
     grant of each epoch from the study's epoch budget (:class:`hpo.driver.budget.EpochLedger`).
     """
     from hpo.trial.evaluations import (
-        CONFIRMATION_FOLDS,
         earlier_values,
+        fold_count,
         fold_seed,
         folds_of,
         plan,
@@ -108,8 +108,7 @@ def make_trial_runner(
 
     @functools.cache
     def folds(confirming: bool) -> list["TrainingData"]:  # once per process
-        k = max(spec.cv, CONFIRMATION_FOLDS) if confirming else spec.cv
-        return folds_of(data, k, fold_seed(spec, confirming=confirming))
+        return folds_of(data, fold_count(spec, confirming=confirming), fold_seed(spec, confirming=confirming))
 
     def run_trial(trial: "optuna.trial.BaseTrial") -> TrialValue:
         params = objective.suggest(trial)
@@ -194,9 +193,9 @@ def check_setup(objective: "Objective", data: "TrainingData", spec: "StudySpec")
     mutable parameters (:func:`hpo.trial.population.check_mutable`)."""
     check_metric(objective, data, spec)
     if spec.cv > 1 or spec.confirm_top:
-        from hpo.trial.evaluations import CONFIRMATION_FOLDS, folds_of
+        from hpo.trial.evaluations import fold_count, folds_of
 
-        folds_of(data, max(spec.cv, CONFIRMATION_FOLDS if spec.confirm_top else 1), spec.seed)
+        folds_of(data, fold_count(spec, confirming=spec.confirm_top > 0), spec.seed)
     if spec.scheduler == "pbt":
         from hpo.trial.population import check_mutable
 
