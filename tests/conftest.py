@@ -105,7 +105,8 @@ def write_study_script(directory: Path, name: str = "tiny", **settings) -> Path:
 GATED_MLP = '''"""The built-in MLP with a gate for kill tests: while the file HPO_TEST_GATE names exists, a
 trial that went on from a checkpoint (a retry, a continuation, a PBT segment) waits at the end
 of its second epoch of its own, before hpo saves and reports that epoch, so a test can kill it
-there however loaded the machine is."""
+there however loaded the machine is. With HPO_TEST_GATE_AT=N every trial waits at the end of
+epoch N + 1 instead, with N epochs saved and reported."""
 import os
 import time
 
@@ -123,7 +124,8 @@ class Gate(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         gate, deadline = os.environ.get("HPO_TEST_GATE", ""), time.monotonic() + 300
-        if self.first and epoch == self.first + 1:
+        at = os.environ.get("HPO_TEST_GATE_AT")
+        if (epoch == int(at)) if at else (self.first and epoch == self.first + 1):
             while gate and os.path.exists(gate) and time.monotonic() < deadline:
                 time.sleep(0.05)
 

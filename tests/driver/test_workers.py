@@ -11,7 +11,7 @@ import pytest
 
 from hpo.driver.workers import PoolState, WorkerExit, classify_exit
 from hpo.errors import EXIT_INTERRUPTED, EXIT_SETUP, EXIT_STUDY_FAILED, WorkerError
-from tests.conftest import REPO, hpo_command, running_trial_and_worker, write_study_script
+from tests.conftest import REPO, hpo_command, running_trial_and_worker, write_gated_objective, write_study_script
 
 
 @pytest.mark.slow
@@ -149,10 +149,15 @@ def test_two_hosts_on_postgresql_one_killed_mid_trial_the_other_retries_it_and_m
         tmp_path, postgres_url):
     # Host a creates the study (hpo run), host b joins it (hpo worker); each has two workers,
     # its own HPO_HOME, and only the database and the artifact directory in common.
-    script = write_study_script(tmp_path, name="hosts", n_trials=6, max_epochs=30, patience=30, pruner="none")
+    # Host a's trials wait at a gate with 3 epochs saved until the test kills them, so the kill
+    # lands mid-trial however loaded the machine is (a poll alone missed it once under load).
+    objective, gate = write_gated_objective(tmp_path)
+    script = write_study_script(tmp_path, name="hosts", n_trials=6, max_epochs=30, patience=30, pruner="none",
+                                objective=str(objective))
     beat = ["--heartbeat-interval", "1", "--grace-period", "4", "--artifacts", str(tmp_path / "shared")]
     env = {name: {**os.environ, "HPO_HOST": name, "HPO_HOME": str(tmp_path / name), "HPO_STORAGE": ""}
            for name in ("a", "b")}
+    env["a"].update(HPO_TEST_GATE=str(gate), HPO_TEST_GATE_AT="3")
     host_a = subprocess.Popen(hpo_command("run", str(script), "--storage", postgres_url, "--workers", "2", *beat),
                               cwd=REPO, env=env["a"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for line in host_a.stdout:
