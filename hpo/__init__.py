@@ -19,7 +19,7 @@ from hpo.study.spec import StudySpec
 if TYPE_CHECKING:
     from hpo.api import load_study, resume, run
     from hpo.data.datasets import Data, Dataset, ModelInfo, StreamedDataset
-    from hpo.driver.optimize import RunOutcome
+    from hpo.driver.outcome import RunOutcome
     from hpo.objectives import ObjectiveModule
 
 __all__ = ["Data", "Dataset", "ModelInfo", "ObjectiveModule", "RunOutcome", "SetupError", "StreamedDataset", "StudySpec",
@@ -31,7 +31,7 @@ _LAZY = {
     "Dataset": "hpo.data",
     "ModelInfo": "hpo.data",
     "ObjectiveModule": "hpo.objectives",
-    "RunOutcome": "hpo.driver.optimize",
+    "RunOutcome": "hpo.driver.outcome",
     "StreamedDataset": "hpo.data",
     "load_study": "hpo.api",
     "resume": "hpo.api",

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import optuna
 
     from hpo.data.datasets import Data
-    from hpo.driver.optimize import RunOutcome
+    from hpo.driver.outcome import RunOutcome
     from hpo.study.spec import StudySpec
 
 

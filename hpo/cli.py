@@ -44,6 +44,13 @@ def _add_overrides(parser: argparse.ArgumentParser, *, with_name: bool) -> None:
                                help=setting.help)
 
 
+def _add_tracking(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tensorboard", metavar="DIR",
+                        help="write each trial as a TensorBoard run under DIR/NAME ($HPO_TENSORBOARD)")
+    parser.add_argument("--mlflow", metavar="URI",
+                        help="log the study and each trial to this MLflow tracking server ($HPO_MLFLOW)")
+
+
 def _add_gpus(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gpus", metavar="auto|none|0,1", default="auto",
                         help="GPUs to train on: auto (every NVIDIA GPU found; one worker each unless "
@@ -60,11 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="create or resume the study a script describes")
     run.add_argument("script", help="a study script, e.g. studies/digits_mlp.py")
     _add_overrides(run, with_name=True)
+    _add_tracking(run)
     _add_gpus(run)
 
     resume = commands.add_parser("resume", help="continue a stored study with its stored settings")
     resume.add_argument("name", help="study name (see `hpo ls`)")
     _add_overrides(resume, with_name=False)
+    _add_tracking(resume)
     _add_gpus(resume)
 
     ls = commands.add_parser("ls", help="list studies with trial counts and best values")
@@ -129,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
                             help=_cli_help(setting) + " (default: the study's setting)")
     worker.add_argument("--artifacts", metavar="URI", help=_cli_help("artifacts") + " (default: the study's)")
     worker.add_argument("--backend", metavar="NAME", help=_cli_help("backend") + " (default: the study's)")
+    _add_tracking(worker)
     _add_gpus(worker)
     # Internal: one worker process of `hpo run --workers N` or `hpo worker --workers N`.
     worker.add_argument("--number", type=int, help=argparse.SUPPRESS)
@@ -167,18 +177,20 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
     overrides = {name: getattr(args, name) for name, _ in cli_settings()}
     overrides["name"] = getattr(args, "study_name", None)
-    _artifacts_flag(args)
+    _flags_to_environment(args)
     return overrides
 
 
-def _artifacts_flag(args: argparse.Namespace) -> None:
-    """``--artifacts`` wins over ``HPO_ARTIFACTS`` here and in the workers this process starts."""
+def _flags_to_environment(args: argparse.Namespace) -> None:
+    """``--artifacts``, ``--tensorboard`` and ``--mlflow`` win over their variables
+    (``HPO_ARTIFACTS``, ...) here and in the workers this process starts."""
     import os
 
-    from hpo.environment import ARTIFACTS_ENV
+    from hpo.environment import ARTIFACTS_ENV, MLFLOW_ENV, TENSORBOARD_ENV
 
-    if getattr(args, "artifacts", None):
-        os.environ[ARTIFACTS_ENV] = args.artifacts
+    for flag, variable in (("artifacts", ARTIFACTS_ENV), ("tensorboard", TENSORBOARD_ENV), ("mlflow", MLFLOW_ENV)):
+        if getattr(args, flag, None):
+            os.environ[variable] = getattr(args, flag)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -220,7 +232,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     overrides = {"heartbeat_interval": args.heartbeat_interval, "grace_period": args.grace_period,
                  "backend": args.backend}
-    _artifacts_flag(args)
+    _flags_to_environment(args)
     if args.number is None:  # `hpo worker NAME` typed by a user, on any machine
         gpus = parse_gpus(args.gpus)
         workers = args.workers or (len(gpus) if gpus else None)

@@ -120,6 +120,40 @@ def _size_thread_pools() -> None:
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
 
+@contextlib.contextmanager
+def tensorflow_left_unimported() -> Iterator[None]:
+    """Keras' checks ``tf.available`` inside, answered "no" while TensorFlow is not imported.
+
+    Keras asks whether TensorFlow is installed before ``isinstance(x, tf.TensorShape)`` (saving
+    a model) or seeding it for ``tf.data`` (``set_random_seed``), and asking imports it: 2.0 s
+    and 460 MB of resident memory in each torch or JAX process here (measured with Keras and
+    torch loaded), in processes that never use it (hpo's batches there are
+    :class:`hpo.data.batches.ArrayBatches`). While TensorFlow is not imported no object is a
+    TensorFlow object and no ``tf.data`` pipeline exists, so "not available" changes no result.
+    When it is imported (the backend, a data module's ``tf.data``) nothing changes.
+    """
+    from keras.src.utils import module_utils
+
+    lazy = module_utils.tensorflow
+    if "tensorflow" in sys.modules or not hasattr(lazy, "_available"):
+        yield
+        return
+    saved, lazy._available = lazy._available, False
+    try:
+        yield
+    finally:
+        lazy._available = saved
+
+
+def set_random_seed(seed: int) -> None:
+    """``keras.utils.set_random_seed`` (Python, NumPy, the backend, Keras' seed generator),
+    without importing TensorFlow where it is not (:func:`tensorflow_left_unimported`)."""
+    import keras
+
+    with tensorflow_left_unimported():
+        keras.utils.set_random_seed(seed)
+
+
 def use_deterministic_ops() -> None:
     """Make the backend's kernels deterministic (TensorFlow's ``enable_op_determinism``,
     PyTorch's ``use_deterministic_algorithms``; JAX on CPU is deterministic already): the same

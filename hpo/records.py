@@ -57,6 +57,7 @@ SPEC = "hpo_spec"
 TEST_EVALUATION = "hpo_test_evaluation"
 DATA = "hpo_data"
 CHECKPOINT_PEAK = "hpo_checkpoint_peak_bytes"
+TRACKING_ID = "hpo_tracking_id"  # the study in MLflow (hpo.tracking.mlflow_runs)
 
 # Trial attributes
 FAIL_REASON = "fail_reason"

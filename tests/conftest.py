@@ -8,6 +8,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 POSTGRES_SCRIPT = str(REPO / "scripts" / "postgres.sh")
+TRACKING_SCRIPT = REPO / "scripts" / "tracking_servers.sh"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Importing TensorFlow asks `uname -p` once per process (h5py, through platform.processor()):
 # asked here, before the no-process guard below, so the first fast test to import it is not
@@ -35,9 +36,12 @@ _pin_xdist_worker()
 
 @pytest.fixture(autouse=True)
 def isolated_runtime(tmp_path, monkeypatch):
-    """Every test gets its own runtime directory and no inherited storage URL."""
+    """Every test gets its own runtime directory, no inherited storage URL and no tracking
+    (set empty rather than deleted: monkeypatch then also undoes what a test's flags set)."""
     monkeypatch.setenv("HPO_HOME", str(tmp_path / "hpo-runs"))
     monkeypatch.delenv("HPO_STORAGE", raising=False)
+    for variable in ("HPO_TENSORBOARD", "HPO_MLFLOW"):
+        monkeypatch.setenv(variable, "")
     return tmp_path / "hpo-runs"
 
 
@@ -207,10 +211,8 @@ def built_in_study(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    """A throwaway PostgreSQL server (scripts/postgres.sh) for the session: its state directory.
-
-    CI must run these tests: there a server that cannot start is a failure. Elsewhere, a
-    machine without PostgreSQL and without root to install it skips them."""
+    """A throwaway PostgreSQL server (scripts/postgres.sh) for the session: its state directory
+    (:func:`_start_server`: under CI it must start)."""
     import subprocess
     import tempfile
 
@@ -219,13 +221,7 @@ def postgres_server():
     state = tempfile.mkdtemp(prefix="hpo-postgres-")
     os.chmod(state, 0o755)
     env = {**os.environ, "HPO_POSTGRES_DIR": os.path.join(state, "server")}
-    started = subprocess.run(["bash", POSTGRES_SCRIPT, "start"], capture_output=True, text=True, env=env,
-                             timeout=600)
-    if started.returncode != 0:
-        message = f"PostgreSQL did not start: {started.stderr.strip()}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    _start_server(["bash", POSTGRES_SCRIPT, "start"], "PostgreSQL", env=env, timeout=600)
     yield env
     subprocess.run(["bash", POSTGRES_SCRIPT, "stop"], capture_output=True, env=env, timeout=120)
     os.rmdir(state)
@@ -241,3 +237,46 @@ def postgres_url(postgres_server, request):
     made = subprocess.run(["bash", POSTGRES_SCRIPT, "database", name], capture_output=True, text=True,
                           env=postgres_server, timeout=60, check=True)
     return made.stdout.strip()
+
+
+def _start_server(command: list[str], what: str, *, env=None, timeout: int = 300) -> str:
+    """Run the project's script that starts a server; what it printed (its URL).
+
+    CI must run the tests that use it: there a server that cannot start is a failure.
+    Elsewhere, a machine that cannot run it (no root to install PostgreSQL) skips them."""
+    import subprocess
+
+    started = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
+    if started.returncode != 0:
+        message = f"{what} did not start: {started.stderr.strip()}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return started.stdout.strip()
+
+
+def _tracking_server(kind: str, *args: str) -> str:
+    """A server of scripts/tracking_servers.sh; its URL."""
+    return _start_server(["bash", str(TRACKING_SCRIPT), kind, *args], f"{kind} server")
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory):
+    """A real MLflow tracking server on 127.0.0.1 for the session (runs and artifacts in a
+    temporary directory): its URL."""
+    import subprocess
+
+    state = tmp_path_factory.mktemp("mlflow-server")
+    yield _tracking_server("mlflow", str(state))
+    subprocess.run(["bash", str(TRACKING_SCRIPT), "stop", str(state)], capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def tensorboard_server(tmp_path_factory):
+    """A real TensorBoard server on 127.0.0.1 for the session: (its URL, the log directory it
+    reads, which tests write runs into)."""
+    import subprocess
+
+    state, logdir = tmp_path_factory.mktemp("tensorboard-server"), tmp_path_factory.mktemp("tensorboard-logs")
+    yield _tracking_server("tensorboard", str(logdir), str(state)), logdir
+    subprocess.run(["bash", str(TRACKING_SCRIPT), "stop", str(state)], capture_output=True, timeout=60)

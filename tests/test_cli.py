@@ -143,16 +143,21 @@ def test_resume_and_direct_script_run_top_up_and_best_uses_the_test_set_once(tra
         (lambda d: ["run", str(write_study_script(d)), "--storage", f"sqlite:///{_corrupt(d)}"], "corrupt or non-SQLite"),
         (lambda d: ["run", str(write_study_script(d)), "--storage", "postgresql://u:hunter2@127.0.0.1:1/x"],
          "cannot open storage postgresql://u:***@127.0.0.1:1/x"),
+        (lambda d: ["run", str(write_study_script(d)), "--mlflow", "http://127.0.0.1:1"],
+         "MLflow tracking server http://127.0.0.1:1 is unreachable"),
         (lambda d: ["show", "missing", "--storage", f"sqlite:///{d / 'none.db'}"], "no study storage at"),
         (lambda d: ["resume", "missing", "--storage", f"sqlite:///{_empty_study_db(d)}"], "no study named 'missing'"),
     ],
 )
 def test_setup_errors_are_one_line_with_exit_code_2(tmp_path, make_args, message):
-    result = run_hpo(*make_args(tmp_path), env={"HPO_HOME": str(tmp_path / "runs")})
+    args = make_args(tmp_path)
+    result = run_hpo(*args, env={"HPO_HOME": str(tmp_path / "runs")})
     assert result.returncode == 2, result.stdout + result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("hpo: error: ") and message in lines[0]
     assert "hunter2" not in result.stdout + result.stderr
+    if "--mlflow" in args:  # stopped before anything was stored
+        assert not (tmp_path / "runs" / "hpo.db").exists()
 
 
 def _broken(directory):
@@ -188,3 +193,16 @@ def test_every_overridable_setting_has_one_flag_and_booleans_are_tri_state():
     assert _overrides(parser.parse_args(["resume", "s"]))["deterministic"] is None  # not given: as stored
     assert _overrides(parser.parse_args(["run", "x.py", "--deterministic", "--study-name", "t"])) == {
         **{name: None for name, _ in cli_settings()}, "deterministic": True, "name": "t"}
+
+
+def test_tracking_flags_reach_this_process_and_its_workers_as_variables(monkeypatch):
+    from hpo.cli import _overrides, build_parser
+    from hpo.environment import MLFLOW_ENV, TENSORBOARD_ENV
+
+    monkeypatch.setenv(MLFLOW_ENV, "http://from-variable:5000")
+    monkeypatch.setenv(TENSORBOARD_ENV, "")  # (delenv of an unset variable would not undo what the flag sets)
+    _overrides(build_parser().parse_args(["run", "x.py", "--tensorboard", "tb-dir"]))
+    assert os.environ[TENSORBOARD_ENV] == "tb-dir" and os.environ[MLFLOW_ENV] == "http://from-variable:5000"
+    _overrides(build_parser().parse_args(["resume", "s", "--mlflow", "http://from-flag:5000"]))
+    assert os.environ[MLFLOW_ENV] == "http://from-flag:5000"
+    assert build_parser().parse_args(["worker", "s", "--mlflow", "u", "--tensorboard", "d"]).mlflow == "u"

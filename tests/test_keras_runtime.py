@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+import sys
 
 import pytest
 
@@ -99,3 +100,29 @@ def test_a_study_trains_on_jax_and_its_best_model_loads_on_tensorflow(tmp_path):
     digits = load_dataset("digits", seed=0)
     x, y = digits.x_test, digits.y_test
     assert model.evaluate(x, y, verbose=0, return_dict=True)["accuracy"] == pytest.approx(test_accuracy, abs=1e-4)
+
+
+@pytest.mark.slow
+def test_on_torch_seeding_and_saving_import_no_tensorflow_and_seeding_draws_as_keras_does(tmp_path):
+    code = (
+        "import sys\n"
+        "import keras, numpy as np, random, torch\n"
+        "from hpo.keras_runtime import set_random_seed, tensorflow_left_unimported\n"
+        "def draws():\n"
+        "    return (random.random(), float(np.random.rand()), float(torch.rand(1)),\n"
+        "            float(keras.ops.convert_to_numpy(keras.random.uniform((1,)))[0]))\n"
+        "set_random_seed(7); ours = draws()\n"
+        "model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])\n"
+        "with tensorflow_left_unimported():\n"
+        f"    model.save({str(tmp_path / 'm.keras')!r})\n"
+        "assert 'tensorflow' not in sys.modules\n"
+        "keras.utils.set_random_seed(7); theirs = draws()\n"
+        "assert 'tensorflow' in sys.modules  # Keras' own imports it\n"
+        "assert ours == theirs, (ours, theirs)\n"
+        "with tensorflow_left_unimported():  # once imported, Keras sees it\n"
+        "    from keras.src.utils.module_utils import tensorflow\n"
+        "    assert tensorflow.available\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "KERAS_BACKEND": "torch"})
+    assert done.returncode == 0, done.stderr[-2000:]

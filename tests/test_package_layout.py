@@ -20,15 +20,16 @@ ALLOWED = {
     "schedulers": {"base"},  # pure rules over trials: which to continue, how trials chain
     "search": {"base", "pruners", "schedulers"},
     "study": {"base", "search", "schedulers"},
+    "tracking": {"base", "study"},  # TensorBoard and MLflow runs: told of trials, read nothing back
     "data": {"base"},
     "storage": {"base", "schedulers"},
     "objectives": {"base", "data"},
-    "trial": {"base", "data", "storage", "study", "objectives", "schedulers"},
+    "trial": {"base", "data", "storage", "study", "objectives", "schedulers", "tracking"},
     "report": {"base", "storage", "study", "schedulers"},  # reporting reads storage only
     # hpo's pruners and schedulers, the objective's suggest
     "simulation": {"base", "pruners", "schedulers", "search", "storage", "objectives"},
     "driver": {"base", "pruners", "schedulers", "search", "study", "data", "storage", "objectives", "trial",
-               "report"},
+               "report", "tracking"},
 }
 MAX_TOP_LEVEL_MODULES = 12
 MIN_SUBPACKAGES = 6

@@ -10,14 +10,14 @@ print the progress line (:mod:`hpo.driver.progress`), keep the chosen trial's mo
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import hpo.records as records
 from hpo.data.datasets import MEMORY_DATASET
-from hpo.driver.budget import EpochLedger, budget_state, claim_slot, count_configurations, count_finished, slot_lock
+from hpo.driver.budget import EpochLedger, budget_state, claim_slot, count_finished, slot_lock
 from hpo.driver.devices import describe, worker_device
 from hpo.driver.failures import ConsecutiveFailureGuard, TrialFunction, recording_failures
+from hpo.driver.outcome import RunOutcome, outcome_of
 from hpo.driver.progress import ProgressPrinter, start_line
 from hpo.driver.recovery import retry_trial
 from hpo.driver.scheduling import note_checkpoint_peak, release_paused, scheduler_of
@@ -27,11 +27,12 @@ from hpo.environment import PARENT_PID_ENV
 from hpo.errors import SetupError, TooManyFailuresError, TrialFailure
 from hpo.interrupts import end_deferral, graceful_stop, stop_requested
 from hpo.keras_runtime import active_backend, long_lived_heap_frozen, select_backend, use_deterministic_ops
-from hpo.report.summary import summarize_study
+from hpo.selection import chosen_in_study
 from hpo.storage.optuna_private import trial_id
-from hpo.storage.queries import epochs_charged, finished_trial
+from hpo.storage.queries import finished_trial
 from hpo.storage.study_files import StudyFiles, host_name
 from hpo.study.spec import StudySpec
+from hpo.tracking import Trackers, check_targets, open_trackers
 
 if TYPE_CHECKING:
     import optuna
@@ -43,24 +44,6 @@ if TYPE_CHECKING:
 Printer = Callable[[str], None]
 # Each worker seeds its sampler differently, or N workers would propose the same points.
 WORKER_SEED_STRIDE = 100_003
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    study_name: str
-    metric: str
-    storage: str  # masked
-    n_finished: int
-    budget: int
-    best_value: float | None  # the metric of the best (or, multi-objective, the picked) trial
-    pareto_size: int | None
-    best_params: dict[str, Any] | None
-    best_number: int | None
-    trials_run: int  # by this call
-    epochs: tuple[int, int] | None = None  # (epochs trained, epoch_budget) of a study with one
-    checkpoint_peak: int | None = None  # bytes, with a scheduler (hpo.driver.scheduling)
-    configurations: int | None = None  # what n_trials counts, when not every trial (budget.count_configurations)
-    counted: str = "trials"  # its name: configurations (a scheduler), members (PBT), search trials (re-checks)
 
 
 def _print(line: str) -> None:
@@ -98,6 +81,8 @@ def run(
         spec = spec.with_overrides(dataset=MEMORY_DATASET, recycle_after=0)
     # A run that trains here checks its metric before the study exists; workers check theirs.
     trains_here = objective is None and spec.workers == 1 and not spec.recycle_after
+    if objective is None:
+        check_targets(spec)
     prepared = prepare(spec, storage_url, load_objective=objective is None, out=out,
                        check=_check_metric if trains_here else None, data=data)
     spec, study, files = prepared.spec, prepared.study, prepared.files  # a grid may set the budget
@@ -105,22 +90,24 @@ def run(
     if budget_state(study, spec, scheduler_of(spec), files).done:
         out(f"study {spec.name!r} already has {finished}/{spec.n_trials} finished trials"
             f"{'' if spec.epoch_budget is None else ' or its epoch budget spent'}; nothing to run")
-        return _outcome(study, spec, prepared.shown, trials_run=0)
+        return outcome_of(study, spec, prepared.shown, trials_run=0)
 
+    trackers = open_trackers(spec, study, out, prepare=True) if objective is None else None
     out(start_line(spec, prepared.shown, finished, is_new=prepared.is_new, keras=objective is None))
 
     if objective is not None:  # a plain callable (tests, benchmarks): no Keras, no workers
         if spec.workers > 1:
             raise SetupError("several workers need the study's own objective, not a callable")
         trials_run = work_loop(study, spec, objective, files, out)
-        return _outcome(study, spec, prepared.shown, trials_run=trials_run)
+        return outcome_of(study, spec, prepared.shown, trials_run=trials_run)
     module, loaded = prepared.objective, prepared.data
     assert module is not None and loaded is not None
     out(f"data {loaded.describe()}")
-    trials_run = _train(prepared.url, spec, files, study, out, gpus,
+    trials_run = _train(prepared.url, spec, files, study, out, gpus, trackers=trackers,
                         here=lambda: work_loop(study, spec, _keras_objective(module, loaded, spec, files, out,
-                                                                             study), files, out))
-    return _outcome(study, spec, prepared.shown, trials_run=trials_run)
+                                                                             study, trackers), files, out,
+                                               trackers=trackers))
+    return outcome_of(study, spec, prepared.shown, trials_run=trials_run)
 
 
 def resume(
@@ -143,25 +130,35 @@ def join(name: str, *, storage_url: str, overrides: dict[str, Any] | None = None
 
     spec = stored_spec(name, storage_url=storage_url).with_overrides(**(overrides or {}))
     select_backend(spec.backend)
+    check_targets(spec)
     connection = StudyConnection(storage_url, spec, out, create=False)
     study, files = optuna.load_study(study_name=name, storage=connection.storage), connection.files
     shown = mask_url(storage_url)
     out(f"joined study {name!r} in {shown} from {host_name()}: {count_finished(study)}/{spec.n_trials} "
         f"finished, {spec.workers} worker(s) here")
-    trials_run = _train(storage_url, spec, files, study, out, gpus,
+    trackers = open_trackers(spec, study, out, prepare=True)
+    trials_run = _train(storage_url, spec, files, study, out, gpus, trackers=trackers,
                         here=lambda: work(name, storage_url=storage_url, out=out, overrides=overrides))
-    return _outcome(study, spec, shown, trials_run=trials_run)
+    return outcome_of(study, spec, shown, trials_run=trials_run)
 
 
 def _train(url: str, spec: StudySpec, files: StudyFiles, study: "optuna.Study", out: Printer,
-           gpus: Sequence[str], *, here: Callable[[], int]) -> int:
+           gpus: Sequence[str], *, here: Callable[[], int], trackers: "Trackers | None" = None) -> int:
     """The one path of ``run`` and ``join`` to their trials: worker processes (several, or
-    recycled ones), else ``here()`` in this process. Returns the number of trials run."""
+    recycled ones), else ``here()`` in this process. Returns the number of trials run. The
+    ``trackers`` (:mod:`hpo.tracking`) hear when the study's budget is met."""
     if gpus:  # how the workers use them
         out(describe(list(gpus), spec.workers) or "")
-    if spec.workers > 1 or spec.recycle_after:  # recycling needs worker processes
-        return supervise(url, spec, files, study, out, gpus)
-    return here()
+    try:  # recycling needs worker processes too
+        trials_run = supervise(url, spec, files, study, out, gpus) if spec.workers > 1 or spec.recycle_after else here()
+        if trackers is not None:
+            chosen = chosen_in_study(study, spec.pick_within)
+            trackers.study_ended(budget_state(study, spec, scheduler_of(spec), files).done,
+                                 chosen.number if chosen is not None else None)
+    finally:
+        if trackers is not None:
+            trackers.close()  # what an interrupted trial's epochs left queued
+    return trials_run
 
 
 def work(
@@ -183,16 +180,21 @@ def work(
     seed = spec.seed + n_stored + WORKER_SEED_STRIDE * worker_number
     sampler, pruner = make_strategies(spec, seed, module, data)
     study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
-    objective = _keras_objective(module, data, spec, files, out, study)
+    trackers = open_trackers(spec, study, out)
+    objective = _keras_objective(module, data, spec, files, out, study, trackers)
     _check_metric(module, data, spec)
     recycling = f", replaced after {max_trials} trials" if max_trials else ""
     out(f"worker pid {os.getpid()} ready on {worker_device()}, Keras on {active_backend()}{recycling}")
-    return work_loop(study, spec, objective, files, out, max_trials=max_trials)
+    try:
+        return work_loop(study, spec, objective, files, out, max_trials=max_trials, trackers=trackers)
+    finally:
+        if trackers is not None:
+            trackers.close()
 
 
 def _keras_objective(
     module: "Objective", data: "TrainingData", spec: StudySpec, files: StudyFiles, out: Printer,
-    study: "optuna.Study",
+    study: "optuna.Study", trackers: "Trackers | None" = None,
 ) -> TrialFunction:
     from hpo.trial.runner import make_trial_runner
 
@@ -201,7 +203,7 @@ def _keras_objective(
         use_deterministic_ops()
     ledger = EpochLedger(study, spec.epoch_budget, slot_lock(study, files)) if spec.epoch_budget else None
     return make_trial_runner(module, data, spec, files, warn=out, scheduler=scheduler_of(spec),
-                             epoch_grants=ledger.grants if ledger is not None else None)
+                             epoch_grants=ledger.grants if ledger is not None else None, trackers=trackers)
 
 
 def _check_metric(module: "Objective", data: "TrainingData", spec: StudySpec) -> None:
@@ -213,7 +215,7 @@ def _check_metric(module: "Objective", data: "TrainingData", spec: StudySpec) ->
 
 def work_loop(
     study: "optuna.Study", spec: StudySpec, objective: TrialFunction, files: StudyFiles, out: Printer,
-    *, max_trials: int | None = None,
+    *, max_trials: int | None = None, trackers: "Trackers | None" = None,
 ) -> int:
     """Run trials one at a time until the budget is met; returns how many ran here.
 
@@ -243,6 +245,8 @@ def work_loop(
     def after_trial(trial_id: int) -> None:
         files.clear_running(trial_id)
         finished = finished_trial(study, trial_id)
+        if trackers is not None:
+            trackers.trial_finished(study, finished.number)
         progress(study, finished)
         guard.record(finished)
         drop_superseded_models(study, files, spec.pick_within)
@@ -278,23 +282,3 @@ def work_loop(
     finally:
         slot.release()
     return trials_run
-
-
-def _outcome(study: "optuna.Study", spec: StudySpec, shown: str, *, trials_run: int) -> RunOutcome:
-    summary, scheduled = summarize_study(study), spec.scheduler != "none"
-    best, counted = summary.best, {"none": "search trials", "pbt": "members"}.get(spec.scheduler, "configurations")
-    return RunOutcome(
-        study_name=spec.name,
-        metric=spec.metric,
-        storage=shown,
-        n_finished=summary.n_finished,
-        budget=spec.n_trials,
-        best_value=best.values[0] if best else None,
-        pareto_size=len(summary.pareto_front) if summary.pareto_front is not None else None,
-        best_params=dict(best.params) if best else None,
-        best_number=best.number if best else None,
-        trials_run=trials_run,
-        epochs=(epochs_charged(study), spec.epoch_budget) if spec.epoch_budget is not None else None,
-        checkpoint_peak=records.checkpoint_peak(study.user_attrs) if scheduled else None,
-        configurations=count_configurations(study) if scheduled or spec.confirm_top else None, counted=counted,
-    )

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Callable
 
 import hpo.records as records
 from hpo.driver.budget import count_finished
+from hpo.driver.notebook import ProgressBar, in_notebook, lines_hidden
 from hpo.environment import RUN_CLOCK_ENV
 from hpo.report.summary import format_clock
 from hpo.schedulers import check_scheduler
@@ -73,8 +74,10 @@ class ProgressPrinter:
 
     def __init__(self, budget: int, finished: int, out: Callable[[str], None],
                  pick_within: float | None = None, device: str = "CPU", epoch_budget: int | None = None,
-                 unit: str = "done", rechecks: bool = False) -> None:
+                 unit: str = "done", rechecks: bool = False, bar: "ProgressBar | None" = None) -> None:
         self.budget = budget
+        self.bar = bar  # in a notebook: one live bar instead of a line per trial (hpo.driver.notebook)
+        self.bar_shown = False
         self.rechecks = rechecks  # confirm_top: the best is the pick among the re-checks (hpo.selection)
         self.unit = unit  # "segments done" in a PBT study: its budget counts segments
         self.epoch_budget = epoch_budget  # shown as "epochs 12/600" (hpo.driver.budget.EpochLedger)
@@ -99,10 +102,30 @@ class ProgressPrinter:
             interval = check_scheduler(spec.scheduler, spec.scheduler_options, pruner=spec.pruner,
                                        max_epochs=spec.max_epochs, n_trials=spec.n_trials)["interval"]
             budget, unit = spec.n_trials * math.ceil(spec.max_epochs / interval), "segments done"
-        return cls(budget, finished, out, spec.pick_within, device, spec.epoch_budget, unit, rechecks=spec.confirm_top > 0)
+        bar = ProgressBar(spec.name) if in_notebook() else None
+        return cls(budget, finished, out, spec.pick_within, device, spec.epoch_budget, unit,
+                   rechecks=spec.confirm_top > 0, bar=bar)
 
     def __call__(self, study: "optuna.Study", trial: "optuna.trial.FrozenTrial | FinishedTrial") -> None:
+        if lines_hidden():
+            return  # a worker of a run in a notebook: its parent's bar shows the study
         counted = getattr(trial, "finished_in_study", None)  # read with the trial (hpo.storage.queries)
+        self._read(study, counted)
+        line = self.format_line(trial)
+        if self.bar is not None:
+            self._show(line)
+        else:
+            self.out(line)
+
+    def refresh(self, study: "optuna.Study") -> None:
+        """Update the bar from storage (a run whose trials run in worker processes)."""
+        if self.bar is not None:
+            before = self.finished
+            self._read(study, None)
+            if self.finished != before or not self.bar_shown:
+                self._show("trials run in worker processes")
+
+    def _read(self, study: "optuna.Study", counted: int | None) -> None:
         self.finished = counted if counted is not None else count_finished(study)
         if self.epoch_budget is not None:
             self.epochs = epochs_charged(study)
@@ -111,15 +134,28 @@ class ProgressPrinter:
         else:
             best = chosen_in_study(study, self.pick_within)
             self.best = (best.values[0], best.number) if best is not None and best.values else None
-        self.out(self.format_line(trial))
+
+    def _clock(self) -> tuple[float, float]:
+        """(seconds elapsed, seconds to go at this run's pace; NaN before its first trial)."""
+        elapsed = time.monotonic() - self.started
+        remaining = max(0, self.budget - self.finished)
+        progress = self.finished - self.finished_at_start
+        return elapsed, elapsed / progress * remaining if progress > 0 else math.nan
+
+    def _best_text(self) -> str:
+        return f"best={self.best[0]:.4f} (#{self.best[1]})" if self.best else "best=-"
+
+    def _show(self, last: str) -> None:
+        assert self.bar is not None
+        self.bar_shown = True
+        elapsed, eta = self._clock()
+        self.bar.update(done=self.finished, budget=self.budget, unit=self.unit, best=self._best_text(), last=last,
+                        elapsed=format_clock(elapsed), eta=format_clock(eta))
 
     def format_line(self, trial: "optuna.trial.FrozenTrial | FinishedTrial") -> str:
         from optuna.trial import TrialState
 
-        elapsed = time.monotonic() - self.started
-        remaining = max(0, self.budget - self.finished)
-        progress = self.finished - self.finished_at_start
-        eta = elapsed / progress * remaining if progress > 0 else math.nan
+        elapsed, eta = self._clock()
         duration = trial.duration.total_seconds() if trial.duration else 0.0
         if trial.state == TrialState.COMPLETE:
             detail = "value=" + "/".join(f"{value:.4g}" if abs(value) >= 1e4 else f"{value:.4f}"
@@ -135,7 +171,7 @@ class ProgressPrinter:
             detail = f"pruned at epoch {last}" if last is not None else "pruned"
         else:
             detail = trial.user_attrs.get(records.FAIL_REASON, "failed")
-        best = f"best={self.best[0]:.4f} (#{self.best[1]})" if self.best else "best=-"
+        best = self._best_text()
         device = f"  on {self.device}" if self.device != "CPU" else ""
         epochs = f"  epochs {self.epochs}/{self.epoch_budget}" if self.epochs is not None else ""
         checked = records.confirms(trial.user_attrs)

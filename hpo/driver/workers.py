@@ -26,10 +26,19 @@ from typing import TYPE_CHECKING, Callable, Literal, Sequence
 
 from hpo.driver.budget import budget_state, count_finished, count_started
 from hpo.driver.devices import CUDA_ENV, assign
-from hpo.driver.progress import run_clock_value
+from hpo.driver.notebook import BAR, in_notebook
+from hpo.driver.progress import ProgressPrinter, run_clock_value
 from hpo.driver.recovery import recover_dead_trials
 from hpo.driver.scheduling import scheduler_of
-from hpo.environment import PARENT_PID_ENV, QUIET_STOP_ENV, RUN_CLOCK_ENV, STORAGE_ENV, THREADS_ENV, WORKER_LABELS_ENV
+from hpo.environment import (
+    PARENT_PID_ENV,
+    PROGRESS_ENV,
+    QUIET_STOP_ENV,
+    RUN_CLOCK_ENV,
+    STORAGE_ENV,
+    THREADS_ENV,
+    WORKER_LABELS_ENV,
+)
 from hpo.errors import ERROR_PREFIX, EXIT_SETUP, EXIT_STUDY_FAILED, WorkerError
 
 if TYPE_CHECKING:
@@ -39,6 +48,7 @@ if TYPE_CHECKING:
     from hpo.study.spec import StudySpec
 
 POLL_S = 0.25  # how often the parent looks at its workers (one count query): their exit shows within it
+BAR_EVERY = 4  # polls between updates of a notebook's progress bar (one count and one best query)
 
 
 def available_cores() -> int:
@@ -140,13 +150,21 @@ class WorkerPool:
         }
         if spec.workers > 1:
             self.env[WORKER_LABELS_ENV] = "1"
+        # In a notebook the workers print no line per trial; this process keeps one bar.
+        self.progress = ProgressPrinter.for_study(spec, count_finished(study), out, "CPU") if in_notebook() else None
+        if self.progress is not None:
+            self.env[PROGRESS_ENV] = BAR
 
     def run(self) -> int:
         """Run the pool to its end; returns the number of trials its workers started."""
         n_before = count_started(self.study)
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        polls = 0
         try:
             while True:
+                if self.progress is not None and polls % BAR_EVERY == 0:
+                    self.progress.refresh(self.study)
+                polls += 1
                 if any(w is None for w in self.slots) and self.state.may_start(self._budget_done()):
                     for index, worker in enumerate(self.slots):
                         if worker is None:
@@ -162,6 +180,8 @@ class WorkerPool:
                 if worker is not None and worker.process.poll() is None:
                     worker.process.kill()
         recover_dead_trials(self.study, self.spec, self.files, self.out)  # workers stopped by a second Ctrl-C
+        if self.progress is not None:
+            self.progress.refresh(self.study)
         self.state.end()
         return count_started(self.study) - n_before
 

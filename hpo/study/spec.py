@@ -27,6 +27,7 @@ DIRECTIONS = ("maximize", "minimize")
 IDENTITY_FIELDS = ("objective", "dataset", "metric", "direction", "also_minimize", "cv", "repeats")
 # Second objectives a study can minimise alongside its metric (multi-objective studies).
 SECOND_OBJECTIVES = ("n_params", "inference_ms")
+TRACKING_KINDS = ("tensorboard", "mlflow")  # where trials are also written as they train (hpo.tracking)
 
 
 Direction = Literal["maximize", "minimize"]
@@ -125,6 +126,11 @@ class StudySpec:
         artifacts: where epoch checkpoints and kept models are also stored, so a retry on any
             host continues from the last finished epoch (:mod:`hpo.storage.artifacts`): a directory or
             ``s3://bucket/prefix``; ``--artifacts`` and ``HPO_ARTIFACTS`` take precedence.
+        tracking: where trials are also written as they train: ``{"tensorboard": DIR}`` (a
+            TensorBoard run per configuration, with the HParams plugin's data) and/or
+            ``{"mlflow": URI}`` (an MLflow run per trial, nested in one per study; the kept model
+            as an MLflow model); ``--tensorboard``/``HPO_TENSORBOARD`` and ``--mlflow``/
+            ``HPO_MLFLOW`` take precedence (:mod:`hpo.tracking`).
         heartbeat_interval: seconds between a running trial's heartbeats (Optuna's
             ``RDBStorage`` heartbeat; default 10).
         grace_period: seconds without a heartbeat after which a running trial counts as dead,
@@ -175,6 +181,7 @@ class StudySpec:
     storage: str | None = None
     artifacts: str | None = _cli(None, str, "artifact store for checkpoints and kept models, shared by every "
                                  "host: a directory or s3://bucket/prefix ($HPO_ARTIFACTS)", "URI")
+    tracking: Mapping[str, str] = dataclasses.field(default_factory=dict)
     heartbeat_interval: int = _cli(10, int, "seconds between the heartbeats a running trial writes to storage",
                                    "SECONDS")
     grace_period: int = _cli(40, int, "a running trial without a heartbeat for this long is failed and "
@@ -263,6 +270,7 @@ class StudySpec:
                                               or not isinstance(self.epoch_budget, int) or self.epoch_budget < 1):
             raise SetupError(f"epoch_budget must be a positive integer, got {self.epoch_budget!r}")
         object.__setattr__(self, "fit_options", check_fit_options(self.fit_options))
+        object.__setattr__(self, "tracking", _check_tracking(self.tracking))
 
     @property
     def directions(self) -> list[Direction]:
@@ -289,6 +297,7 @@ class StudySpec:
         data["pruner_options"] = dict(self.pruner_options)
         data["scheduler_options"] = dict(self.scheduler_options)
         data["fit_options"] = dict(self.fit_options)
+        data["tracking"] = dict(self.tracking)
         return data
 
     @classmethod
@@ -317,6 +326,17 @@ def cli_settings() -> list[tuple[str, CliSetting]]:
     the one list ``hpo run``/``hpo resume`` build their flags and overrides from."""
     return [(field.name, field.metadata["cli"]) for field in dataclasses.fields(StudySpec)
             if "cli" in field.metadata]
+
+
+def _check_tracking(tracking: Any) -> dict[str, str]:
+    if not isinstance(tracking, Mapping):
+        raise SetupError(f"tracking must map 'tensorboard' and/or 'mlflow' to a directory or URI, got {tracking!r}")
+    for kind, value in tracking.items():
+        if kind not in TRACKING_KINDS:
+            raise SetupError(f"unknown tracking {kind!r}: use {' or '.join(map(repr, TRACKING_KINDS))}")
+        if not isinstance(value, str) or not value:
+            raise SetupError(f"tracking {kind!r} must be a directory or URI, got {value!r}")
+    return dict(tracking)
 
 
 def _is_param_value(value: Any) -> bool:

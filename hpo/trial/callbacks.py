@@ -68,6 +68,28 @@ class ReportAndPrune(keras.callbacks.Callback):
             raise optuna.TrialPruned(f"pruned at epoch {epoch + 1} with {self.monitor}={value:.6g}")
 
 
+class TrackEpochs(keras.callbacks.Callback):
+    """Hand each epoch's logs (every metric Keras and the objective's callbacks logged) and the
+    optimizer's learning rate to the study's trackers (:mod:`hpo.tracking`); epochs are 1-based."""
+
+    def __init__(self, track: Callable[[int, dict[str, float]], None]) -> None:
+        super().__init__()
+        self.track = track
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        values = {}
+        for key, value in (logs or {}).items():
+            try:
+                values[key] = float(value)
+            except (TypeError, ValueError):  # a non-scalar an objective's callback logged
+                continue
+        if "learning_rate" not in values:
+            rate = getattr(getattr(self.model, "optimizer", None), "learning_rate", None)
+            if rate is not None:
+                values["learning_rate"] = float(keras.ops.convert_to_numpy(rate))
+        self.track(epoch + 1, values)
+
+
 class TrialBackup(keras.callbacks.Callback):
     """A trial's learning curve and its epoch checkpoint, owned by one callback in the shape of
     Keras' ``BackupAndRestore``: :meth:`restore` before training (model and optimizer), the

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import hpo.records as records
 from hpo.errors import MonitorMissingError, SetupError, TrialFailure, TrialPaused
+from hpo.keras_runtime import tensorflow_left_unimported
 from hpo.selection import chosen_trial
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from hpo.storage.checkpoints import TrialCheckpoint
     from hpo.storage.study_files import StudyFiles
     from hpo.study.spec import StudySpec
+    from hpo.tracking import Trackers
     from hpo.trial.evaluations import Evaluation
     from hpo.trial.training import FitResult, FitSettings
 
@@ -84,6 +86,7 @@ def make_trial_runner(
     objective: "Objective", data: "TrainingData", spec: "StudySpec", files: "StudyFiles | None" = None,
     *, warn: Callable[[str], None] = print, scheduler: "Scheduler | None" = None,
     epoch_grants: "Callable[[optuna.trial.BaseTrial], Callable[[], bool]] | None" = None,
+    trackers: "Trackers | None" = None,
 ) -> Callable[["optuna.trial.BaseTrial"], TrialValue]:
     """The ``(trial) -> value`` Optuna calls for this objective and data.
 
@@ -93,7 +96,10 @@ def make_trial_runner(
     model is saved as a ``.keras`` file. With a ``scheduler``, a trial pauses at its bracket's
     next rung: it ends PRUNED with ``paused_at_epoch``. ``epoch_grants(trial)`` is the trial's
     grant of each epoch from the study's epoch budget (:class:`hpo.driver.budget.EpochLedger`).
+    ``trackers`` (:mod:`hpo.tracking`) are told of each trial's start, of each epoch it reports
+    and of its kept model.
     """
+    from hpo.trial.callbacks import TrackEpochs
     from hpo.trial.evaluations import (
         earlier_values,
         fold_count,
@@ -127,6 +133,9 @@ def make_trial_runner(
         copied = records.pbt_parent(user_attrs) is not None  # a PBT segment: its params may differ
         confirmed = records.confirms(user_attrs)  # a re-check of a leader (hpo.driver.confirmation)
         grant = epoch_grants(trial) if epoch_grants is not None and confirmed is None else None
+        if trackers is not None:
+            trackers.trial_started(trial, params)
+        tracking = [TrackEpochs(functools.partial(trackers.epoch_ended, trial.number))] if trackers is not None else []
 
         def fit_one(evaluation: "Evaluation | None", reports: bool, grant_epoch: "Callable[[], bool] | None") -> "FitResult":
             split = data if evaluation is None or evaluation.fold is None else folds(confirmed is not None)[evaluation.fold]
@@ -134,7 +143,8 @@ def make_trial_runner(
                 trial if reports else None, lambda: objective.build(params, split.info()), split,
                 settings if evaluation is None else dataclasses.replace(settings, seed=evaluation.seed(settings.seed)),
                 checkpoint=checkpoint, resuming=resuming, warn=warn,
-                extra_callbacks=objective.callbacks(params), fit=objective.fit(params, split), grant_epoch=grant_epoch,
+                extra_callbacks=[*objective.callbacks(params), *(tracking if reports else ())],
+                fit=objective.fit(params, split), grant_epoch=grant_epoch,
                 after_restore=(lambda model: objective.apply(model, params)) if copied else None,
             )
 
@@ -151,8 +161,9 @@ def make_trial_runner(
                 values = _values(spec, trial, result, data)
             if result is not None:
                 check_param_count(objective, params, data, result.n_params)
-                if files is not None:
-                    keep_if_best(trial, values, result, files, spec.pick_within)
+                if files is not None and keep_if_best(trial, values, result, files, spec.pick_within) \
+                        and trackers is not None:
+                    trackers.model_kept(trial.number, result.model)
         except KeyboardInterrupt:
             raise  # the checkpoint stays: the retry continues from it
         except TrialPaused as paused:  # the checkpoint stays: a continuation may go on from it
@@ -299,7 +310,8 @@ def keep_if_best(trial: "optuna.trial.BaseTrial", values: tuple[float, ...], res
     path = files.model_path(trial.number)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f"partial-{path.name}")  # Keras wants the .keras suffix
-    result.model.save(temporary)
+    with tensorflow_left_unimported():
+        result.model.save(temporary)
     os.replace(temporary, path)
     if files.mirror is not None:
         files.mirror.upload_model(trial.number, path)

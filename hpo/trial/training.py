@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 import hpo.records as records
 from hpo.errors import EpochBudgetSpent, TrialFailure
+from hpo.keras_runtime import set_random_seed
 from hpo.storage.checkpoints import TrialCheckpoint
 from hpo.trial.callbacks import (
     FailOnNonFiniteLoss,
@@ -108,7 +109,7 @@ def fit_and_score(
     import keras
 
     keras.backend.clear_session()
-    keras.utils.set_random_seed(settings.seed)
+    set_random_seed(settings.seed)
     model = make_model()
     _build_optimizer(model)
     n_params = int(model.count_params())
@@ -166,7 +167,7 @@ def fit_for_epochs(make_model: Callable[[], "keras.Model"], data: "TrainingData"
     import keras
 
     keras.backend.clear_session()
-    keras.utils.set_random_seed(settings.seed)
+    set_random_seed(settings.seed)
     model = make_model()
     _build_optimizer(model)
     callbacks: list[keras.callbacks.Callback] = [*extra_callbacks]

@@ -107,3 +107,32 @@ def test_a_mean_over_folds_shows_its_standard_error_and_a_recheck_says_what_it_r
                           {"value_se": 0.0041, "confirms": 3}, finished_in_study=11)
     line = printer.format_line(trial)
     assert "value=0.9512 ± 0.0041" in line and "re-check of #3" in line and "11/10" not in line
+
+
+def test_in_a_notebook_the_bar_replaces_the_lines_and_a_notebook_runs_workers_print_none(monkeypatch):
+    from hpo.environment import PROGRESS_ENV
+
+    class Bar:
+        def __init__(self):
+            self.updates = []
+
+        def update(self, **shown):
+            self.updates.append(shown)
+
+    study = optuna.create_study(direction="maximize")
+    study.add_trial(create_trial(state=TrialState.COMPLETE, value=0.9, params={}, distributions={}))
+    lines, bar = [], Bar()
+    monkeypatch.delenv(PROGRESS_ENV, raising=False)
+    printer = progress.ProgressPrinter(4, 0, lines.append, bar=bar)
+    printer(study, study.trials[0])
+    assert lines == [] and len(bar.updates) == 1
+    shown = bar.updates[0]
+    assert (shown["done"], shown["budget"], shown["best"]) == (1, 4, "best=0.9000 (#0)")
+    assert shown["last"].startswith("[trial    0] COMPLETE  value=0.9000")
+    printer.refresh(study)  # nothing new: no update
+    study.add_trial(create_trial(state=TrialState.COMPLETE, value=0.95, params={}, distributions={}))
+    printer.refresh(study)  # a worker process finished one
+    assert len(bar.updates) == 2 and bar.updates[-1]["done"] == 2 and bar.updates[-1]["best"] == "best=0.9500 (#1)"
+    monkeypatch.setenv(PROGRESS_ENV, "bar")
+    progress.ProgressPrinter(4, 0, lines.append)(study, study.trials[1])
+    assert lines == []

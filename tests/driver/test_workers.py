@@ -148,36 +148,36 @@ def _kill_host(host):
 def test_two_hosts_on_postgresql_one_killed_mid_trial_the_other_retries_it_and_meets_the_budget(
         tmp_path, postgres_url):
     # Host a creates the study (hpo run), host b joins it (hpo worker); each has two workers,
-    # its own HPO_HOME, and only the database and the artifact directory in common.
-    # Host a's trials wait at a gate with 3 epochs saved until the test kills them, so the kill
-    # lands mid-trial however loaded the machine is (a poll alone missed it once under load).
+    # its own HPO_HOME, and only the database and the artifact directory in common. Host a's
+    # trials wait at a gate with 3 epochs saved until the test kills them, so the kill lands
+    # mid-trial however loaded the machine is.
     objective, gate = write_gated_objective(tmp_path)
     script = write_study_script(tmp_path, name="hosts", n_trials=6, max_epochs=30, patience=30, pruner="none",
                                 objective=str(objective))
     beat = ["--heartbeat-interval", "1", "--grace-period", "4", "--artifacts", str(tmp_path / "shared")]
-    env = {name: {**os.environ, "HPO_HOST": name, "HPO_HOME": str(tmp_path / name), "HPO_STORAGE": ""}
+    # Host names of this test alone: _kill_host kills by name, and other tests run hosts too.
+    hosts = {name: f"{name}-{os.getpid()}-{time.monotonic_ns()}" for name in ("a", "b")}
+    env = {name: {**os.environ, "HPO_HOST": hosts[name], "HPO_HOME": str(tmp_path / name), "HPO_STORAGE": ""}
            for name in ("a", "b")}
     env["a"].update(HPO_TEST_GATE=str(gate), HPO_TEST_GATE_AT="3")
     host_a = subprocess.Popen(hpo_command("run", str(script), "--storage", postgres_url, "--workers", "2", *beat),
                               cwd=REPO, env=env["a"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    for line in host_a.stdout:
-        if "created study" in line:
-            break
-    host_b = subprocess.Popen(hpo_command("worker", "hosts", "--storage", postgres_url, "--workers", "2", *beat),
-                              cwd=REPO, env=env["b"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    ready = 0
-    for line in host_b.stdout:
-        ready += " ready on " in line
-        if ready == 2:  # both of host b's workers are waiting for a slot or training
-            break
-    deadline = time.monotonic() + 180
+    # Host a alone, until one of its trials waits at the gate with 3 epochs saved; then host a
+    # loses power and host b joins. (Host b started beside host a and the kill waiting for its
+    # workers' "ready" lines: under the full suite's load that wait once outlasted the gate.)
+    deadline = time.monotonic() + 240
     victim = None
     while victim is None and time.monotonic() < deadline and host_a.poll() is None:
         time.sleep(0.2)
         victim, _ = running_trial_and_worker(postgres_url, "hosts", tmp_path / "a", epochs=3)
-    assert victim is not None, "host a never reached the middle of a trial"
-    assert _kill_host("a") >= 3  # hpo run and its two workers, as in a power loss
+    if victim is None:
+        host_a.kill()
+        out, err = host_a.communicate()
+        raise AssertionError(f"host a never reached the middle of a trial:\n{out[-3000:]}\n{err[-3000:]}")
+    assert _kill_host(hosts["a"]) >= 3  # hpo run and its two workers, as in a power loss
     host_a.communicate()
+    host_b = subprocess.Popen(hpo_command("worker", "hosts", "--storage", postgres_url, "--workers", "2", *beat),
+                              cwd=REPO, env=env["b"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stdout, stderr = host_b.communicate(timeout=300)
     assert host_b.returncode == 0, stderr
 

@@ -38,6 +38,9 @@ def test_a_metric_without_a_known_direction_must_state_one():
         ({"name": "a", "confirm_top": -1}, "confirm_top must be a non-negative integer"),
         ({"name": "a", "cv": 3, "scheduler": "asha", "pruner": "none"}, "cannot run with scheduler='asha'"),
         ({"name": "a", "confirm_top": 2, "also_minimize": "n_params"}, "cannot run with also_minimize"),
+        ({"name": "a", "tracking": {"wandb": "x"}}, "unknown tracking 'wandb': use 'tensorboard' or 'mlflow'"),
+        ({"name": "a", "tracking": {"mlflow": ""}}, "tracking 'mlflow' must be a directory or URI"),
+        ({"name": "a", "tracking": "runs/tb"}, "tracking must map 'tensorboard' and/or 'mlflow'"),
     ],
 )
 def test_invalid_settings_are_rejected_with_the_bad_value(settings, message):
@@ -46,7 +49,8 @@ def test_invalid_settings_are_rejected_with_the_bad_value(settings, message):
 
 
 def test_round_trip_through_storage_form():
-    spec = StudySpec(name="a", n_trials=7, enqueue=[{"units_0": 64}], storage="sqlite:///x.db")
+    spec = StudySpec(name="a", n_trials=7, enqueue=[{"units_0": 64}], storage="sqlite:///x.db",
+                     tracking={"tensorboard": "runs/tb", "mlflow": "http://127.0.0.1:5000"})
     data = spec.to_dict()
     assert "storage" not in data  # where a study lives is not one of its settings
     assert StudySpec.from_dict(data) == dataclasses.replace(spec, storage=None)
