@@ -7,6 +7,8 @@ The ones a user sets:
 * ``HPO_ARTIFACTS`` - the artifact store, a directory or ``s3://bucket/prefix`` (same precedence);
 * ``HPO_TENSORBOARD`` - the directory trials are written to as TensorBoard runs (same precedence);
 * ``HPO_MLFLOW`` - the MLflow tracking URI trials are logged to (same precedence; :mod:`hpo.tracking`);
+* ``HPO_STORAGE_PATIENCE`` - seconds a storage call waits for a database server that went away
+  (or a full disk under a SQLite file) before hpo gives up (default 600; :mod:`hpo.storage.outages`);
 * ``HPO_HOST`` - this host's name in hpo's records (default: the machine's host name);
 * ``HPO_DATA_DIR`` - where the ``keras.datasets`` files of the built-in datasets are looked for;
 * ``HPO_THREADS`` - CPU threads per worker (``hpo run --workers N`` sets it for its workers);
@@ -26,6 +28,7 @@ The ones ``hpo run`` sets for the worker processes it starts:
 
 HOME_ENV = "HPO_HOME"
 STORAGE_ENV = "HPO_STORAGE"
+STORAGE_PATIENCE_ENV = "HPO_STORAGE_PATIENCE"
 ARTIFACTS_ENV = "HPO_ARTIFACTS"
 TENSORBOARD_ENV = "HPO_TENSORBOARD"
 MLFLOW_ENV = "HPO_MLFLOW"

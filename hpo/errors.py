@@ -98,6 +98,12 @@ class CheckpointError(HpoError, ValueError):
     """A checkpoint that cannot be used (unreadable, or not this model's): train from epoch 1."""
 
 
+class TrialTakenOver(HpoError):
+    """The trial this process runs was finished by another process meanwhile (failed as stale
+    while this one was frozen or cut off from its database, and retried): nothing more is
+    written into it (:func:`hpo.driver.recovery.taken_over`)."""
+
+
 class TrialPaused(HpoError):
     """A scheduler's rung reached (:mod:`hpo.schedulers`): the trial runner ends the trial as
     PRUNED with ``paused_at_epoch``, keeping its checkpoint for a continuation."""

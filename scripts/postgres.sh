@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL server on 127.0.0.1, for the tests and for trying hpo on PostgreSQL.
 #
+#   scripts/postgres.sh install  # installs Debian's package when missing (root), nothing more
 #   scripts/postgres.sh start   # installs Debian's postgresql when missing, starts a server on a
 #                               # free port with its data in a temporary directory, prints its URL
 #   scripts/postgres.sh url     # prints the URL of the running server
 #   scripts/postgres.sh database NAME   # (re)creates an empty database NAME, prints its URL
+#   scripts/postgres.sh down [immediate|fast]   # stops the server, keeping its data (immediate:
+#                               # as in a crash, no clean shutdown); the fault tests use it
+#   scripts/postgres.sh up      # starts it again on the same port, after `down`
 #   scripts/postgres.sh stop    # stops it and deletes its data
 #
 # Works as root (initdb and pg_ctl refuse to run as root: they run as the postgres user).
@@ -35,7 +39,20 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+start_server() {  # on port $1, with the data in $STATE
+    # Many workers each hold a few connections (Optuna's pool and the heartbeat).
+    if ! as_owner "$(bin_dir)/pg_ctl" -D "$STATE/data" -w -l "$STATE/server.log" \
+        -o "-c listen_addresses=127.0.0.1 -p $1 -k $STATE/socket -c max_connections=300 -c fsync=off" \
+        start >/dev/null; then
+        echo "postgres.sh: the server did not start: $(tail -1 "$STATE/server.log")" >&2
+        exit 2
+    fi
+}
+
 case "${1:-}" in
+install)  # only install the server (scripts/test.sh, before the tests start servers at once)
+    install_postgres
+    ;;
 start)
     if [ -f "$STATE/url" ] && as_owner "$(bin_dir)/pg_ctl" -D "$STATE/data" status >/dev/null 2>&1; then
         cat "$STATE/url"
@@ -52,15 +69,21 @@ start)
         exit 2
     fi
     PORT=$(free_port)
-    # Many workers each hold a few connections (Optuna's pool and the heartbeat).
-    if ! as_owner "$BIN/pg_ctl" -D "$STATE/data" -w -l "$STATE/server.log" \
-        -o "-c listen_addresses=127.0.0.1 -p $PORT -k $STATE/socket -c max_connections=300 -c fsync=off" \
-        start >/dev/null; then
-        echo "postgres.sh: the server did not start: $(tail -1 "$STATE/server.log")" >&2
-        exit 2
-    fi
+    start_server "$PORT"
     echo "postgresql+psycopg2://$USER_NAME@127.0.0.1:$PORT/postgres" >"$STATE/url"
     cat "$STATE/url"
+    ;;
+down)
+    MODE=${2:-fast}
+    [[ "$MODE" =~ ^(immediate|fast)$ ]] || { echo "postgres.sh: down immediate|fast" >&2; exit 2; }
+    [ -f "$STATE/url" ] || { echo "postgres.sh: no server running (scripts/postgres.sh start)" >&2; exit 2; }
+    as_owner "$(bin_dir)/pg_ctl" -D "$STATE/data" -m "$MODE" -w stop >/dev/null
+    ;;
+up)
+    [ -f "$STATE/url" ] || { echo "postgres.sh: no server to start again (scripts/postgres.sh start)" >&2; exit 2; }
+    URL=$(cat "$STATE/url")
+    PORT=${URL##*:}; PORT=${PORT%%/*}
+    start_server "$PORT"
     ;;
 url)
     [ -f "$STATE/url" ] || { echo "postgres.sh: no server running (scripts/postgres.sh start)" >&2; exit 2; }
@@ -85,7 +108,7 @@ stop)
     rm -rf "$STATE"
     ;;
 *)
-    echo "usage: scripts/postgres.sh start|url|database NAME|stop" >&2
+    echo "usage: scripts/postgres.sh install|start|url|database NAME|down [immediate|fast]|up|stop" >&2
     exit 2
     ;;
 esac

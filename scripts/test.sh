@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
 # Without Chromium the browser tests fail under CI and are skipped elsewhere.
 bash scripts/install-chromium.sh || true
+# The database servers of the storage and fault tests, installed before two test workers could
+# both start one (and both run apt-get); without them those tests fail under CI, skip elsewhere.
+bash scripts/postgres.sh install || true
+bash scripts/mariadb.sh install || true
 .venv/bin/python -m mypy
 .venv/bin/ruff check
 # Two pytest-xdist workers: most slow tests wait on processes they started (hpo, its workers,

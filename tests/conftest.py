@@ -8,6 +8,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 POSTGRES_SCRIPT = str(REPO / "scripts" / "postgres.sh")
+MARIADB_SCRIPT = str(REPO / "scripts" / "mariadb.sh")
 TRACKING_SCRIPT = REPO / "scripts" / "tracking_servers.sh"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Importing TensorFlow asks `uname -p` once per process (h5py, through platform.processor()):
@@ -209,34 +210,57 @@ def built_in_study(tmp_path_factory):
     return {"home": home, "env": env, "name": "digits_mlp", "url": f"sqlite:///{home / 'hpo.db'}"}
 
 
-@pytest.fixture(scope="session")
-def postgres_server():
-    """A throwaway PostgreSQL server (scripts/postgres.sh) for the session: its state directory
-    (:func:`_start_server`: under CI it must start)."""
+def _database_server(script: str, state_variable: str, what: str):
+    """A throwaway database server of ``script`` (scripts/postgres.sh, scripts/mariadb.sh) for
+    the session; yields the environment its script needs (:func:`_start_server`: under CI it
+    must start)."""
     import subprocess
     import tempfile
 
     # Not under pytest's tmp_path: its parent is private to root, and the server runs as the
-    # postgres user when the tests run as root.
-    state = tempfile.mkdtemp(prefix="hpo-postgres-")
+    # postgres (mysql) user when the tests run as root.
+    state = tempfile.mkdtemp(prefix="hpo-database-")
     os.chmod(state, 0o755)
-    env = {**os.environ, "HPO_POSTGRES_DIR": os.path.join(state, "server")}
-    _start_server(["bash", POSTGRES_SCRIPT, "start"], "PostgreSQL", env=env, timeout=600)
+    env = {**os.environ, state_variable: os.path.join(state, "server")}
+    _start_server(["bash", script, "start"], what, env=env, timeout=600)
     yield env
-    subprocess.run(["bash", POSTGRES_SCRIPT, "stop"], capture_output=True, env=env, timeout=120)
+    subprocess.run(["bash", script, "stop"], capture_output=True, env=env, timeout=120)
     os.rmdir(state)
+
+
+def _fresh_database(script: str, server_env: dict, request) -> str:
+    """The URL of a new, empty database for one test on the session's server of ``script``."""
+    import re
+    import subprocess
+
+    name = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:50]
+    made = subprocess.run(["bash", script, "database", name], capture_output=True, text=True,
+                          env=server_env, timeout=60, check=True)
+    return made.stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL server (scripts/postgres.sh) for the session: its script's environment."""
+    yield from _database_server(POSTGRES_SCRIPT, "HPO_POSTGRES_DIR", "PostgreSQL")
 
 
 @pytest.fixture
 def postgres_url(postgres_server, request):
     """A fresh database on the session's PostgreSQL server, for one test."""
-    import re
-    import subprocess
+    return _fresh_database(POSTGRES_SCRIPT, postgres_server, request)
 
-    name = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:50]
-    made = subprocess.run(["bash", POSTGRES_SCRIPT, "database", name], capture_output=True, text=True,
-                          env=postgres_server, timeout=60, check=True)
-    return made.stdout.strip()
+
+@pytest.fixture(scope="session")
+def mariadb_server():
+    """A throwaway MariaDB server (scripts/mariadb.sh) for the session: its script's environment."""
+    yield from _database_server(MARIADB_SCRIPT, "HPO_MARIADB_DIR", "MariaDB")
+
+
+@pytest.fixture
+def mariadb_url(mariadb_server, request):
+    """A fresh database on the session's MariaDB server, for one test."""
+    return _fresh_database(MARIADB_SCRIPT, mariadb_server, request)
 
 
 def _start_server(command: list[str], what: str, *, env=None, timeout: int = 300) -> str:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable, Literal
 
 import hpo.interrupts as interrupts
 import hpo.records as records
-from hpo.errors import SetupError, TrialFailure, TrialInterrupted
+from hpo.errors import SetupError, TrialFailure, TrialInterrupted, TrialTakenOver
 
 if TYPE_CHECKING:
     import optuna
@@ -27,7 +27,7 @@ MAX_REASON_CHARS = 500
 MAX_TRACEBACK_CHARS = 4000
 
 TrialFunction = Callable[["optuna.trial.Trial"], "TrialValue"]
-Kind = Literal["pruned", "interrupted", "fatal", "failed"]
+Kind = Literal["pruned", "interrupted", "fatal", "failed", "taken_over"]
 
 
 def classify(error: BaseException) -> Kind:
@@ -36,6 +36,9 @@ def classify(error: BaseException) -> Kind:
     * ``pruned``: Optuna's ``TrialPruned``, not a failure at all;
     * ``interrupted``: Ctrl-C or SIGTERM: the trial fails, a retry is queued, hpo exits;
     * ``fatal``: a :class:`SetupError`: every trial would fail the same way, the study stops;
+    * ``taken_over``: another process finished the trial meanwhile (Optuna refuses a write into
+      it, or its checkpoint was handed to its retry): nothing is recorded, the worker goes on
+      (:func:`hpo.driver.recovery.taken_over`);
     * ``failed``: anything else: this trial fails with its reason and the study goes on.
     """
     import optuna
@@ -46,7 +49,20 @@ def classify(error: BaseException) -> Kind:
         return "interrupted"
     if isinstance(error, SetupError):
         return "fatal"
+    if _caused_by(error, (optuna.exceptions.UpdateFinishedTrialError, TrialTakenOver)):
+        return "taken_over"
     return "failed"
+
+
+def _caused_by(error: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
+    seen: BaseException | None = error
+    for _ in range(8):  # Keras and Optuna may wrap it
+        if seen is None:
+            return False
+        if isinstance(seen, kinds):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def describe_failure(error: BaseException) -> str:
@@ -88,7 +104,7 @@ def recording_failures(
             return objective(trial)
         except BaseException as error:
             kind = classify(error)
-            if kind == "pruned":
+            if kind in ("pruned", "taken_over"):
                 raise
             if kind == "interrupted":
                 # A second signal waits until the whole record is stored: the reason and retry

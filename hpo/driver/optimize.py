@@ -16,19 +16,20 @@ import hpo.records as records
 from hpo.data.datasets import MEMORY_DATASET
 from hpo.driver.budget import EpochLedger, budget_state, claim_slot, count_finished, slot_lock
 from hpo.driver.devices import describe, worker_device
-from hpo.driver.failures import ConsecutiveFailureGuard, TrialFunction, recording_failures
+from hpo.driver.failures import ConsecutiveFailureGuard, TrialFunction, classify, recording_failures
 from hpo.driver.outcome import RunOutcome, outcome_of
 from hpo.driver.progress import ProgressPrinter, start_line
-from hpo.driver.recovery import retry_trial
+from hpo.driver.recovery import retry_trial, taken_over
 from hpo.driver.scheduling import note_checkpoint_peak, release_paused, scheduler_of
 from hpo.driver.study_setup import StudyConnection, load_objective_and_data, make_strategies, prepare, stored_spec
 from hpo.driver.workers import supervise
 from hpo.environment import PARENT_PID_ENV
-from hpo.errors import SetupError, TooManyFailuresError, TrialFailure
+from hpo.errors import SetupError, StorageError, TooManyFailuresError, TrialFailure
 from hpo.interrupts import end_deferral, graceful_stop, stop_requested
 from hpo.keras_runtime import active_backend, long_lived_heap_frozen, select_backend, use_deterministic_ops
 from hpo.selection import chosen_in_study
 from hpo.storage.optuna_private import trial_id
+from hpo.storage.outages import given_up
 from hpo.storage.queries import finished_trial
 from hpo.storage.study_files import StudyFiles, host_name
 from hpo.study.spec import StudySpec
@@ -233,6 +234,7 @@ def work_loop(
     # The trial `optimize` started, for after_trial (not an Optuna callback: Optuna reads the
     # whole trial back for those; hpo.storage.queries.finished_trial reads what it needs).
     running: list[int] = []
+    lost: set[int] = set()  # trials another process finished while this one ran them
 
     def started(trial: "optuna.trial.Trial") -> TrialValue:
         slot.release()  # the trial is RUNNING in storage now, so it counts there
@@ -240,7 +242,12 @@ def work_loop(
         files.mark_running(trial_id(trial))
         if spec.scheduler != "none":  # which host paused or continued it (any host may go on)
             trial.set_user_attr(records.HOST, host_name())
-        return recorded(trial)
+        try:
+            return recorded(trial)
+        except Exception as error:
+            if classify(error) == "taken_over":
+                lost.add(trial_id(trial))
+            raise
 
     def after_trial(trial_id: int) -> None:
         files.clear_running(trial_id)
@@ -268,6 +275,15 @@ def work_loop(
                     # No gc_after_trial: a Keras trial starts with clear_session(), which
                     # collects; a second full collection cost 0.2 s of a 1.5 s 2-epoch trial.
                     study.optimize(started, n_trials=1, catch=(TrialFailure,))
+                except Exception as error:
+                    if (why := given_up()) is not None:
+                        raise StorageError(why) from None  # not what Optuna made of it
+                    # Optuna's own tell then fails too, in one of several ways; storage decides.
+                    if not running or not (running[-1] in lost or classify(error) == "taken_over") \
+                            or not taken_over(study, running[-1], out):
+                        raise
+                    files.clear_running(running.pop())  # its retry runs elsewhere; nothing to count here
+                    continue
                 finally:
                     slot.release()  # when the trial never started
                     end_deferral()  # an interrupted trial is stored whole: a second signal stops now

@@ -110,6 +110,22 @@ def _recover(study: "optuna.Study", spec: "StudySpec", files: StudyFiles, out: P
         out(f"[trial {trial.number:>4}] FAIL      {reason}; {retry}")
 
 
+def taken_over(study: "optuna.Study", storage_id: int, out: Printer) -> bool:
+    """Whether trial ``storage_id``, which this process was running when its write failed, was
+    finished by another process meanwhile: failed as stale because this one was cut off (frozen,
+    suspended, or without its database past the grace period) and retried elsewhere. Says so;
+    the caller drops the trial's work here."""
+    from hpo.storage.queries import finished_trial
+
+    trial = finished_trial(study, storage_id)  # from the database, not this process's cache
+    if not trial.state.is_finished():
+        return False
+    reason = records.fail_reason(trial.user_attrs) or trial.state.name
+    out(f"[trial {trial.number:>4}] DROPPED   finished by another worker while this one was cut off "
+        f"({reason}); its retry goes on, what was trained here is dropped")
+    return True
+
+
 def _epochs_finished(files: StudyFiles, trial: "optuna.trial.FrozenTrial") -> int:
     """Epochs a dead trial finished itself: its checkpoint's (saved before an epoch is
     reported), less those it took over. A checkpoint only another host held, with no artifact

@@ -57,7 +57,7 @@ class StudyConnection:
         self.spec, self.out = spec, out
         heartbeat = Heartbeat(spec.heartbeat_interval, spec.grace_period, on_stale=self._retry_stale)
         self.storage = open_storage(url, create=create, heartbeat=heartbeat)
-        mirror = open_mirror(resolve_uri(None, spec.artifacts), self.storage, spec.name)
+        mirror = open_mirror(resolve_uri(None, spec.artifacts), self.storage, spec.name, out)
         self.files = StudyFiles(url, spec.name, mirror=mirror)
 
     def _retry_stale(self, study: "optuna.Study", trial: "optuna.trial.FrozenTrial") -> None:

@@ -15,6 +15,10 @@ before its bytes, so a process killed mid-upload leaves metadata pointing at a m
 partial file: :meth:`CheckpointMirror.fetch` then takes the newest earlier one that loads.
 Optuna's ``Backoff`` wrapper is not used: in Optuna 5.0 its ``remove`` retries after a
 successful delete and then raises.
+
+A store that cannot be reached (a directory gone read-only, an S3 endpoint down) costs uploads,
+not training: the local checkpoint goes on, one warning says so, the newest whole upload stays
+the one a retry elsewhere takes, and the store is tried again after 5 s, doubling to 60 s.
 """
 
 from __future__ import annotations
@@ -22,12 +26,14 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, TypeVar
 
 from hpo.environment import ARTIFACTS_ENV
-from hpo.errors import CheckpointError, SetupError
+from hpo.errors import CheckpointError, HpoError, SetupError
 from hpo.storage.checkpoints import TrialCheckpoint
 
 if TYPE_CHECKING:
@@ -36,11 +42,23 @@ if TYPE_CHECKING:
     from hpo.storage.optuna_private import ArtifactStore
 
 CHECKPOINT_PREFIX = "checkpoint-epoch-"
+# Seconds between tries of an unreachable store: the first wait, doubled up to the last.
+UPLOAD_RETRY_S = (5.0, 60.0)
+T = TypeVar("T")
 
 
-def open_mirror(uri: str | None, storage: "optuna.storages.BaseStorage", study_name: str) -> "CheckpointMirror | None":
-    """The mirror of study ``study_name``'s checkpoints in the store ``uri`` names; None without one."""
-    return None if uri is None else CheckpointMirror(open_store(uri), storage, study_name)
+@dataclass(frozen=True)
+class _Outage:
+    since: float  # time.monotonic() of the first failure
+    next_try: float
+    wait: float
+
+
+def open_mirror(uri: str | None, storage: "optuna.storages.BaseStorage", study_name: str,
+                warn: Callable[[str], None] = print) -> "CheckpointMirror | None":
+    """The mirror of study ``study_name``'s checkpoints in the store ``uri`` names; None without
+    one. ``warn`` hears when the store becomes unreachable and when it is back."""
+    return None if uri is None else CheckpointMirror(open_store(uri), storage, study_name, warn)
 
 
 def resolve_uri(cli_uri: str | None, script_uri: str | None) -> str | None:
@@ -74,9 +92,15 @@ def open_store(uri: str) -> "ArtifactStore":
         if not bucket:
             raise SetupError(f"artifacts {uri!r}: name a bucket, s3://bucket/prefix")
         try:
+            import boto3
+            from botocore.config import Config
             from optuna.artifacts import Boto3ArtifactStore
 
-            store: Any = Boto3ArtifactStore(bucket)
+            # An endpoint that stops answering would hold each upload (so the epoch) for
+            # botocore's default 60 s connect timeout times its retries; uploads are retried
+            # by hpo anyway (CheckpointMirror), so one call gives up sooner.
+            client = boto3.client("s3", config=Config(connect_timeout=5, retries={"max_attempts": 3}))
+            store: Any = Boto3ArtifactStore(bucket, client=client)
             store.client.head_bucket(Bucket=bucket)
         except ImportError:
             raise SetupError("artifacts on S3 need boto3 (pip install boto3)") from None
@@ -97,10 +121,39 @@ def open_store(uri: str) -> "ArtifactStore":
 class CheckpointMirror:
     """A study's epoch checkpoints and kept models in the artifact store, linked to their trials."""
 
-    def __init__(self, store: "ArtifactStore", storage: "optuna.storages.BaseStorage", study_name: str) -> None:
-        self.store, self.storage, self.study_name = store, storage, study_name
+    def __init__(self, store: "ArtifactStore", storage: "optuna.storages.BaseStorage", study_name: str,
+                 warn: Callable[[str], None] = print) -> None:
+        self.store, self.storage, self.study_name, self.warn = store, storage, study_name, warn
         self._study_id: int | None = None  # looked up at first use: the study may not exist yet
         self._latest: dict[int, str] = {}  # trial number -> its newest checkpoint artifact (this process)
+        self._outage: _Outage | None = None  # since the store last failed here
+
+    def _reaching_store(self, call: Callable[[], T], what: str) -> T | None:
+        """``call()`` of the store, or None while it is unreachable (say so once, and try it
+        again after a backoff: an S3 client's own retries take seconds per call)."""
+        from optuna.exceptions import OptunaError
+
+        now = time.monotonic()
+        if self._outage is not None and now < self._outage.next_try:
+            return None
+        try:
+            result = call()
+        except (OptunaError, HpoError):
+            raise  # the database's answer (the trial finished elsewhere, storage gone), not the store's
+        except Exception as error:  # noqa: BLE001 - any store's: OSError, botocore's, ...
+            if self._outage is None:
+                self.warn(f"warning: artifact store unreachable ({type(error).__name__}: "
+                          f"{(str(error).splitlines() or [''])[0]}); {what} stay on this host until "
+                          f"it is back (tried again every {UPLOAD_RETRY_S[0]:.0f}-{UPLOAD_RETRY_S[1]:.0f} s)")
+                self._outage = _Outage(now, now + UPLOAD_RETRY_S[0], UPLOAD_RETRY_S[0])
+            else:
+                wait = min(self._outage.wait * 2, UPLOAD_RETRY_S[1])
+                self._outage = _Outage(self._outage.since, now + wait, wait)
+            return None
+        if self._outage is not None:
+            self.warn(f"artifact store reachable again after {now - self._outage.since:.0f} s; uploads go on")
+            self._outage = None
+        return result
 
     def _trial_id(self, number: int) -> int:
         if self._study_id is None:
@@ -123,7 +176,9 @@ class CheckpointMirror:
                 for path in sorted(checkpoint.directory.iterdir()):
                     if path.name == "state.json" or path.suffix == ".npz":
                         archive.write(path, path.name)
-            artifact_id = self._upload(number, bundle)
+            artifact_id = self._reaching_store(lambda: self._upload(number, bundle), "checkpoints")
+        if artifact_id is None:  # the last upload stays the newest: a retry elsewhere takes it
+            return
         previous, self._latest[number] = self._latest.get(number), artifact_id
         if previous is not None:
             self._remove(previous)
@@ -146,6 +201,8 @@ class CheckpointMirror:
                         return TrialCheckpoint(into.directory).epochs_done()
                 except (ArtifactNotFound, CheckpointError, zipfile.BadZipFile, OSError, EOFError):
                     continue  # removed, or half-written by a process that died: an earlier one
+                except Exception:  # noqa: BLE001 - an S3 store unreachable (botocore's errors)
+                    continue
         TrialCheckpoint.remove(into)
         return 0
 
@@ -156,8 +213,9 @@ class CheckpointMirror:
             self._remove(artifact_id)
 
     def upload_model(self, number: int, path: Path) -> None:
-        """The kept ``.keras`` model of trial ``number``, listed under it by optuna-dashboard."""
-        self._upload(number, path)
+        """The kept ``.keras`` model of trial ``number``, listed under it by optuna-dashboard
+        (while the store is unreachable, on this host only)."""
+        self._reaching_store(lambda: self._upload(number, path), "kept models")
 
     def remove_model(self, number: int) -> None:
         """Remove trial ``number``'s uploaded model (it is no longer the chosen trial's). Its
@@ -187,8 +245,12 @@ class CheckpointMirror:
     def _remove(self, artifact_id: str) -> None:
         from optuna.artifacts.exceptions import ArtifactNotFound
 
-        with contextlib.suppress(ArtifactNotFound):
-            self.store.remove(artifact_id)
+        def remove() -> None:
+            with contextlib.suppress(ArtifactNotFound):
+                self.store.remove(artifact_id)
+
+        # Unreachable: the artifact stays behind, unused (its trial ended or moved on).
+        self._reaching_store(remove, "checkpoints")
 
 
 class MirroredCheckpoint(TrialCheckpoint):

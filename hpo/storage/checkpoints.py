@@ -17,6 +17,7 @@ killed at any moment leaves the previous complete checkpoint.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -27,9 +28,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from hpo.errors import CheckpointError
+from hpo.errors import CheckpointError, TrialTakenOver
 
 FORMAT = 1
+# The errors of a disk with no room left (a quota counts): what TrialBackup rides out.
+DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class TrialCheckpoint:
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
+        self._saved = False  # by this object: its directory gone since means a retry took it
 
     @property
     def _state_path(self) -> Path:
@@ -79,8 +83,32 @@ class TrialCheckpoint:
         ``best_weights`` is written only when ``best_epoch`` differs from the saved one, so an
         epoch that does not improve costs one file.
         """
+        if self._saved and not self.directory.is_dir():
+            # Handed to this trial's retry while this process was frozen or cut off: the trial
+            # is another's now (hpo.driver.recovery.taken_over), and so is the checkpoint.
+            raise TrialTakenOver(f"checkpoint {self.directory} was taken over by a retry of this trial")
         self.directory.mkdir(parents=True, exist_ok=True)
         previous = self._read_state_json()
+        try:
+            self._write(previous, epochs_done=epochs_done, curve=curve, best_epoch=best_epoch, wait=wait,
+                        model_weights=model_weights, optimizer_variables=optimizer_variables,
+                        best_weights=best_weights)
+        except OSError:
+            # A full disk, say: what this save wrote goes, the last commit stays whole.
+            try:
+                committed = self._read_state_json()
+            except CheckpointError:
+                committed = previous
+            kept = {committed.get("weights"), committed.get("best"), "state.json"}
+            for path in self.directory.iterdir():
+                if path.name not in kept:
+                    path.unlink(missing_ok=True)
+            raise
+        self._saved = True
+
+    def _write(self, previous: dict, *, epochs_done: int, curve: Sequence[float], best_epoch: int, wait: int,
+               model_weights: Sequence[np.ndarray], optimizer_variables: Sequence[np.ndarray],
+               best_weights: Sequence[np.ndarray] | None) -> None:
         weights_name = f"epoch-{epochs_done:04d}.npz"
         _write_arrays(self.directory / weights_name, {
             **{f"model_{i}": w for i, w in enumerate(model_weights)},
@@ -168,6 +196,7 @@ class TrialCheckpoint:
 
     def remove(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
+        self._saved = False  # gone by this object's hand, not taken over
 
     def _read_state_json(self) -> dict:
         try:

@@ -9,6 +9,8 @@ unattended runs:
 * checks *before* Optuna touches a file, so a corrupt database or a foreign SQLite file is
   reported in one line and left exactly as it was (Optuna would create its tables in it);
 * a heartbeat, so trials of a dead worker are detected;
+* calls that wait for a server that restarts or drops connections, or a disk that fills up,
+  instead of failing (:mod:`hpo.storage.outages`);
 * masking of passwords whenever a URL is printed.
 """
 
@@ -65,6 +67,7 @@ class Heartbeat:
 
 # Database servers whose own locks hpo uses, so that processes of several hosts agree.
 SERVER_BACKENDS = ("postgresql", "mysql")
+_GET_LOCK_WAIT_S = 10  # how long one GET_LOCK call waits before it is asked again
 
 
 class DatabaseLock:
@@ -78,27 +81,55 @@ class DatabaseLock:
     def __init__(self, engine: Any, name: str, *, dispose: bool = False) -> None:
         from sqlalchemy import text
 
-        self.engine, self._dispose, self._connection = engine, dispose, None
+        self.engine, self._dispose, self._connection, self._name = engine, dispose, None, name
         if engine.dialect.name == "postgresql":
             key = zlib.crc32(name.encode())  # a stable key per name
             self._lock, self._unlock = text(f"SELECT pg_advisory_lock({key})"), text(f"SELECT pg_advisory_unlock({key})")
         else:
-            self._lock, self._unlock = text(f"SELECT GET_LOCK('{name}', -1)"), text(f"SELECT RELEASE_LOCK('{name}')")
+            # A timeout, asked again until the lock is held: MariaDB answers NULL (no lock, no
+            # wait) to MySQL's "-1 waits forever", which let 21 trials of a budget of 20 start
+            # (tests/driver/test_budget.py on a real MariaDB server).
+            self._lock = text(f"SELECT GET_LOCK('{name}', {_GET_LOCK_WAIT_S})")
+            self._unlock = text(f"SELECT RELEASE_LOCK('{name}')")
+        self._waits = engine.dialect.name != "postgresql"
 
-    def acquire(self) -> None:
-        if self._connection is not None:
-            return
+    def acquire(self, *, patient: bool = True) -> None:
+        """Hold the lock; ``patient``: wait for a server that went away (the budget's slot
+        lock, mid-study) rather than fail at once (opening a study: a server that is not
+        there is a setup error, said in one line)."""
+        from hpo.storage.outages import riding_out
+
+        if self._connection is None:
+            self._connection = (riding_out(self._locked_connection, what="the database server") if patient
+                                else self._locked_connection())
+
+    def _locked_connection(self) -> Any:
         connection = self.engine.connect()
-        connection.execute(self._lock)
-        connection.commit()  # the lock belongs to the session, not to this transaction
-        self._connection = connection
+        try:
+            while True:
+                held = connection.execute(self._lock).scalar()
+                if not self._waits or held == 1:
+                    break
+                if held is None:
+                    raise StorageError(f"the database refused the lock {self._name!r} (GET_LOCK returned NULL)")
+            connection.commit()  # the lock belongs to the session, not to this transaction
+        except BaseException:
+            connection.close()
+            raise
+        return connection
 
     def release(self) -> None:
+        from hpo.storage.outages import is_lost_connection
+
         if self._connection is not None:
             connection, self._connection = self._connection, None
             try:
                 connection.execute(self._unlock)
                 connection.commit()
+            except Exception as error:
+                # A server that dropped the connection dropped its session's lock with it.
+                if not is_lost_connection(error):
+                    raise
             finally:
                 connection.close()
                 if self._dispose:
@@ -124,7 +155,7 @@ def server_lock(url: str, name: str) -> DatabaseLock | None:
         if make_url(url).get_backend_name() not in SERVER_BACKENDS:
             return None
         lock = DatabaseLock(create_engine(url, poolclass=NullPool), name, dispose=True)
-        lock.acquire()
+        lock.acquire(patient=False)
     except (SQLAlchemyError, ImportError, ValueError):
         return None
     return lock
@@ -183,11 +214,14 @@ def _connect(url: str, engine_kwargs: dict, create: bool, heartbeat: Heartbeat) 
     import optuna
     from sqlalchemy.exc import IntegrityError, OperationalError
 
+    from hpo.storage.outages import OutageAwareStorage
+
     def connect() -> "optuna.storages.RDBStorage":
         with warnings.catch_warnings():
             # heartbeat_interval is flagged experimental by Optuna; it is what we want.
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(
+            # A database server may restart, a disk fill up, mid-study: its calls wait for it.
+            storage = OutageAwareStorage(
                 url,
                 engine_kwargs=engine_kwargs,
                 heartbeat_interval=heartbeat.interval,
@@ -195,6 +229,8 @@ def _connect(url: str, engine_kwargs: dict, create: bool, heartbeat: Heartbeat) 
                 heartbeat_stale_trial_callback=heartbeat.on_stale,
                 skip_table_creation=not create,
             )
+            storage.shown = f"the storage {mask_url(url)}"  # in its outage messages
+            return storage
 
     # Another process that does not take hpo's creation lock (a script calling
     # optuna.load_study on the URL, Optuna's own CLI) may be creating the tables of a new file at
@@ -224,7 +260,10 @@ def open_storage(url: str, *, create: bool = True, heartbeat: Heartbeat = Heartb
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+    from hpo.storage.outages import patience_s
+
     shown = mask_url(url)
+    patience_s()  # a bad HPO_STORAGE_PATIENCE is a setup error now, not in the middle of an outage
     try:
         backend = make_url(url).get_backend_name()
     except (ArgumentError, ValueError):

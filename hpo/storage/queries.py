@@ -39,16 +39,13 @@ def count_by_state(study: "optuna.Study") -> "Counter[TrialState]":
     if storage is not None:
         models = rdb_models()
         from sqlalchemy import func, select
-        from sqlalchemy.orm import Session
 
         query = (
             select(models.TrialModel.state, func.count())
             .where(models.TrialModel.study_id == study_id(study))
             .group_by(models.TrialModel.state)
         )
-        with Session(storage.engine) as session:
-            rows = session.execute(query).all()
-            return collections.Counter({state: count for state, count in rows})
+        return collections.Counter({state: count for state, count in _rows(storage, query)})
     return collections.Counter(t.state for t in study.get_trials(deepcopy=False))
 
 
@@ -64,7 +61,6 @@ def best_value(study: "optuna.Study") -> tuple[float, int] | None:
         return (best.values[0], best.number) if best is not None and best.values else None
     models = rdb_models()
     from sqlalchemy import case, select
-    from sqlalchemy.orm import Session
 
     stored = models.TrialValueModel
     kinds = stored.TrialValueType
@@ -80,11 +76,10 @@ def best_value(study: "optuna.Study") -> tuple[float, int] | None:
                   models.TrialModel.number.asc())
         .limit(1)
     )
-    with Session(storage.engine) as session:
-        row = session.execute(query).first()
-    if row is None:
+    rows = _rows(storage, query)
+    if not rows:
         return None
-    kind, value, number = row
+    kind, value, number = rows[0]
     return _stored_value(kind, value), int(number)
 
 
@@ -125,7 +120,7 @@ def finished_trial(study: "optuna.Study", trial_id: int) -> FinishedTrial:
                                 counts[TrialState.COMPLETE] + counts[TrialState.PRUNED])
     models = rdb_models()
     from sqlalchemy import func, select
-    from sqlalchemy.orm import Session, aliased
+    from sqlalchemy.orm import aliased
 
     trials, stored = models.TrialModel, models.TrialValueModel
     others = aliased(models.TrialModel)
@@ -145,8 +140,7 @@ def finished_trial(study: "optuna.Study", trial_id: int) -> FinishedTrial:
         .where(trials.trial_id == trial_id)
         .order_by(stored.objective)
     )
-    with Session(storage.engine) as session:
-        rows = session.execute(query).all()
+    rows = _rows(storage, query)
     number, state, start, end, step, count = rows[0][:6]
     shown = {key: json.loads(value) for key, value in zip(SHOWN_IN_PROGRESS, rows[0][6:6 + len(SHOWN_IN_PROGRESS)])
              if value is not None}
@@ -158,6 +152,20 @@ def finished_trial(study: "optuna.Study", trial_id: int) -> FinishedTrial:
         user_attrs=shown,
         finished_in_study=int(count),
     )
+
+
+def _rows(storage: "optuna.storages.RDBStorage", query: Any) -> list[Any]:
+    """The rows of ``query``, read again while a database server is away
+    (:func:`hpo.storage.outages.riding_out`)."""
+    from sqlalchemy.orm import Session
+
+    from hpo.storage.outages import riding_out
+
+    def read() -> list[Any]:
+        with Session(storage.engine) as session:
+            return list(session.execute(query).all())
+
+    return riding_out(read, what=getattr(storage, "shown", "the storage"))
 
 
 def _stored_value(kind: Any, value: float | None) -> float:
@@ -182,7 +190,6 @@ def epochs_charged(study: "optuna.Study", *, excluding: int | None = None) -> in
     models = rdb_models()
     from optuna.trial import TrialState
     from sqlalchemy import and_, select
-    from sqlalchemy.orm import Session
 
     trials, attrs = models.TrialModel, models.TrialUserAttributeModel
     query = (
@@ -192,8 +199,7 @@ def epochs_charged(study: "optuna.Study", *, excluding: int | None = None) -> in
     )
     if excluding is not None:
         query = query.where(trials.trial_id != excluding)
-    with Session(storage.engine) as session:
-        rows = session.execute(query).all()
+    rows = _rows(storage, query)
     total = 0
     for state, value_json in rows:
         run = json.loads(value_json) if value_json is not None else 0

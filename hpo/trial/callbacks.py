@@ -14,6 +14,7 @@ import keras
 
 from hpo.errors import CheckpointError, EpochBudgetSpent, MonitorMissingError, NonFiniteLossError, TrialInterrupted, TrialPaused
 from hpo.interrupts import stop_requested
+from hpo.storage.checkpoints import DISK_FULL
 
 if TYPE_CHECKING:
     import optuna
@@ -106,13 +107,15 @@ class TrialBackup(keras.callbacks.Callback):
     """
 
     def __init__(self, monitor: str, early_stopping: keras.callbacks.EarlyStopping,
-                 checkpoint: "TrialCheckpoint | None" = None) -> None:
+                 checkpoint: "TrialCheckpoint | None" = None, warn: Callable[[str], None] = print) -> None:
         super().__init__()
         self.monitor = monitor
         self.early_stopping = early_stopping
         self.checkpoint = checkpoint
+        self.warn = warn
         self.curve: list[float] = []
         self.restored: "CheckpointState | None" = None
+        self.unsaved_since: int | None = None  # the first epoch a full disk kept from its checkpoint
 
     def restore(self, model: "keras.Model", warn: Callable[[str], None]) -> int:
         """Load the checkpoint (a retry's) into ``model``; the epochs it holds, 0 to start over
@@ -145,15 +148,31 @@ class TrialBackup(keras.callbacks.Callback):
         if self.checkpoint is None:
             return
         stopper = self.early_stopping
-        self.checkpoint.save(
-            epochs_done=epoch + 1,
-            curve=self.curve,
-            best_epoch=stopper.best_epoch + 1 if stopper.best is not None else 0,
-            wait=stopper.wait,
-            model_weights=self.model.get_weights(),
-            optimizer_variables=[v.numpy() for v in self.model.optimizer.variables],
-            best_weights=stopper.best_weights,
-        )
+        try:
+            self.checkpoint.save(
+                epochs_done=epoch + 1,
+                curve=self.curve,
+                best_epoch=stopper.best_epoch + 1 if stopper.best is not None else 0,
+                wait=stopper.wait,
+                model_weights=self.model.get_weights(),
+                optimizer_variables=[v.numpy() for v in self.model.optimizer.variables],
+                best_weights=stopper.best_weights,
+            )
+        except OSError as error:
+            # A full disk costs the trial its crash safety, not its training: the previous
+            # checkpoint stays whole (TrialCheckpoint.save commits last), and each epoch tries again.
+            if error.errno not in DISK_FULL:
+                raise
+            if self.unsaved_since is None:
+                self.unsaved_since = epoch + 1
+                self.warn(f"warning: checkpoint of epoch {epoch + 1} not saved ({error.strerror}: "
+                          f"{self.checkpoint.directory}); training goes on, and a crash now resumes "
+                          f"from epoch {self.checkpoint.epochs_done() + 1}")
+            return
+        if self.unsaved_since is not None:
+            missed = f"epoch {epoch}" if self.unsaved_since == epoch else f"epochs {self.unsaved_since}-{epoch}"
+            self.warn(f"checkpoints saved again from epoch {epoch + 1} ({missed} had none)")
+            self.unsaved_since = None
 
 
 class StopAtEpochBoundary(keras.callbacks.Callback):

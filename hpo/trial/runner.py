@@ -19,7 +19,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import hpo.records as records
-from hpo.errors import MonitorMissingError, SetupError, TrialFailure, TrialPaused
+from hpo.errors import MonitorMissingError, SetupError, StorageError, TrialFailure, TrialPaused, TrialTakenOver
 from hpo.keras_runtime import tensorflow_left_unimported
 from hpo.selection import chosen_trial
 
@@ -91,7 +91,8 @@ def make_trial_runner(
     """The ``(trial) -> value`` Optuna calls for this objective and data.
 
     With ``files``, each trial keeps an epoch checkpoint while it trains (removed when it
-    ends, kept when it is interrupted or paused), a retry continues from the checkpoint of the
+    ends, kept when it is interrupted or paused, its storage is gone or another process
+    finished it), a retry continues from the checkpoint of the
     trial it retries, a continuation from its paused trial's, and the best trial's best-epoch
     model is saved as a ``.keras`` file. With a ``scheduler``, a trial pauses at its bracket's
     next rung: it ends PRUNED with ``paused_at_epoch``. ``epoch_grants(trial)`` is the trial's
@@ -99,6 +100,8 @@ def make_trial_runner(
     ``trackers`` (:mod:`hpo.tracking`) are told of each trial's start, of each epoch it reports
     and of its kept model.
     """
+    from optuna.exceptions import UpdateFinishedTrialError
+
     from hpo.trial.callbacks import TrackEpochs
     from hpo.trial.evaluations import (
         earlier_values,
@@ -166,6 +169,10 @@ def make_trial_runner(
                     trackers.model_kept(trial.number, result.model)
         except KeyboardInterrupt:
             raise  # the checkpoint stays: the retry continues from it
+        except (StorageError, TrialTakenOver, UpdateFinishedTrialError):
+            # The checkpoint stays: the trial is left RUNNING for a resume to retry (its
+            # storage gone), or it is its retry's already (finished by another process).
+            raise
         except TrialPaused as paused:  # the checkpoint stays: a continuation may go on from it
             import optuna
 

@@ -120,7 +120,7 @@ def fit_and_score(
 
     early_stopping = keras.callbacks.EarlyStopping(monitor=settings.monitor, mode=settings.mode,
                                                    patience=settings.patience, restore_best_weights=True)
-    backup = TrialBackup(settings.monitor, early_stopping, checkpoint)
+    backup = TrialBackup(settings.monitor, early_stopping, checkpoint, warn)
     done = backup.restore(model, warn)
     if after_restore is not None and done > 0:
         after_restore(model)

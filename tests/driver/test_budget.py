@@ -94,12 +94,16 @@ def test_four_processes_starting_on_a_new_sqlite_file_share_the_budget_exactly(t
 
 
 @pytest.mark.slow
-def test_on_postgresql_workers_of_three_hosts_starting_at_once_end_with_exactly_the_budget(tmp_path, postgres_url):
-    # Separate HPO_HOMEs and HPO_HOSTs: no file lock is shared, only the database's. All six
-    # create the tables and the study on a new database at the same moment, then share the budget.
+@pytest.mark.parametrize("server", ["postgres_url", "mariadb_url"])
+def test_on_a_database_server_workers_of_three_hosts_starting_at_once_end_with_exactly_the_budget(
+        tmp_path, server, request):
+    # Separate HPO_HOMEs and HPO_HOSTs: no file lock is shared, only the database's (PostgreSQL's
+    # advisory lock, MariaDB's GET_LOCK). All six create the tables and the study on a new
+    # database at the same moment, then share the budget.
+    server_url = request.getfixturevalue(server)
     start_at = str(time.time() + 4.0)
     processes = [
-        subprocess.Popen([sys.executable, "-c", _CONCURRENT_WORKER, postgres_url, start_at], cwd=REPO,
+        subprocess.Popen([sys.executable, "-c", _CONCURRENT_WORKER, server_url, start_at], cwd=REPO,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          env={**os.environ, "HPO_HOST": f"host-{index // 2}",
                               "HPO_HOME": str(tmp_path / f"host-{index // 2}")})
@@ -108,17 +112,19 @@ def test_on_postgresql_workers_of_three_hosts_starting_at_once_end_with_exactly_
     results = [process.communicate(timeout=180) for process in processes]
     assert [process.returncode for process in processes] == [0] * 6, [err for _, err in results]
     assert sum(int(out) for out, _ in results) == 20
-    study = optuna.load_study(study_name="together", storage=postgres_url)
+    study = optuna.load_study(study_name="together", storage=server_url)
     assert [t.state.name for t in study.trials] == ["COMPLETE"] * 20  # none beyond the budget
 
 
 @pytest.mark.slow
-def test_the_database_lock_excludes_a_second_holder_until_released(postgres_url):
+@pytest.mark.parametrize("server", ["postgres_url", "mariadb_url"])
+def test_the_database_lock_excludes_a_second_holder_until_released(server, request):
     import threading
 
-    study = optuna.create_study(study_name="locked", storage=postgres_url)
-    first = budget.slot_lock(study, StudyFiles(postgres_url, "locked"))
-    second = budget.slot_lock(study, StudyFiles(postgres_url, "locked"))
+    server_url = request.getfixturevalue(server)
+    study = optuna.create_study(study_name="locked", storage=server_url)
+    first = budget.slot_lock(study, StudyFiles(server_url, "locked"))
+    second = budget.slot_lock(study, StudyFiles(server_url, "locked"))
     assert isinstance(first, budget.DatabaseLock)
     first.acquire()
     first.acquire()  # held already: a no-op

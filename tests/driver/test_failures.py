@@ -9,7 +9,7 @@ import pytest
 
 from hpo import interrupts
 from hpo.driver import failures
-from hpo.errors import MonitorMissingError, NonFiniteLossError, SetupError, TrialFailure, TrialInterrupted
+from hpo.errors import MonitorMissingError, NonFiniteLossError, SetupError, TrialFailure, TrialInterrupted, TrialTakenOver
 
 
 def test_tensorflow_resource_exhaustion_reads_as_out_of_memory():
@@ -28,6 +28,8 @@ def test_tensorflow_resource_exhaustion_reads_as_out_of_memory():
     (NonFiniteLossError("loss became nan"), "failed"),
     (ValueError("boom"), "failed"),
     (MemoryError(), "failed"),
+    (optuna.exceptions.UpdateFinishedTrialError("Trial#3 has already finished"), "taken_over"),
+    (TrialTakenOver("checkpoint taken over by a retry"), "taken_over"),
 ])
 def test_every_exception_has_one_kind(error, kind):
     assert failures.classify(error) == kind
@@ -150,3 +152,18 @@ def test_user_code_fails_a_trial_on_purpose_with_hpo_trial_failure_and_the_study
     assert [t.state.name for t in trials] == ["COMPLETE", "FAIL", "COMPLETE", "COMPLETE"]
     assert trials[1].user_attrs["fail_reason"] == "TrialFailure: units too wide for this input"
     assert "fail_traceback" not in trials[1].user_attrs and outcome.n_finished == 3
+
+
+def test_a_trial_finished_elsewhere_is_not_recorded_again_even_when_keras_wraps_the_error():
+    study, trial = _study_trial()
+
+    def objective(trial):
+        try:
+            raise optuna.exceptions.UpdateFinishedTrialError("Trial#0 has already finished")
+        except RuntimeError as error:
+            raise ValueError("an exception in a callback") from error
+
+    recorded = failures.recording_failures(objective, lambda t: "retry queued")
+    with pytest.raises(ValueError):
+        recorded(trial)
+    assert "fail_reason" not in study.trials[0].user_attrs

@@ -93,3 +93,18 @@ def test_a_dead_trial_is_charged_the_epochs_its_checkpoint_holds_less_those_it_t
     assert recovery._epochs_finished(files, dead) == 4  # epochs 4..7
     files.checkpoint(0).remove()
     assert recovery._epochs_finished(files, dead) == 3  # no checkpoint here: what it reported
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage:UserWarning")  # ask() outside optimize
+def test_a_trial_finished_elsewhere_while_its_worker_was_cut_off_is_dropped_with_one_line(sqlite_url):
+    from optuna.trial import TrialState
+
+    study = optuna.create_study(study_name="q", storage=open_storage(sqlite_url))
+    trial = study.ask()
+    lines = []
+    assert not recovery.taken_over(study, trial._trial_id, lines.append)  # still this worker's
+    study._storage.set_trial_user_attr(trial._trial_id, "fail_reason", "worker on another host stopped sending heartbeats")
+    study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)  # by the worker that recovered it
+    assert recovery.taken_over(study, trial._trial_id, lines.append)
+    assert lines == ["[trial    0] DROPPED   finished by another worker while this one was cut off (worker on "
+                     "another host stopped sending heartbeats); its retry goes on, what was trained here is dropped"]

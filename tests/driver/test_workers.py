@@ -11,7 +11,7 @@ import pytest
 
 from hpo.driver.workers import PoolState, WorkerExit, classify_exit
 from hpo.errors import EXIT_INTERRUPTED, EXIT_SETUP, EXIT_STUDY_FAILED, WorkerError
-from tests.conftest import REPO, hpo_command, running_trial_and_worker, write_gated_objective, write_study_script
+from tests.conftest import REPO, hpo_command, running_trial_and_worker, write_study_script
 
 
 @pytest.mark.slow
@@ -123,81 +123,6 @@ def test_a_metric_workers_cannot_find_stops_them_before_any_trial_with_one_line(
     assert len(lines) == 1 and re.match(r"hpo: error: worker w1: metric 'val_acc' is not in Keras' logs", lines[0])
     study = optuna.load_study(study_name="typo", storage=f"sqlite:///{home / 'hpo.db'}")
     assert [t.state.name for t in study.trials] == ["WAITING"]  # the enqueued defaults, never started
-
-
-def _kill_host(host):
-    """kill -9 every process whose environment says HPO_HOST=host (one simulated machine)."""
-    killed = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            environment = open(f"/proc/{entry}/environ", "rb").read().split(b"\0")
-        except OSError:
-            continue
-        if f"HPO_HOST={host}".encode() in environment:
-            try:
-                os.kill(int(entry), signal.SIGKILL)
-                killed += 1
-            except ProcessLookupError:
-                pass
-    return killed
-
-
-@pytest.mark.slow
-def test_two_hosts_on_postgresql_one_killed_mid_trial_the_other_retries_it_and_meets_the_budget(
-        tmp_path, postgres_url):
-    # Host a creates the study (hpo run), host b joins it (hpo worker); each has two workers,
-    # its own HPO_HOME, and only the database and the artifact directory in common. Host a's
-    # trials wait at a gate with 3 epochs saved until the test kills them, so the kill lands
-    # mid-trial however loaded the machine is.
-    objective, gate = write_gated_objective(tmp_path)
-    script = write_study_script(tmp_path, name="hosts", n_trials=6, max_epochs=30, patience=30, pruner="none",
-                                objective=str(objective))
-    beat = ["--heartbeat-interval", "1", "--grace-period", "4", "--artifacts", str(tmp_path / "shared")]
-    # Host names of this test alone: _kill_host kills by name, and other tests run hosts too.
-    hosts = {name: f"{name}-{os.getpid()}-{time.monotonic_ns()}" for name in ("a", "b")}
-    env = {name: {**os.environ, "HPO_HOST": hosts[name], "HPO_HOME": str(tmp_path / name), "HPO_STORAGE": ""}
-           for name in ("a", "b")}
-    env["a"].update(HPO_TEST_GATE=str(gate), HPO_TEST_GATE_AT="3")
-    host_a = subprocess.Popen(hpo_command("run", str(script), "--storage", postgres_url, "--workers", "2", *beat),
-                              cwd=REPO, env=env["a"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    # Host a alone, until one of its trials waits at the gate with 3 epochs saved; then host a
-    # loses power and host b joins. (Host b started beside host a and the kill waiting for its
-    # workers' "ready" lines: under the full suite's load that wait once outlasted the gate.)
-    deadline = time.monotonic() + 240
-    victim = None
-    while victim is None and time.monotonic() < deadline and host_a.poll() is None:
-        time.sleep(0.2)
-        victim, _ = running_trial_and_worker(postgres_url, "hosts", tmp_path / "a", epochs=3)
-    if victim is None:
-        host_a.kill()
-        out, err = host_a.communicate()
-        raise AssertionError(f"host a never reached the middle of a trial:\n{out[-3000:]}\n{err[-3000:]}")
-    assert _kill_host(hosts["a"]) >= 3  # hpo run and its two workers, as in a power loss
-    host_a.communicate()
-    host_b = subprocess.Popen(hpo_command("worker", "hosts", "--storage", postgres_url, "--workers", "2", *beat),
-                              cwd=REPO, env=env["b"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    stdout, stderr = host_b.communicate(timeout=300)
-    assert host_b.returncode == 0, stderr
-
-    study = optuna.load_study(study_name="hosts", storage=postgres_url)
-    trials = study.trials
-    assert sum(t.state.name in ("COMPLETE", "PRUNED") for t in trials) == 6  # exactly the budget
-    assert not [t for t in trials if t.state.name in ("RUNNING", "WAITING")]
-    assert [t.number for t in trials] == list(range(len(trials)))  # one numbering
-    dead = [t for t in trials if t.state.name == "FAIL"]
-    assert victim.number in [t.number for t in dead]
-    # Failed by hpo's recovery (with the reason) or by Optuna's own heartbeat check (without).
-    assert all("heartbeat" in t.user_attrs.get("fail_reason", "heartbeat") for t in dead)
-    assert all(any(r.user_attrs.get("retry_of") == t.number for r in trials) for t in dead)
-    # The retry continued from the killed trial's last uploaded epoch, not from epoch 1.
-    [retry] = [t for t in trials if t.user_attrs.get("retry_of") == victim.number]
-    assert retry.state.name == "COMPLETE" and retry.user_attrs["resumed_from_epoch"] >= 4
-    left = set(os.listdir(tmp_path / "shared"))  # no checkpoint outlives its trial
-    for trial in trials:
-        for meta in optuna.artifacts.get_all_artifact_meta(trial, storage=study._storage):
-            assert not (meta.filename.startswith("checkpoint-") and meta.artifact_id in left)
 
 
 # The pool's decisions, without processes ------------------------------------------------------

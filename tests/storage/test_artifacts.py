@@ -94,6 +94,44 @@ def test_the_kept_model_is_uploaded_under_its_trial(mirrored, tmp_path):
     assert os.listdir(folder) == []
 
 
+def test_an_unreachable_store_keeps_the_last_upload_warns_once_and_is_tried_again_after_a_backoff(
+        mirrored, tmp_path, monkeypatch):
+    import hpo.storage.artifacts as artifacts
+
+    study, mirror, folder = mirrored
+    said, clock = [], [1000.0]
+    mirror.warn = said.append
+    monkeypatch.setattr(artifacts.time, "monotonic", lambda: clock[0])
+    checkpoint = MirroredCheckpoint(tmp_path / "a" / "trial-0", mirror, 0)
+    _save(checkpoint, 1)
+    writes, real_write = [], mirror.store.write
+
+    def refused(artifact_id, body):
+        writes.append(artifact_id)
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(mirror.store, "write", refused)
+    for epochs in (2, 3, 4):  # within the first wait: one try, one warning
+        _save(checkpoint, epochs)
+        clock[0] += 1
+    assert len(writes) == 1 and checkpoint.load().epochs_done == 4  # training goes on locally
+    assert said == ["warning: artifact store unreachable (OSError: [Errno 30] Read-only file system); checkpoints "
+                    "stay on this host until it is back (tried again every 5-60 s)"]
+    clock[0] += 5
+    _save(checkpoint, 5)  # tried again, refused again: no second warning, a longer wait
+    assert len(writes) == 2 and len(said) == 1
+    into = TrialCheckpoint(tmp_path / "b" / "trial-0")
+    assert mirror.fetch(0, into) == 1  # another host takes the last upload
+    monkeypatch.setattr(mirror.store, "write", real_write)  # the store is back
+    clock[0] += 9
+    _save(checkpoint, 6)
+    assert len(said) == 1 and mirror.fetch(0, into) == 1  # still within the doubled wait: not tried
+    clock[0] += 1
+    _save(checkpoint, 7)
+    assert said[1] == "artifact store reachable again after 18 s; uploads go on"
+    assert mirror.fetch(0, into) == 7 and len(os.listdir(folder)) == 1
+
+
 def test_where_the_store_is_comes_from_the_flag_then_the_environment_then_the_study(monkeypatch, tmp_path):
     monkeypatch.delenv("HPO_ARTIFACTS", raising=False)
     assert resolve_uri(None, None) is None and resolve_uri(None, "/s") == "/s"
@@ -106,39 +144,60 @@ def test_where_the_store_is_comes_from_the_flag_then_the_environment_then_the_st
         open_store("s3://")
 
 
+class MotoServer:
+    """A local S3-compatible server (moto) on a port of its own, which a test can stop and
+    start again (empty, as a restarted moto is, with the bucket made again)."""
+
+    def __init__(self) -> None:
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.server = None
+
+    def start(self) -> None:
+        import subprocess
+        import sys
+        import time
+
+        import boto3
+
+        self.server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.client = boto3.client("s3")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self.client.create_bucket(Bucket="hpo-test")
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.kill()
+            self.server.wait()
+            self.server = None
+
+    def keys(self) -> list[str]:
+        return [item["Key"] for item in self.client.list_objects_v2(Bucket="hpo-test").get("Contents", [])]
+
+
 @pytest.fixture
-def s3_endpoint(tmp_path, monkeypatch):
-    """A local S3-compatible server (moto) with a bucket, and the AWS variables pointing at it."""
-    import socket
-    import subprocess
-    import sys
-    import time
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    endpoint = f"http://127.0.0.1:{port}"
-    for name, value in {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
+def s3_endpoint(monkeypatch):
+    """A :class:`MotoServer` with a bucket, and the AWS variables pointing at it."""
+    server = MotoServer()
+    for name, value in {"AWS_ENDPOINT_URL": server.endpoint, "AWS_ACCESS_KEY_ID": "test",
+                        "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}.items():
         monkeypatch.setenv(name, value)
-    import boto3
-
-    client = boto3.client("s3")
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            client.create_bucket(Bucket="hpo-test")
-            break
-        except Exception:
-            if time.monotonic() > deadline:
-                server.kill()
-                raise
-            time.sleep(0.2)
-    yield client
-    server.kill()
-    server.wait()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.mark.slow
@@ -149,14 +208,44 @@ def test_checkpoints_on_s3_under_a_prefix(s3_endpoint, sqlite_url, tmp_path):
     checkpoint = MirroredCheckpoint(tmp_path / "a" / "trial-0", mirror, 0)
     _save(checkpoint, 1)
     _save(checkpoint, 2)
-    keys = [item["Key"] for item in s3_endpoint.list_objects_v2(Bucket="hpo-test").get("Contents", [])]
+    keys = s3_endpoint.keys()
     assert len(keys) == 1 and keys[0].startswith("runs/one/")  # the previous epoch's upload is gone
     into = TrialCheckpoint(tmp_path / "b" / "trial-0")
     assert mirror.fetch(0, into) == 2 and (into.load().model_weights[0] == 2).all()
     checkpoint.remove()
-    assert s3_endpoint.list_objects_v2(Bucket="hpo-test").get("KeyCount") == 0
+    assert s3_endpoint.keys() == []
     with pytest.raises(SetupError, match="artifacts 's3://no-such-bucket' unreachable"):
         open_store("s3://no-such-bucket")
+
+
+@pytest.mark.slow
+def test_an_s3_store_stopped_mid_trial_costs_one_warning_and_is_uploaded_to_again_once_back(
+        s3_endpoint, sqlite_url, tmp_path, monkeypatch):
+    import time
+
+    import hpo.storage.artifacts as artifacts
+
+    storage = open_storage(sqlite_url)
+    optuna.create_study(study_name="s3", storage=storage).ask()
+    said = []
+    mirror = CheckpointMirror(open_store("s3://hpo-test/runs"), storage, "s3", warn=said.append)
+    checkpoint = MirroredCheckpoint(tmp_path / "a" / "trial-0", mirror, 0)
+    _save(checkpoint, 1)
+    s3_endpoint.stop()
+    started = time.monotonic()
+    _save(checkpoint, 2)
+    _save(checkpoint, 3)  # within the wait before the next try: not tried
+    assert time.monotonic() - started < 5  # a refused connection fails fast; the epoch goes on
+    assert checkpoint.load().epochs_done == 3  # training goes on with its local checkpoint
+    assert len(said) == 1 and said[0].startswith("warning: artifact store unreachable (EndpointConnectionError: ")
+    s3_endpoint.start()  # a new, empty moto
+    later = time.monotonic() + 6
+    monkeypatch.setattr(artifacts.time, "monotonic", lambda: later)
+    _save(checkpoint, 4)
+    assert said[1].startswith("artifact store reachable again after ") and len(said) == 2
+    [key] = s3_endpoint.keys()
+    assert key.startswith("runs/")
+    assert mirror.fetch(0, TrialCheckpoint(tmp_path / "b" / "trial-0")) == 4
 
 
 def test_a_population_segment_copies_another_hosts_upload_and_the_source_stays(mirrored, tmp_path, monkeypatch):

@@ -1,6 +1,7 @@
 """Epoch checkpoints on disk, without Keras."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -89,3 +90,47 @@ def test_a_copy_is_whole_and_leaves_the_source(tmp_path):
     assert source.copy_to(target)
     assert source.load().epochs_done == 2 and target.load().epochs_done == 2
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".copying")] == []
+
+
+def test_a_directory_taken_by_a_retry_is_not_written_again_but_one_removed_by_its_owner_is(tmp_path):
+    from hpo.errors import TrialTakenOver
+
+    checkpoint = TrialCheckpoint(tmp_path / "trial-3")
+    _save(checkpoint, 1, best_epoch=1)
+    assert TrialCheckpoint(checkpoint.directory).move_to(TrialCheckpoint(tmp_path / "trial-9"))  # the retry's
+    with pytest.raises(TrialTakenOver, match="taken over by a retry"):
+        _save(checkpoint, 2, best_epoch=1)
+    assert not checkpoint.directory.exists() and TrialCheckpoint(tmp_path / "trial-9").epochs_done() == 1
+    own = TrialCheckpoint(tmp_path / "fold")
+    _save(own, 1, best_epoch=1)
+    own.remove()  # a fold that ended: the next one starts a checkpoint of its own
+    _save(own, 1, best_epoch=1)
+    assert own.epochs_done() == 1
+
+
+@pytest.mark.parametrize("failing", ["epoch", "best", "state.json"])
+def test_a_full_disk_mid_save_leaves_the_previous_checkpoint_whole_and_no_stray_file(tmp_path, monkeypatch, failing):
+    import errno
+    import os
+
+    import hpo.storage.checkpoints as checkpoints
+
+    checkpoint = TrialCheckpoint(tmp_path / "c")
+    _save(checkpoint, 1, best_epoch=1, best_weights=[np.zeros(1)])
+    real_arrays, real_replace = checkpoints._write_arrays, os.replace
+
+    def no_space(path):
+        path.with_name(path.name + ".tmp").write_bytes(b"half")  # what a write cut short leaves
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(checkpoints, "_write_arrays",
+                        lambda path, arrays: no_space(path) if path.name.startswith(failing) else real_arrays(path, arrays))
+    monkeypatch.setattr(checkpoints.os, "replace",
+                        lambda source, target: no_space(Path(target)) if Path(target).name == failing
+                        else real_replace(source, target))
+    with pytest.raises(OSError, match="No space left"):
+        _save(checkpoint, 2, best_epoch=2, best_weights=[np.ones(1)])
+    monkeypatch.undo()
+    state = checkpoint.load()
+    assert state.epochs_done == 1 and state.best_weights[0][0] == 0.0
+    assert sorted(p.name for p in checkpoint.directory.iterdir()) == ["best-0001.npz", "epoch-0001.npz", "state.json"]

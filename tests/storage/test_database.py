@@ -97,7 +97,9 @@ def racing_rdb_storage(monkeypatch, url, first_error, *, create_first=True):
     """Make Optuna's RDBStorage lose a race once: the other process creates the file's schema
     (unless it exists already) and the first call raises ``first_error``; later calls open
     normally. Returns the ``skip_table_creation`` argument of each call."""
-    real = optuna.storages.RDBStorage
+    import hpo.storage.outages as outages
+
+    real = outages.OutageAwareStorage  # hpo's RDBStorage
     calls = []
 
     def racing_storage(*args, **kwargs):
@@ -108,7 +110,7 @@ def racing_rdb_storage(monkeypatch, url, first_error, *, create_first=True):
             raise first_error
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(optuna.storages, "RDBStorage", racing_storage)
+    monkeypatch.setattr(outages, "OutageAwareStorage", racing_storage)
     return calls
 
 
@@ -161,7 +163,9 @@ def test_other_operational_errors_are_not_retried(tmp_path, monkeypatch):
         calls.append(1)
         raise OperationalError("SELECT", {}, Exception("disk I/O error"))
 
-    monkeypatch.setattr(optuna.storages, "RDBStorage", locked_storage)
+    import hpo.storage.outages as outages
+
+    monkeypatch.setattr(outages, "OutageAwareStorage", locked_storage)
     with pytest.raises(StorageError, match="disk I/O error"):
         open_storage(f"sqlite:///{tmp_path / 'broken.db'}")
     assert len(calls) == 1

@@ -110,3 +110,43 @@ def test_an_unusable_checkpoint_is_removed_and_training_starts_over(tmp_path):
     backup = TrialBackup("val_loss", keras.callbacks.EarlyStopping(monitor="val_loss"), checkpoint)
     assert backup.restore(_tiny_model(), warn=warnings.append) == 0 and backup.curve == []
     assert not checkpoint.directory.exists() and "training from epoch 1" in warnings[0]
+
+
+def test_a_full_disk_costs_the_checkpoint_with_one_warning_and_training_goes_on(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    import keras
+
+    from hpo.storage.checkpoints import TrialCheckpoint
+    from hpo.trial.callbacks import TrialBackup
+
+    model, checkpoint, said = _tiny_model(), TrialCheckpoint(tmp_path / "trial-0"), []
+    early_stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=5)
+    backup = TrialBackup("val_loss", early_stopping, checkpoint, said.append)
+    early_stopping.set_model(model)
+    backup.set_model(model)
+    early_stopping.on_train_begin()
+    real_save, full = TrialCheckpoint.save, {2, 3}
+
+    def save(self, **state):
+        if state["epochs_done"] in full:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_save(self, **state)
+
+    monkeypatch.setattr(TrialCheckpoint, "save", save)
+    for epoch, value in enumerate([0.9, 0.5, 0.6, 0.4]):
+        logs = {"loss": 1.0, "val_loss": value}
+        early_stopping.on_epoch_end(epoch, logs)
+        backup.on_epoch_end(epoch, logs)
+        if epoch == 1:
+            assert checkpoint.epochs_done() == 1  # what a crash now would resume from
+    assert said == [
+        f"warning: checkpoint of epoch 2 not saved (No space left on device: {checkpoint.directory}); training "
+        "goes on, and a crash now resumes from epoch 2",
+        "checkpoints saved again from epoch 4 (epochs 2-3 had none)",
+    ]
+    assert backup.curve == [0.9, 0.5, 0.6, 0.4] and checkpoint.epochs_done() == 4
+    monkeypatch.setattr(TrialCheckpoint, "save", lambda self, **state: (_ for _ in ()).throw(PermissionError("no")))
+    with pytest.raises(PermissionError):  # not a full disk: the trial fails as before
+        backup.on_epoch_end(4, {"val_loss": 0.3})

@@ -133,3 +133,29 @@ def test_a_population_segment_copies_its_parents_checkpoint_and_a_retry_its_own(
     assert not start_from_checkpoint(files, files.checkpoint(6), {})
     with pytest.raises(TrialFailure, match="the checkpoint of trial 8, which this population segment starts from"):
         start_from_checkpoint(files, files.checkpoint(7), {"pbt_parent": 8})
+
+
+@pytest.mark.parametrize("error, kept", [
+    (ValueError("a bug in the model"), False),  # the trial failed: nothing goes on from it
+    ("storage", True),  # the storage gone: left RUNNING, a resume retries it from here
+    ("taken over", True),  # another process finished it: its retry takes the checkpoint
+])
+def test_the_checkpoint_stays_when_a_resume_or_a_retry_goes_on_from_it(sqlite_url, error, kept):
+    from hpo.errors import StorageError
+
+    raised = {"storage": StorageError("the storage X unreachable for 600 s, giving up"),
+              "taken over": optuna.exceptions.UpdateFinishedTrialError("Trial#0 has already finished")}.get(error, error)
+
+    class FailAtSecondEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise raised
+
+    data = load_dataset("digits")
+    data = dataclasses.replace(data, x_train=data.x_train[:100], y_train=data.y_train[:100])
+    module = types.SimpleNamespace(suggest=mlp.suggest, build=mlp.build, callbacks=lambda params: [FailAtSecondEpoch()])
+    files = StudyFiles(sqlite_url, "s")
+    trial = optuna.trial.FixedTrial(dict(mlp.DEFAULT_PARAMS, units_0=8))
+    with pytest.raises(type(raised)):
+        make_trial_runner(Objective(module), data, StudySpec(name="s", max_epochs=3), files)(trial)
+    assert files.checkpoint(0).epochs_done() == (1 if kept else 0)
