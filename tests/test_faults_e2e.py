@@ -125,16 +125,30 @@ def _postgres(server_env, *args: str) -> None:
     subprocess.run(["bash", POSTGRES_SCRIPT, *args], env=server_env, check=True, timeout=120, capture_output=True)
 
 
+def _new_database(server_env, name: str) -> str:
+    made = subprocess.run(["bash", POSTGRES_SCRIPT, "database", name], env=server_env, check=True, timeout=60,
+                          capture_output=True, text=True)
+    return made.stdout.strip()
+
+
 def _check_budget(trials, n_trials: int) -> None:
     assert sum(t.state.name in ("COMPLETE", "PRUNED") for t in trials) == n_trials  # exactly the budget
     assert not [t.number for t in trials if t.state.name in ("RUNNING", "WAITING")]
     assert [t.number for t in trials] == list(range(len(trials)))
 
 
-def test_a_two_host_study_rides_out_a_postgresql_crash_and_a_30_s_outage(tmp_path, postgres_server, postgres_url):
+def test_a_two_host_study_rides_out_a_postgresql_crash_and_a_30_s_outage_and_a_third_out_of_patience_stops(
+        tmp_path, postgres_server, postgres_url):
     objective = _small_objective(tmp_path)
     script = write_study_script(tmp_path, name="outage", n_trials=8, max_epochs=4, patience=4, pruner="none",
                                 objective=str(objective))
+    # Host c runs a study of its own in another database of the same server, one trial of 30 s
+    # at the outage, and waits for the server 3 s at most (HPO_STORAGE_PATIENCE).
+    other_url = _new_database(postgres_server, "t_out_of_patience")
+    other = write_study_script(tmp_path, name="gone", n_trials=2, max_epochs=100, patience=100, pruner="none",
+                               objective=str(objective))
+    host_c = Host(tmp_path, "c", ["run", str(other), "--storage", other_url], HPO_TEST_EPOCH_S="0.3",
+                  HPO_STORAGE_PATIENCE="3")
     # Heartbeats every 2 s, stale after 10 s: a 30 s outage leaves every running trial's last
     # heartbeat older than that, so a worker back first must not take them for dead.
     common = ["--storage", postgres_url, "--heartbeat-interval", "2", "--grace-period", "10",
@@ -143,6 +157,8 @@ def test_a_two_host_study_rides_out_a_postgresql_crash_and_a_30_s_outage(tmp_pat
     host_a.wait_for_line("[trial")
     host_b = Host(tmp_path, "b", ["worker", "outage", *common], HPO_TEST_EPOCH_S="0.3")
     hosts = (host_a, host_b)
+    _until(lambda: any(t.state.name == "RUNNING" and t.intermediate_values for t in _trials(other_url, "gone")),
+           "host c mid-trial", hosts=(host_c,))
 
     def running_with_finished(count):
         trials = _trials(postgres_url, "outage")
@@ -174,29 +190,16 @@ def test_a_two_host_study_rides_out_a_postgresql_crash_and_a_30_s_outage(tmp_pat
         assert "is back after" in host.output
         assert "Traceback" not in host.output
 
-
-def test_a_server_gone_past_the_patience_stops_the_study_with_one_line_and_leaves_its_trial_for_a_resume(
-        tmp_path, postgres_server, postgres_url):
-    objective = _small_objective(tmp_path)
-    script = write_study_script(tmp_path, name="gone", n_trials=2, max_epochs=4, patience=4, pruner="none",
-                                objective=str(objective))
-    host = Host(tmp_path, "a", ["run", str(script), "--storage", postgres_url], HPO_TEST_EPOCH_S="0.4",
-                HPO_STORAGE_PATIENCE="3")
-    _until(lambda: any(t.state.name == "RUNNING" and t.intermediate_values for t in _trials(postgres_url, "gone")),
-           "a trial mid-way", hosts=(host,))
-    _postgres(postgres_server, "down", "fast")
-    try:
-        assert host.finish(timeout=120) == 2, host.output[-4000:]
-    finally:
-        _postgres(postgres_server, "up")
-    errors = [line for line in host.lines if line.startswith("hpo: error: ")]
+    # Host c gave up: one line, exit 2, and nothing stored changed since. Its trial is left
+    # RUNNING with its checkpoint, as a killed worker's, for `hpo resume` to retry
+    # (tests/test_resume.py).
+    assert host_c.finish() == 2, host_c.output[-4000:]
+    errors = [line for line in host_c.lines if line.startswith("hpo: error: ")]
     assert errors and "unreachable for" in errors[-1] and "giving up (HPO_STORAGE_PATIENCE)" in errors[-1], \
-        host.output[-3000:]
-    assert "Traceback" not in host.output, host.output[-6000:]
-    # Nothing stored changed since: the trial is left RUNNING with its checkpoint, as a killed
-    # worker's, for `hpo resume` to retry (tests/test_resume.py).
-    [left] = [t for t in _trials(postgres_url, "gone") if t.state.name == "RUNNING"]
-    assert [p.name for p in (tmp_path / "a").glob("studies/*/checkpoints/*")] == [f"trial-{left.number}"]
+        host_c.output[-3000:]
+    assert "Traceback" not in host_c.output, host_c.output[-6000:]
+    [left] = [t for t in _trials(other_url, "gone") if t.state.name == "RUNNING"]
+    assert [p.name for p in (tmp_path / "c").glob("studies/*/checkpoints/*")] == [f"trial-{left.number}"]
 
 
 def test_a_worker_frozen_past_the_grace_period_is_retried_elsewhere_and_writes_nothing_when_woken(

@@ -176,7 +176,7 @@ _RIDDEN_OUT = (
     "get_trial_system_attrs", "get_all_studies", "create_new_trial", "set_trial_param",
     "get_trial_param", "set_trial_intermediate_value", "set_trial_user_attr",
     "set_trial_system_attr", "get_trial_id_from_study_id_trial_number", "get_trial",
-    "get_all_trials", "get_best_trial", "record_heartbeat",
+    "get_all_trials", "get_best_trial",
     # and the private ones Optuna's caching layer calls (a sampler reads every trial through
     # _get_trials while it suggests, inside the trial: one such call failed a trial in the tests)
     "_create_new_trial", "_get_best_trial_id", "_get_trials", "_set_trial_param",
@@ -214,6 +214,14 @@ class OutageAwareStorage(RDBStorage):
                 raise
 
         return riding_out(finish, what=self.shown)
+
+    def record_heartbeat(self, trial_id: int) -> None:
+        try:
+            riding_out(lambda: RDBStorage.record_heartbeat(self, trial_id), what=self.shown)
+        except StorageError:
+            # Given up: Optuna's heartbeat thread would die with a traceback. The trial loop
+            # meets the same error at its next storage call and stops with one line.
+            pass
 
     def _get_stale_trial_ids(self, study_id: int) -> list[int]:
         if not may_judge_heartbeats(self._grace_period_s()):
