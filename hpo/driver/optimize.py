@@ -29,7 +29,7 @@ from hpo.interrupts import end_deferral, graceful_stop, stop_requested
 from hpo.keras_runtime import active_backend, long_lived_heap_frozen, select_backend, use_deterministic_ops
 from hpo.selection import chosen_in_study
 from hpo.storage.optuna_private import trial_id
-from hpo.storage.outages import given_up
+from hpo.storage.outages import given_up, riding_out
 from hpo.storage.queries import finished_trial
 from hpo.storage.study_files import StudyFiles, host_name
 from hpo.study.spec import StudySpec
@@ -166,16 +166,16 @@ def work(
     name: str, *, storage_url: str, max_trials: int | None = None, worker_number: int = 1,
     out: Printer = _print, overrides: dict[str, Any] | None = None,
 ) -> int:
-    """One worker process: run trials of a study another process created until the budget is
-    met, a stop is requested, or ``max_trials`` trials ran (recycling). Returns the number of
-    trials run."""
+    """One worker process: trials of a study another process created until the budget is met, a
+    stop is asked or ``max_trials`` ran (recycling); how many ran. Started while the server is
+    away (a replacement, or slow to start), it waits: the storage answered when the run began."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    spec = stored_spec(name, storage_url=storage_url).with_overrides(**(overrides or {}))
+    spec = riding_out(lambda: stored_spec(name, storage_url=storage_url)).with_overrides(**(overrides or {}))
     select_backend(spec.backend)
     module, data = load_objective_and_data(spec)
-    connection = StudyConnection(storage_url, spec, out, create=False)
+    connection = riding_out(lambda: StudyConnection(storage_url, spec, out, create=False))
     storage, files = connection.storage, connection.files
     n_stored = len(storage.get_all_trials(storage.get_study_id_from_name(name), deepcopy=False))
     seed = spec.seed + n_stored + WORKER_SEED_STRIDE * worker_number
