@@ -192,8 +192,8 @@ def _ridden_out(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class OutageAwareStorage(RDBStorage):
-    """``RDBStorage`` of a database server, whose calls wait for the server when it goes away
-    (:func:`riding_out`)."""
+    """``RDBStorage`` whose calls wait for a database server that went away, or for room on a
+    full disk under a SQLite file (:func:`riding_out`); every storage hpo opens is one."""
 
     shown = "the database server"  # how its messages name it (open_storage sets its masked URL)
 
