@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from hpo.keras_runtime import prepare_keras
+from hpo._keras_runtime import prepare_keras
 
 
 def main() -> None:
@@ -25,10 +25,10 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=128)
     args = parser.parse_args()
     prepare_keras()
-    from hpo.data.sources import load_dataset
+    from hpo.data import load_dataset
     from hpo.objectives import mlp
-    from hpo.storage.checkpoints import TrialCheckpoint
-    from hpo.trial.training import FitSettings, fit_and_score
+    from hpo.storage import TrialCheckpoint
+    from hpo.trial import FitSettings, fit_and_score
 
     data = load_dataset("digits")
     params = dict(mlp.DEFAULT_PARAMS, units_0=args.units)

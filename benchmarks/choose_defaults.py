@@ -30,7 +30,7 @@ def _candidate(sampler: str, pruner: str, sampler_options: dict[str, Any], prune
                seed: int, bank: Any, spec: Any) -> tuple[Any, Any]:
     import optuna
 
-    from hpo.search.strategies import TPE_OPTIONS, make_sampler
+    from hpo.search import TPE_OPTIONS, make_sampler
 
     if sampler == "tpe":  # hpo's TPE with other options
         made: Any = optuna.samplers.TPESampler(seed=seed, **{**TPE_OPTIONS, **sampler_options})

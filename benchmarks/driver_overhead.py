@@ -19,10 +19,10 @@ from pathlib import Path
 
 import optuna
 
-from hpo.driver import optimize as driver
-from hpo.search.strategies import make_sampler
-from hpo.storage.database import open_storage
-from hpo.study.spec import StudySpec
+import hpo.driver as driver
+from hpo.search import make_sampler
+from hpo.storage import open_storage
+from hpo.study import StudySpec
 
 
 def objective(trial: optuna.trial.Trial) -> float:

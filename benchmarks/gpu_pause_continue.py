@@ -96,7 +96,7 @@ class Checks:
 
 
 def asha(directory: Path, env: dict[str, str], args: argparse.Namespace, check: Checks) -> dict[str, Any]:
-    from hpo.schedulers.chains import epochs_charged
+    from hpo.schedulers import epochs_charged
 
     home, name = Path(env["HPO_HOME"]), "gpu_asha"
     url = f"sqlite:///{home / 'hpo.db'}"

@@ -38,9 +38,9 @@ STRATEGIES = ("pbt", "tpe+median")
 
 
 def run_strategy(directory: Path, strategy: str, seed: int, args: argparse.Namespace) -> dict[str, float]:
+    import hpo.driver as driver
     from hpo import StudySpec
-    from hpo.driver import optimize as driver
-    from hpo.driver.best import train_best
+    from hpo.driver import train_best
 
     common: dict[str, Any] = dict(objective="mlp", dataset="digits", metric="val_loss", max_epochs=args.epochs,
                                   patience=args.patience, enqueue_defaults=False, recycle_after=0,
@@ -62,7 +62,7 @@ def run_strategy(directory: Path, strategy: str, seed: int, args: argparse.Names
 
 
 def run_seed(seed: int, args: argparse.Namespace) -> dict[str, dict[str, float]]:
-    from hpo.keras_runtime import prepare_keras, select_backend
+    from hpo._keras_runtime import prepare_keras, select_backend
 
     select_backend(args.backend)
     prepare_keras()

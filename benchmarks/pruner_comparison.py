@@ -69,8 +69,8 @@ Step = tuple[int, float, "float | None"]
 def run_study(directory: Path, sampler: str, pruner: str, seed: int, args: argparse.Namespace) -> list[Step]:
     import optuna
 
+    import hpo.driver as driver
     from hpo import StudySpec
-    from hpo.driver import optimize as driver
 
     scheduler = pruner.removeprefix("scheduler:") if pruner.startswith("scheduler:") else "none"
     spec = StudySpec(
@@ -121,8 +121,8 @@ def seeds_in_processes(run_seed: Callable[[int, argparse.Namespace], Any], seeds
     process imports Keras itself, after HPO_THREADS is set. A fresh process per seed: one that
     ran seed after seed of `selection_noise.py` grew to 12 GiB (TensorFlow keeps what each of
     its hundreds of models left behind), and two of them filled this 24 GiB machine."""
-    from hpo.driver.workers import available_cores
-    from hpo.environment import THREADS_ENV
+    from hpo._environment import THREADS_ENV
+    from hpo.driver import available_cores
 
     if args.jobs > 1:
         os.environ[THREADS_ENV] = str(max(1, available_cores() // args.jobs))
@@ -153,9 +153,9 @@ def labels(strategies: tuple[tuple[str, str], ...]) -> list[str]:
 
 
 def run_seed(seed: int, args: argparse.Namespace) -> dict[str, list[Step]]:
-    from hpo.driver.workers import stop_with_parent
-    from hpo.environment import PARENT_PID_ENV
-    from hpo.keras_runtime import prepare_keras, select_backend
+    from hpo._environment import PARENT_PID_ENV
+    from hpo._keras_runtime import prepare_keras, select_backend
+    from hpo.driver import stop_with_parent
 
     # As an `hpo run --workers` worker: when the benchmark is killed, the seed's study stops
     # at the next epoch boundary (an idle pool process just dies of the signal).
@@ -215,7 +215,7 @@ def main() -> None:
     names = labels(args.strategies)
     baseline, focus = names[0], names[-1]
 
-    from hpo.environment import PARENT_PID_ENV
+    from hpo._environment import PARENT_PID_ENV
 
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     os.environ[PARENT_PID_ENV] = str(os.getpid())

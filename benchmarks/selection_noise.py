@@ -73,10 +73,10 @@ def task_data(task: str, seed: int) -> Any:
 def run_strategy(directory: Path, task: str, strategy: str, seed: int, args: argparse.Namespace) -> dict[str, float]:
     import optuna
 
+    import hpo.driver as driver
     from hpo import StudySpec
-    from hpo.driver import optimize as driver
-    from hpo.driver.best import train_best
-    from hpo.schedulers.chains import epochs_charged
+    from hpo.driver import train_best
+    from hpo.schedulers import epochs_charged
 
     metric, score, _ = SCORES[task]
     data = task_data(task, seed)
@@ -106,7 +106,7 @@ def run_strategy(directory: Path, task: str, strategy: str, seed: int, args: arg
 def run_seed(seed: int, args: argparse.Namespace) -> dict[str, dict[str, dict[str, float]]]:
     import optuna
 
-    from hpo.keras_runtime import prepare_keras
+    from hpo._keras_runtime import prepare_keras
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     prepare_keras()

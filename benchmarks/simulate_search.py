@@ -7,7 +7,7 @@ patience, from StudySpec's defaults) in :func:`hpo.simulation.simulate`, with 1 
 
 * ``random``: random search, no pruning (the baseline);
 * ``optuna_default``: ``TPESampler()`` + ``MedianPruner()`` as Optuna ships them;
-* ``hpo_default``: hpo's default sampler and pruner, made by hpo.search.strategies (when that
+* ``hpo_default``: hpo's default sampler and pruner, made by hpo.search._strategies (when that
   is one of the strategies below, TPE + learning-curve since benchmarks/choose_defaults.py, its
   runs are that strategy's: the same study is not simulated twice);
 * ``tpe_hyperband``, ``tpe_successive_halving``, ``tpe_learning_curve``: hpo's TPE with those
@@ -78,7 +78,7 @@ def default_study(bank: Any, study: Study = None) -> Any:
 
 
 def _hpo_pruner(pruner: str, bank: Any, spec: Any, **options: Any) -> Any:
-    from hpo.search.strategies import make_pruner
+    from hpo.search import make_pruner
 
     return make_pruner(pruner, max_epochs=min(spec.max_epochs, bank.n_epochs), metric=bank.metric,
                        direction=bank.direction, options=options)
@@ -97,14 +97,14 @@ def _optuna_default(seed: int, bank: Any, spec: Any) -> tuple[Any, Any]:
 
 
 def _hpo_default(seed: int, bank: Any, spec: Any) -> tuple[Any, Any]:
-    from hpo.search.strategies import make_sampler
+    from hpo.search import make_sampler
 
     return make_sampler(spec.sampler, seed=seed), _hpo_pruner(spec.pruner, bank, spec, **spec.pruner_options)
 
 
 def _tpe_with(pruner: str) -> Any:
     def make(seed: int, bank: Any, spec: Any) -> tuple[Any, Any]:
-        from hpo.search.strategies import make_sampler
+        from hpo.search import make_sampler
 
         return make_sampler("tpe", seed=seed), _hpo_pruner(pruner, bank, spec)
 
@@ -118,7 +118,7 @@ def _with_scheduler(sampler_name: str, scheduler: str) -> Any:
         import optuna
 
         from hpo.schedulers import make_scheduler
-        from hpo.search.strategies import make_sampler
+        from hpo.search import make_sampler
 
         return (make_sampler(sampler_name, seed=seed), optuna.pruners.NopPruner(),
                 make_scheduler(scheduler, {}, max_epochs=min(spec.max_epochs, bank.n_epochs), direction=bank.direction))
@@ -179,7 +179,7 @@ def memoised_extrapolation() -> None:
     Exact: the cached value is the one the fit returned for the same arguments."""
     import functools
 
-    from hpo.pruners import learning_curve
+    from hpo.pruners import _learning_curve as learning_curve
 
     fit = learning_curve.extrapolate
 
@@ -433,7 +433,7 @@ def main() -> None:
         trials, epochs, patience = (int(v) for v in args.study.split(","))
         study = (trials, epochs, patience)
 
-    from hpo.simulation.bank import bank_directory
+    from hpo.simulation import bank_directory
 
     folder = bank_directory(args.bank)
     tasks = (sorted(p.stem for p in folder.glob("*.json") if p.stem != "versions" and not p.stem.endswith("-repeat"))

@@ -54,7 +54,7 @@ if kind == "journal":
     study.optimize(objective, callbacks=[MaxTrialsCallback(budget, states=None)])
 else:
     from hpo.driver import optimize as driver
-    from hpo.study.spec import StudySpec
+    from hpo.study._spec import StudySpec
     spec = StudySpec(name="bench", metric="loss", n_trials=budget, sampler="random")
     time.sleep(max(0.0, start_at - time.time()))
     driver.run(spec, storage_url=url, objective=objective, out=lambda line: None)

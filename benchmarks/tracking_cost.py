@@ -47,7 +47,7 @@ def time_calls(kind: str, target: str, args: argparse.Namespace) -> dict[str, li
     """Milliseconds of each tracker call, by call."""
     import keras
 
-    from hpo.study.spec import StudySpec
+    from hpo.study import StudySpec
     from hpo.tracking import open_trackers
 
     os.environ.pop("HPO_TENSORBOARD", None)

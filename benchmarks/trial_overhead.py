@@ -90,8 +90,8 @@ def bare_keras(model: str, epochs: int, trials: int, data: Any) -> float:
 def with_hpo(model: str, epochs: int, trials: int, directory: Path) -> float:
     import optuna
 
+    import hpo.driver as driver
     from hpo import StudySpec
-    from hpo.driver import optimize as driver
 
     os.environ[MODEL_ENV] = model
     backend = os.environ["KERAS_BACKEND"]
@@ -111,8 +111,8 @@ def with_hpo(model: str, epochs: int, trials: int, directory: Path) -> float:
 
 def one_backend(args: argparse.Namespace) -> None:
     """In the child process of one backend: print one JSON line per model."""
-    from hpo.data.sources import load_dataset
-    from hpo.keras_runtime import prepare_keras
+    from hpo._keras_runtime import prepare_keras
+    from hpo.data import load_dataset
 
     prepare_keras()
     import keras
@@ -122,7 +122,7 @@ def one_backend(args: argparse.Namespace) -> None:
         for model in args.models.split(","):
             times: dict[str, float] = {}
             for epochs in (args.short, args.long):  # alternate the sides so drift hits both
-                if args.freeze_bare:  # what hpo's loop does (hpo.driver.optimize._long_lived_heap_frozen)
+                if args.freeze_bare:  # what hpo's loop does (hpo.driver._optimize._long_lived_heap_frozen)
                     gc.collect()
                     gc.freeze()
                 times[f"bare_{epochs}"] = bare_keras(model, epochs, args.trials, data)

@@ -27,8 +27,8 @@ def _add_storage(parser: ArgumentContainer) -> None:
 
 
 def _add_overrides(parser: argparse.ArgumentParser, *, with_name: bool) -> None:
-    """One flag per setting :func:`hpo.study.spec.cli_settings` lists; none given means "as stored"."""
-    from hpo.study.spec import cli_settings
+    """One flag per setting :func:`hpo.study._spec.cli_settings` lists; none given means "as stored"."""
+    from hpo.study import cli_settings
 
     group = parser.add_argument_group("overrides of the study's settings")
     if with_name:
@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cli_help(name: str) -> str:
-    from hpo.study.spec import cli_settings
+    from hpo.study import cli_settings
 
     return dict(cli_settings())[name].help
 
@@ -173,7 +173,7 @@ def _error(message: str) -> None:
 # --------------------------------------------------------------------------------------------
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The settings given on the command line; None for each one not given."""
-    from hpo.study.spec import cli_settings
+    from hpo.study import cli_settings
 
     overrides = {name: getattr(args, name) for name, _ in cli_settings()}
     overrides["name"] = getattr(args, "study_name", None)
@@ -186,7 +186,7 @@ def _flags_to_environment(args: argparse.Namespace) -> None:
     (``HPO_ARTIFACTS``, ...) here and in the workers this process starts."""
     import os
 
-    from hpo.environment import ARTIFACTS_ENV, MLFLOW_ENV, TENSORBOARD_ENV
+    from hpo._environment import ARTIFACTS_ENV, MLFLOW_ENV, TENSORBOARD_ENV
 
     for flag, variable in (("artifacts", ARTIFACTS_ENV), ("tensorboard", TENSORBOARD_ENV), ("mlflow", MLFLOW_ENV)):
         if getattr(args, flag, None):
@@ -194,9 +194,9 @@ def _flags_to_environment(args: argparse.Namespace) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import hpo.driver.optimize as driver
-    from hpo.driver.devices import parse_gpus
-    from hpo.study.script import load_study_script
+    import hpo.driver as driver
+    from hpo.driver import parse_gpus
+    from hpo.study import load_study_script
 
     spec = load_study_script(args.script).with_overrides(**_overrides(args))
     args._spec_name = spec.name
@@ -209,8 +209,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    import hpo.driver.optimize as driver
-    from hpo.driver.devices import parse_gpus
+    import hpo.driver as driver
+    from hpo.driver import parse_gpus
 
     overrides = _overrides(args)
     gpus = parse_gpus(args.gpus)
@@ -224,11 +224,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     import os
 
-    import hpo.driver.optimize as driver
-    from hpo.driver.devices import parse_gpus
-    from hpo.driver.workers import stop_with_parent
-    from hpo.environment import WORKER_LABELS_ENV
-    from hpo.storage.database import resolve_url
+    import hpo.driver as driver
+    from hpo._environment import WORKER_LABELS_ENV
+    from hpo.driver import parse_gpus, stop_with_parent
+    from hpo.storage import resolve_url
 
     overrides = {"heartbeat_interval": args.heartbeat_interval, "grace_period": args.grace_period,
                  "backend": args.backend}
@@ -280,13 +279,13 @@ def _format_params(params: dict[str, Any] | None) -> str:
 
 
 def _open_readonly(args: argparse.Namespace) -> Any:
-    from hpo.storage.database import open_storage, resolve_url
+    from hpo.storage import open_storage, resolve_url
 
     return open_storage(resolve_url(args.storage), create=False)
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    from hpo.report.summary import list_studies
+    from hpo.report import list_studies
 
     rows = list_studies(_open_readonly(args))
     if args.json:
@@ -308,9 +307,8 @@ def cmd_ls(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     import hpo.records as records
     from hpo.records import SHOWN_WITH_BEST
-    from hpo.report.summary import load_summary
-    from hpo.storage.database import resolve_url
-    from hpo.storage.study_files import StudyFiles
+    from hpo.report import load_summary
+    from hpo.storage import StudyFiles, resolve_url
 
     summary = load_summary(_open_readonly(args), args.name)
     if args.json:
@@ -372,7 +370,7 @@ def _format_attr(value: Any) -> str:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from hpo.simulation.replay import DEFAULT_PRUNERS, replay_study
+    from hpo.simulation import DEFAULT_PRUNERS, replay_study
 
     if args.orders < 1:
         raise SetupError(f"--orders must be at least 1, got {args.orders}")
@@ -390,7 +388,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_best(args: argparse.Namespace) -> int:
-    from hpo.driver.best import train_best
+    from hpo.driver import train_best
 
     result = train_best(args.name, storage_url=args.storage, model_path=args.out, backend=args.backend)
     accuracy = result.test_metrics.get("test_accuracy")
@@ -415,8 +413,8 @@ def cmd_best(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from hpo.report.writer import write_report
-    from hpo.storage.database import resolve_url
+    from hpo.report import write_report
+    from hpo.storage import resolve_url
 
     result = write_report(args.name, resolve_url(args.storage), args.out,
                           importance=args.importance, png=args.format == "png")
@@ -428,15 +426,15 @@ def cmd_report(args: argparse.Namespace) -> int:
         elif result.png_paths:
             print(f"PNGs: {len(result.png_paths)} in {result.png_paths[0].parent}")
     if args.open:
-        from hpo.report.serve import serve_report
+        from hpo.report import serve_report
 
         serve_report(result.path, port=args.port)
     return EXIT_OK
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    from hpo.report.dashboard import run_dashboard
-    from hpo.storage.database import resolve_url
+    from hpo.report import run_dashboard
+    from hpo.storage import resolve_url
 
     run_dashboard(resolve_url(args.storage), port=args.port)
     return EXIT_OK

@@ -8,7 +8,7 @@ between a failed trial and a fatal error):
   changed. :class:`TooManyFailuresError`: trials keep failing, exit 1.
 * **failed trial** - :class:`TrialFailure` (NaN loss, out of memory, an exception in the
   model): the trial is recorded as FAIL with its reason and the study goes on. Any other
-  exception raised by a trial is turned into one by :mod:`hpo.driver.failures`.
+  exception raised by a trial is turned into one by :mod:`hpo.driver._failures`.
 * **interrupted** - :class:`TrialInterrupted` and ``KeyboardInterrupt`` (Ctrl-C, SIGTERM):
   the trial is recorded as failed, a retry is queued, exit 130.
 
@@ -56,7 +56,7 @@ class DatasetUnavailableError(SetupError):
 class MonitorMissingError(SetupError):
     """The monitored metric is not in Keras' logs: every trial would fail the same way.
 
-    Found before any trial exists (:func:`hpo.trial.runner.check_metric`); should a model
+    Found before any trial exists (:func:`hpo.trial._runner.check_metric`); should a model
     still not log it, the first epoch finds it too, and the study stops there.
     """
 
@@ -101,7 +101,7 @@ class CheckpointError(HpoError, ValueError):
 class TrialTakenOver(HpoError):
     """The trial this process runs was finished by another process meanwhile (failed as stale
     while this one was frozen or cut off from its database, and retried): nothing more is
-    written into it (:func:`hpo.driver.recovery.taken_over`)."""
+    written into it (:func:`hpo.driver._recovery.taken_over`)."""
 
 
 class TrialPaused(HpoError):

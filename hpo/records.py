@@ -7,7 +7,7 @@ hpo, or by Optuna directly, may lack any of them).
 
 Study user attributes:
 
-* ``hpo_spec`` - the :class:`hpo.study.spec.StudySpec` as a dict, so ``hpo resume`` needs no script;
+* ``hpo_spec`` - the :class:`hpo.study._spec.StudySpec` as a dict, so ``hpo resume`` needs no script;
 * ``hpo_test_evaluation`` - what ``hpo best`` measured on the test split (once);
 * ``hpo_checkpoint_peak_bytes`` - with a scheduler: the most disk a host's epoch checkpoints
   (the paused trials' and the running ones') took at once;
@@ -37,7 +37,7 @@ Trial user attributes:
   checkpoint), charged to the study's ``epoch_budget``;
 * ``n_params``, ``best_epoch``, ``epochs_trained`` - the trained model's size and curve;
 * ``fold_values`` / ``fold_best_epochs`` / ``fold_epochs`` - with ``cv`` or ``repeats``
-  (:mod:`hpo.trial.evaluations`): each finished evaluation's (fold's, seed's) best-epoch
+  (:mod:`hpo.trial._evaluations`): each finished evaluation's (fold's, seed's) best-epoch
   value, best epoch and epochs trained, in plan order (a retry carries them and goes on with
   the next); the trial's value is their mean, ``value_se`` its standard error;
 * ``confirms`` - on a trial that re-checks a leading configuration after the budget
@@ -57,7 +57,7 @@ SPEC = "hpo_spec"
 TEST_EVALUATION = "hpo_test_evaluation"
 DATA = "hpo_data"
 CHECKPOINT_PEAK = "hpo_checkpoint_peak_bytes"
-TRACKING_ID = "hpo_tracking_id"  # the study in MLflow (hpo.tracking.mlflow_runs)
+TRACKING_ID = "hpo_tracking_id"  # the study in MLflow (hpo.tracking._mlflow_runs)
 
 # Trial attributes
 FAIL_REASON = "fail_reason"
@@ -112,7 +112,7 @@ def spec_dict(study_attrs: Attrs) -> dict[str, Any] | None:
 
 
 def pick_within(settings: Attrs | None) -> float | None:
-    """The Pareto pick rule (see :mod:`hpo.selection`) of stored settings, None when there is none."""
+    """The Pareto pick rule (see :mod:`hpo._selection`) of stored settings, None when there is none."""
     value = (settings or {}).get("pick_within")
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 

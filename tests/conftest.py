@@ -159,14 +159,14 @@ def quadratic(trial):
 
 def quick_spec(**settings):
     """A spec for :func:`quadratic` (study "q", minimised "loss", random sampler, 5 trials)."""
-    from hpo.study.spec import StudySpec
+    from hpo.study._spec import StudySpec
 
     return StudySpec(**{"name": "q", "metric": "loss", "n_trials": 5, "sampler": "random", **settings})
 
 
 def run_quick(spec, url, objective=quadratic):
     """``driver.run`` with a plain objective; returns (outcome, printed lines)."""
-    from hpo.driver import optimize as driver
+    from hpo.driver import _optimize as driver
 
     lines = []
     outcome = driver.run(spec, storage_url=url, objective=objective, out=lines.append)

@@ -180,7 +180,7 @@ def _empty_study_db(directory):
 
 def test_every_overridable_setting_has_one_flag_and_booleans_are_tri_state():
     from hpo.cli import _overrides, build_parser
-    from hpo.study.spec import StudySpec, cli_settings
+    from hpo.study._spec import StudySpec, cli_settings
 
     parser = build_parser()
     args = parser.parse_args(["resume", "s", "--no-deterministic", "--n-trials", "9", "--sampler", "pkg.mod:Mine"])
@@ -196,8 +196,8 @@ def test_every_overridable_setting_has_one_flag_and_booleans_are_tri_state():
 
 
 def test_tracking_flags_reach_this_process_and_its_workers_as_variables(monkeypatch):
+    from hpo._environment import MLFLOW_ENV, TENSORBOARD_ENV
     from hpo.cli import _overrides, build_parser
-    from hpo.environment import MLFLOW_ENV, TENSORBOARD_ENV
 
     monkeypatch.setenv(MLFLOW_ENV, "http://from-variable:5000")
     monkeypatch.setenv(TENSORBOARD_ENV, "")  # (delenv of an unset variable would not undo what the flag sets)

@@ -10,7 +10,7 @@ import optuna
 import pytest
 
 import hpo.records as records
-from hpo.storage.checkpoints import TrialCheckpoint
+from hpo.storage._checkpoints import TrialCheckpoint
 from tests.conftest import REPO, hpo_command, write_study_script
 
 pytestmark = pytest.mark.slow

@@ -279,7 +279,7 @@ def _fill(directory: Path) -> Path:
 
 
 def test_a_full_disk_under_hpo_home_costs_checkpoints_not_the_study_or_its_database(tmp_path):
-    from hpo.storage.checkpoints import TrialCheckpoint
+    from hpo.storage._checkpoints import TrialCheckpoint
 
     objective = _small_objective(tmp_path)
     script = write_study_script(tmp_path, name="full", n_trials=3, max_epochs=6, patience=6, pruner="none",
@@ -309,7 +309,7 @@ def test_a_full_disk_under_hpo_home_costs_checkpoints_not_the_study_or_its_datab
 
 def test_an_artifact_store_gone_read_only_leaves_training_on_local_checkpoints_and_a_retry_takes_the_last_upload(
         tmp_path):
-    from hpo.storage.checkpoints import TrialCheckpoint
+    from hpo.storage._checkpoints import TrialCheckpoint
 
     objective, gate = _small_objective(tmp_path), tmp_path / "gate"
     gate.touch()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hpo import interrupts
+from hpo import _interrupts as interrupts
 
 
 def _deliver(signum):

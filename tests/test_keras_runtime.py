@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from hpo import keras_runtime
-from hpo.data.sources import load_dataset
+from hpo import _keras_runtime as keras_runtime
+from hpo.data._sources import load_dataset
 from hpo.errors import SetupError
 from tests.conftest import REPO, hpo_command, write_study_script
 
@@ -107,7 +107,7 @@ def test_on_torch_seeding_and_saving_import_no_tensorflow_and_seeding_draws_as_k
     code = (
         "import sys\n"
         "import keras, numpy as np, random, torch\n"
-        "from hpo.keras_runtime import set_random_seed, tensorflow_left_unimported\n"
+        "from hpo._keras_runtime import set_random_seed, tensorflow_left_unimported\n"
         "def draws():\n"
         "    return (random.random(), float(np.random.rand()), float(torch.rand(1)),\n"
         "            float(keras.ops.convert_to_numpy(keras.random.uniform((1,)))[0]))\n"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from hpo import plugins
+from hpo import _plugins as plugins
 from hpo.errors import SetupError
 
 
@@ -22,14 +22,14 @@ def test_objects_load_from_files_and_modules(tmp_path):
     (tmp_path / "extras.py").write_text("from dataclasses import dataclass\n\n@dataclass\nclass Box:\n    x: int = 1\n")
     box = plugins.load_object(f"{tmp_path}/extras.py:Box", what="sampler")
     assert box().x == 1
-    assert plugins.load_object("hpo.plugins:split", what="pruner") is plugins.split
+    assert plugins.load_object("hpo._plugins:split", what="pruner") is plugins.split
 
 
 @pytest.mark.parametrize("reference, message", [
     ("no_such_module_xyz:Thing", "unknown pruner 'no_such_module_xyz'"),
-    ("hpo.plugins:Nothing", "pruner 'hpo.plugins:Nothing': hpo.plugins defines no 'Nothing'"),
+    ("hpo._plugins:Nothing", "pruner 'hpo._plugins:Nothing': hpo._plugins defines no 'Nothing'"),
     ("/nowhere/x.py:Thing", "pruner file /nowhere/x.py does not exist"),
-    ("hpo.plugins:", "give 'package.module:Name' or 'file.py:Name'"),
+    ("hpo._plugins:", "give 'package.module:Name' or 'file.py:Name'"),
 ])
 def test_a_bad_reference_is_one_line_naming_it(reference, message):
     with pytest.raises(SetupError, match=message):

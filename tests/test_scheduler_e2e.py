@@ -11,7 +11,7 @@ import optuna
 import pytest
 from sqlalchemy.exc import SQLAlchemyError
 
-from hpo.schedulers.chains import chains, epochs_charged
+from hpo.schedulers._chains import chains, epochs_charged
 from tests.conftest import REPO, hpo_command, running_trial_and_worker, write_gated_objective, write_study_script
 
 pytestmark = pytest.mark.slow

@@ -9,9 +9,9 @@ import optuna
 import pytest
 
 from hpo import StudySpec
-from hpo.driver import optimize as driver
+from hpo.driver import _optimize as driver
 from hpo.errors import SetupError
-from hpo.search.strategies import _SAMPLER_REQUIREMENTS, PRUNER_NAMES, SAMPLER_NAMES
+from hpo.search._strategies import _SAMPLER_REQUIREMENTS, PRUNER_NAMES, SAMPLER_NAMES
 from tests.conftest import REPO, hpo_command, write_study_script
 
 pytestmark = pytest.mark.slow
@@ -74,12 +74,12 @@ def test_a_grid_with_a_gap_stops_before_any_training(sqlite_url):
 
 
 def test_the_built_in_study_script_states_a_grid_that_runs(sqlite_url):
-    from hpo.study.script import load_study_script
+    from hpo.study._script import load_study_script
 
     spec = load_study_script(REPO / "studies" / "digits_mlp.py")
     assert spec.grid
     from hpo.objectives import mlp
-    from hpo.search.grid import check_grid
+    from hpo.search._grid import check_grid
 
     check_grid(spec.grid, mlp.DEFAULT_PARAMS, mlp.suggest)
 
@@ -113,7 +113,7 @@ def test_multi_objective_study_keeps_a_pareto_front_and_picks_by_the_stated_rule
     assert outcome.pareto_size == len(study.best_trials) >= 1
     assert all(t.values[1] == t.user_attrs["n_params"] for t in study.trials if t.values)
     assert "no pruning" in lines[0]
-    from hpo.selection import chosen_in_study
+    from hpo._selection import chosen_in_study
 
     picked = chosen_in_study(study, 5000)
     small = [t for t in study.best_trials if t.values[1] <= 5000]
@@ -130,8 +130,8 @@ def test_multi_objective_study_keeps_a_pareto_front_and_picks_by_the_stated_rule
 
 
 def test_best_retrains_the_pareto_fronts_pick(sqlite_url):
-    from hpo.driver.best import train_best
-    from hpo.selection import chosen_in_study
+    from hpo._selection import chosen_in_study
+    from hpo.driver._best import train_best
 
     spec = tiny("mo-best", also_minimize="n_params", n_trials=3, max_epochs=2)
     _, _, study = run(spec, sqlite_url)
@@ -190,8 +190,8 @@ def test_the_same_seed_twice_gives_the_same_parameters_and_values(tmp_path):
 
 
 def test_the_diabetes_study_tunes_a_users_model_on_a_users_data_and_best_scores_its_test_split(sqlite_url, tmp_path):
-    from hpo.driver.best import train_best
-    from hpo.study.script import load_study_script
+    from hpo.driver._best import train_best
+    from hpo.study._script import load_study_script
 
     spec = load_study_script(REPO / "studies" / "diabetes_regression.py").with_overrides(
         n_trials=2, max_epochs=3, recycle_after=0)
@@ -201,7 +201,7 @@ def test_the_diabetes_study_tunes_a_users_model_on_a_users_data_and_best_scores_
     assert 0 < outcome.best_value < 400  # MAE of a disease-progression score (25-346)
     result = train_best("diabetes_regression", storage_url=sqlite_url)
     assert set(result.test_metrics) == {"test_loss", "test_mae"}
-    from hpo.report.writer import write_report
+    from hpo.report._writer import write_report
 
     report = write_report("diabetes_regression", sqlite_url, tmp_path / "report")
     assert report.n_trials == 2 and "val_mae" in report.path.read_text()
@@ -221,7 +221,7 @@ def test_a_users_data_and_model_modules_run_in_worker_processes(tmp_path):
 
 
 def test_the_breast_cancer_study_maximises_a_named_auc_with_balanced_class_weights(sqlite_url):
-    from hpo.study.script import load_study_script
+    from hpo.study._script import load_study_script
 
     spec = load_study_script(REPO / "studies" / "breast_cancer_auc.py").with_overrides(
         n_trials=2, max_epochs=3, recycle_after=0)
@@ -267,7 +267,7 @@ def test_a_batched_tf_data_study_uses_the_streams_batches_and_refuses_a_suggeste
     study = hpo.load_study("streamed", storage=sqlite_url)
     assert outcome.n_finished == 2 and study.user_attrs["hpo_data"]["batched"] is True
     assert sum(study.user_attrs["hpo_data"]["class_counts"]) == 80  # counted from the stream
-    from hpo.driver.best import train_best
+    from hpo.driver._best import train_best
 
     result = train_best("streamed", storage_url=sqlite_url, model_path=tmp_path / "best.keras", in_memory=data)
     assert set(result.test_metrics) == {"test_loss", "test_accuracy"}
@@ -316,7 +316,7 @@ def test_a_model_with_two_inputs_and_two_outputs_monitors_one_outputs_metric(tmp
     assert outcome.n_finished == 2 and [d.name for d in study.directions] == ["MINIMIZE", "MINIMIZE"]
     assert study.user_attrs["hpo_data"]["task"] == {"price": "regression", "kind": "classification"}
     assert all(t.user_attrs["inference_ms"] > 0 for t in study.trials)
-    from hpo.report.writer import write_report
+    from hpo.report._writer import write_report
 
     page = write_report("two_headed", sqlite_url, tmp_path / "report").path.read_text()
     assert "val_price_mae" in page and "Pareto front" in page and "Learning curves" in page
@@ -326,9 +326,9 @@ def test_a_model_with_two_inputs_and_two_outputs_monitors_one_outputs_metric(tmp
 
 
 def test_the_image_folder_study_reads_class_folders_of_pngs(tmp_path, sqlite_url, monkeypatch):
-    from hpo.driver.best import train_best
-    from hpo.plugins import load_module
-    from hpo.study.script import load_study_script
+    from hpo._plugins import load_module
+    from hpo.driver._best import train_best
+    from hpo.study._script import load_study_script
 
     monkeypatch.setenv("HPO_IMAGE_FOLDER", str(tmp_path / "images"))
     load_module(str(REPO / "studies" / "data" / "image_folder.py"), what="data").write_demo_folder(

@@ -4,7 +4,7 @@ import optuna
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
-from hpo.selection import chosen_in_study, chosen_trial, pareto_front
+from hpo._selection import chosen_in_study, chosen_trial, pareto_front
 
 
 def _trials(values_list, states=None):

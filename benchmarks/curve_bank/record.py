@@ -1,12 +1,12 @@
 """Record a curve bank: random configurations of one task trained by hpo's trial runner with no
 pruning and no early stopping, every epoch's validation metric and loss, test metric and wall
-seconds kept, then written as ``TASK.json`` + ``TASK.npz`` (:mod:`hpo.simulation.bank`).
+seconds kept, then written as ``TASK.json`` + ``TASK.npz`` (:mod:`hpo.simulation._bank`).
 
     .venv/bin/python benchmarks/curve_bank/record.py --task digits_mlp --configs 1000 --epochs 30
     .venv/bin/python benchmarks/curve_bank/record.py --task digits_mlp --configs 100 --repeat
     .venv/bin/python benchmarks/curve_bank/record.py --task digits_mlp --export
 
-Trials train through :func:`hpo.trial.runner.make_trial_runner` (the function ``hpo run``'s
+Trials train through :func:`hpo.trial._runner.make_trial_runner` (the function ``hpo run``'s
 workers call: the same pipelines, seeds, schedules and callbacks), with a random sampler, no
 pruner and a patience of the whole budget, in an Optuna study in SQLite under
 ``$HPO_HOME/curve_bank/`` (default ``hpo-runs``, git-ignored), so an interrupted recording continues where it stopped:
@@ -66,7 +66,7 @@ def study_name(task: str, part: int, *, repeat: bool = False) -> str:
 
 
 def storage_url() -> str:
-    from hpo.storage.database import runtime_dir
+    from hpo.storage import runtime_dir
 
     folder = runtime_dir() / "curve_bank"
     folder.mkdir(parents=True, exist_ok=True)
@@ -74,17 +74,17 @@ def storage_url() -> str:
 
 
 def record(task_name: str, n_configs: int, epochs: int, *, part: int, repeat: bool) -> None:
-    from hpo.keras_runtime import prepare_keras
+    from hpo._keras_runtime import prepare_keras
 
     prepare_keras()  # HPO_THREADS sizes the thread pools, as in hpo's workers
     import keras
     import optuna
 
     from hpo import StudySpec
-    from hpo.data.sources import load_dataset
+    from hpo.data import load_dataset
     from hpo.errors import TrialFailure
     from hpo.objectives import Objective, load_objective
-    from hpo.trial.runner import make_trial_runner
+    from hpo.trial import make_trial_runner
 
     task = TASKS[task_name]
     main_name = study_name(task_name, 1)
@@ -157,8 +157,8 @@ def export(task_name: str, out: Path) -> None:
     import optuna
 
     from hpo.errors import SetupError
-    from hpo.simulation.bank import CurveBank, load_bank
-    from hpo.study.metrics import direction_of
+    from hpo.simulation import CurveBank, load_bank
+    from hpo.study import direction_of
 
     task = TASKS[task_name]
     recorded = {s.study_name for s in optuna.get_all_study_summaries(storage_url())}

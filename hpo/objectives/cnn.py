@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from hpo.objectives.optimizers import OPTIMIZERS, make_optimizer
-from hpo.objectives.output import output_head, single_input
-from hpo.objectives.schedules import suggest_schedule
+from hpo.objectives._optimizers import OPTIMIZERS, make_optimizer
+from hpo.objectives._output import output_head, single_input
+from hpo.objectives._schedules import suggest_schedule
 
 if TYPE_CHECKING:
     import keras

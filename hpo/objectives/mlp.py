@@ -4,7 +4,7 @@ Seed 000's MNIST model is the special case ``n_layers=1, units_0=128, activation
 dropout=0.2, optimizer=adam, learning_rate=1e-3, batch_size=64`` (:data:`DEFAULT_PARAMS`);
 seed 002 gives the ranges (lr 1e-4..1e-1, batch 32/64/128, 1-5 hidden layers, Xavier/He
 initialisation, SGD/Adam/RMSprop, L1/L2); seed 001 the momentum and the decaying learning
-rate (constant, exponential or cosine schedule over the epochs, :mod:`hpo.objectives.schedules`).
+rate (constant, exponential or cosine schedule over the epochs, :mod:`hpo.objectives._schedules`).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ if TYPE_CHECKING:
     import keras
     import optuna
 
-from hpo.objectives.optimizers import OPTIMIZERS, make_optimizer
-from hpo.objectives.output import output_head, single_input
-from hpo.objectives.schedules import suggest_schedule
+from hpo.objectives._optimizers import OPTIMIZERS, make_optimizer
+from hpo.objectives._output import output_head, single_input
+from hpo.objectives._schedules import suggest_schedule
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu")
 INITIALIZERS = ("glorot_uniform", "he_normal")  # Xavier/Glorot and He

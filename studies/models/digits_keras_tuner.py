@@ -1,5 +1,5 @@
 """A KerasTuner model-building function, as KerasTuner's guides write it: hpo runs it
-unchanged, on Optuna (see studies/keras_tuner_port.py and hpo/objectives/keras_tuner_port.py)."""
+unchanged, on Optuna (see studies/keras_tuner_port.py and hpo/objectives/_keras_tuner_port.py)."""
 
 import keras
 

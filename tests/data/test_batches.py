@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from hpo.data.batches import ArrayBatches
+from hpo.data._batches import ArrayBatches
 
 
 def _examples(batches, indices):

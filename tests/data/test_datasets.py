@@ -75,11 +75,11 @@ def test_in_memory_pipelines_batch_with_the_trials_size_and_shuffle_seeded():
 
 
 def test_on_torch_and_jax_in_memory_data_comes_as_array_batches_without_tensorflow(monkeypatch):
-    import hpo.data.datasets
+    import hpo.data._datasets
     from hpo.data import Data
-    from hpo.data.batches import ArrayBatches
+    from hpo.data._batches import ArrayBatches
 
-    monkeypatch.setattr(hpo.data.datasets, "_on_tensorflow", lambda: False)
+    monkeypatch.setattr(hpo.data._datasets, "_on_tensorflow", lambda: False)
     x = np.arange(40, dtype="float32").reshape(20, 2)
     data = Data((x, np.arange(20) % 2), validation=0.2, test=(x[:4], np.arange(4) % 2)).split(0)
     train, validation = data.pipelines(8, shuffle=True, seed=1, repeat=True)

@@ -3,8 +3,8 @@ import socket
 import numpy as np
 import pytest
 
-from hpo.data import sources as data_module
-from hpo.data.sources import load_dataset
+from hpo.data import _sources as data_module
+from hpo.data._sources import load_dataset
 from hpo.errors import DatasetUnavailableError, SetupError
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from hpo.data import streams
+from hpo.data import _streams as streams
 from hpo.errors import SetupError
 
 

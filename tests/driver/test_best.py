@@ -2,8 +2,8 @@
 
 import pytest
 
-from hpo.driver.best import train_best
-from hpo.driver.study_setup import prepare
+from hpo.driver._best import train_best
+from hpo.driver._study_setup import prepare
 from hpo.errors import SetupError
 from tests.conftest import quick_spec, run_quick
 

@@ -10,8 +10,8 @@ from collections import Counter
 import optuna
 import pytest
 
-from hpo.driver import budget
-from hpo.storage.study_files import StudyFiles
+from hpo.driver import _budget as budget
+from hpo.storage._study_files import StudyFiles
 from tests.conftest import REPO, quadratic, quick_spec, run_quick
 
 
@@ -63,7 +63,7 @@ def test_a_slot_is_held_until_released_and_refused_once_the_budget_is_met(sqlite
 _CONCURRENT_WORKER = """
 import sys, time
 from hpo.driver import optimize as driver
-from hpo.study.spec import StudySpec
+from hpo.study._spec import StudySpec
 
 time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # start together
 def objective(trial):
@@ -176,7 +176,7 @@ def _add(study, number_state, curve, **attrs):
 def test_with_a_scheduler_n_trials_counts_configurations_and_paused_ones_are_promoted_first(sqlite_url):
     from optuna.trial import TrialState
 
-    from hpo.driver.scheduling import scheduler_of
+    from hpo.driver._scheduling import scheduler_of
 
     study = optuna.create_study(study_name="q", storage=sqlite_url, direction="maximize")
     spec = quick_spec(metric="val_accuracy", n_trials=3, scheduler="asha", pruner="none", max_epochs=3)
@@ -194,7 +194,7 @@ def test_with_a_scheduler_n_trials_counts_configurations_and_paused_ones_are_pro
 def test_a_population_is_drawn_then_decided_segment_by_segment_then_done(sqlite_url):
     from optuna.trial import TrialState
 
-    from hpo.driver.scheduling import promote, scheduler_of
+    from hpo.driver._scheduling import promote, scheduler_of
 
     study = optuna.create_study(study_name="q", storage=sqlite_url)
     spec = quick_spec(n_trials=2, scheduler="pbt", pruner="none", max_epochs=4,

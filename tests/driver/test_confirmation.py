@@ -4,8 +4,8 @@ import optuna
 from optuna.trial import TrialState
 
 import hpo.records as records
-from hpo.driver import budget
-from hpo.driver.confirmation import leaders_to_recheck, queue_recheck
+from hpo.driver import _budget as budget
+from hpo.driver._confirmation import leaders_to_recheck, queue_recheck
 from tests.conftest import quick_spec
 
 

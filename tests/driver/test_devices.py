@@ -4,7 +4,7 @@ import stat
 
 import pytest
 
-from hpo.driver import devices
+from hpo.driver import _devices as devices
 from hpo.errors import SetupError
 
 

@@ -7,8 +7,8 @@ import time
 import optuna
 import pytest
 
-from hpo import interrupts
-from hpo.driver import failures
+from hpo import _interrupts as interrupts
+from hpo.driver import _failures as failures
 from hpo.errors import MonitorMissingError, NonFiniteLossError, SetupError, TrialFailure, TrialInterrupted, TrialTakenOver
 
 

@@ -3,8 +3,8 @@
 import sys
 import types
 
-from hpo.driver import notebook
-from hpo.environment import PROGRESS_ENV
+from hpo._environment import PROGRESS_ENV
+from hpo.driver import _notebook as notebook
 
 
 class _Handle:

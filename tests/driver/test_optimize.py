@@ -6,10 +6,10 @@ import os
 import optuna
 import pytest
 
-from hpo.driver import optimize as driver
-from hpo.driver.study_setup import stored_spec
+from hpo.driver import _optimize as driver
+from hpo.driver._study_setup import stored_spec
 from hpo.errors import SetupError, TooManyFailuresError, TrialInterrupted
-from hpo.study.spec import StudySpec
+from hpo.study._spec import StudySpec
 from tests.conftest import quadratic, quick_spec, run_quick
 
 

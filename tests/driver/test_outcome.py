@@ -2,7 +2,7 @@
 
 import optuna
 
-from hpo.driver.outcome import outcome_of
+from hpo.driver._outcome import outcome_of
 from tests.conftest import quick_spec, run_quick
 
 

@@ -5,8 +5,8 @@ import datetime
 import optuna
 from optuna.trial import TrialState, create_trial
 
-from hpo.driver import progress
-from hpo.environment import RUN_CLOCK_ENV
+from hpo._environment import RUN_CLOCK_ENV
+from hpo.driver import _progress as progress
 from tests.conftest import quick_spec
 
 
@@ -67,8 +67,8 @@ def test_a_paused_trial_says_where_it_paused_and_an_epoch_budget_shows_its_epoch
 
     from optuna.trial import TrialState
 
-    from hpo.driver.progress import ProgressPrinter
-    from hpo.storage.queries import FinishedTrial
+    from hpo.driver._progress import ProgressPrinter
+    from hpo.storage._queries import FinishedTrial
 
     printer = ProgressPrinter(10, 0, print, epoch_budget=40)
     printer.epochs = 12
@@ -82,8 +82,8 @@ def test_a_population_study_counts_segments_and_names_the_member():
 
     from optuna.trial import TrialState
 
-    from hpo.driver.progress import ProgressPrinter
-    from hpo.storage.queries import FinishedTrial
+    from hpo.driver._progress import ProgressPrinter
+    from hpo.storage._queries import FinishedTrial
 
     spec = quick_spec(scheduler="pbt", pruner="none", n_trials=4, max_epochs=7, scheduler_options={"interval": 3})
     printer = ProgressPrinter.for_study(spec, 0, print, "CPU")
@@ -99,8 +99,8 @@ def test_a_mean_over_folds_shows_its_standard_error_and_a_recheck_says_what_it_r
 
     from optuna.trial import TrialState
 
-    from hpo.driver.progress import ProgressPrinter
-    from hpo.storage.queries import FinishedTrial
+    from hpo.driver._progress import ProgressPrinter
+    from hpo.storage._queries import FinishedTrial
 
     printer = ProgressPrinter(10, 0, print, rechecks=True)
     trial = FinishedTrial(11, TrialState.COMPLETE, [0.9512], datetime.timedelta(seconds=1), 4,
@@ -110,7 +110,7 @@ def test_a_mean_over_folds_shows_its_standard_error_and_a_recheck_says_what_it_r
 
 
 def test_in_a_notebook_the_bar_replaces_the_lines_and_a_notebook_runs_workers_print_none(monkeypatch):
-    from hpo.environment import PROGRESS_ENV
+    from hpo._environment import PROGRESS_ENV
 
     class Bar:
         def __init__(self):

@@ -7,9 +7,9 @@ import sys
 import optuna
 import pytest
 
-from hpo.driver import recovery
-from hpo.storage.database import open_storage
-from hpo.storage.study_files import StudyFiles
+from hpo.driver import _recovery as recovery
+from hpo.storage._database import open_storage
+from hpo.storage._study_files import StudyFiles
 from tests.conftest import quick_spec, run_quick
 
 

@@ -5,12 +5,12 @@ import optuna
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
-from hpo.driver import scheduling
+from hpo.driver import _scheduling as scheduling
 from hpo.schedulers import NextTrial
-from hpo.schedulers.chains import chains
-from hpo.schedulers.promotion import PromotionScheduler
-from hpo.storage.database import open_storage
-from hpo.storage.study_files import StudyFiles
+from hpo.schedulers._chains import chains
+from hpo.schedulers._promotion import PromotionScheduler
+from hpo.storage._database import open_storage
+from hpo.storage._study_files import StudyFiles
 from tests.conftest import quick_spec
 
 

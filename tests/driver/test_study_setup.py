@@ -6,11 +6,11 @@ import socket
 import optuna
 import pytest
 
-from hpo.driver import optimize as driver
-from hpo.driver import study_setup
+from hpo.driver import _optimize as driver
+from hpo.driver import _study_setup as study_setup
 from hpo.errors import SetupError
 from hpo.objectives import Objective, mlp
-from hpo.study.spec import StudySpec
+from hpo.study._spec import StudySpec
 from tests.conftest import quick_spec, run_quick
 
 

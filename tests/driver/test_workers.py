@@ -9,7 +9,7 @@ import time
 import optuna
 import pytest
 
-from hpo.driver.workers import PoolState, WorkerExit, classify_exit
+from hpo.driver._workers import PoolState, WorkerExit, classify_exit
 from hpo.errors import EXIT_INTERRUPTED, EXIT_SETUP, EXIT_STUDY_FAILED, WorkerError
 from tests.conftest import REPO, hpo_command, running_trial_and_worker, write_study_script
 

@@ -3,11 +3,11 @@
 import optuna
 import pytest
 
-from hpo.driver import optimize as driver
+from hpo.driver import _optimize as driver
 from hpo.errors import SetupError
 from hpo.objectives import ObjectiveModule, load_objective
-from hpo.objectives.keras_tuner_port import KerasTunerObjective, OptunaHyperParameters
-from hpo.study.spec import StudySpec
+from hpo.objectives._keras_tuner_port import KerasTunerObjective, OptunaHyperParameters
+from hpo.study._spec import StudySpec
 from tests.conftest import REPO
 
 
@@ -71,7 +71,7 @@ def test_a_module_with_only_build_model_is_an_objective_module(tmp_path):
 
 @pytest.mark.slow
 def test_the_shipped_keras_tuner_study_runs_with_hpos_pruning_and_its_batch_size(sqlite_url):
-    from hpo.study.script import load_study_script
+    from hpo.study._script import load_study_script
 
     spec = load_study_script(REPO / "studies" / "keras_tuner_port.py").with_overrides(
         n_trials=2, max_epochs=2, recycle_after=0)

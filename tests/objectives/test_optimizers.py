@@ -2,7 +2,7 @@
 
 import pytest
 
-from hpo.objectives.optimizers import OPTIMIZERS, make_optimizer
+from hpo.objectives._optimizers import OPTIMIZERS, make_optimizer
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)

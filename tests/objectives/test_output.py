@@ -1,6 +1,6 @@
 """The built-in objectives' output layer and loss, by task."""
 
-from hpo.objectives.output import output_head
+from hpo.objectives._output import output_head
 
 
 def test_classification_and_regression_heads():

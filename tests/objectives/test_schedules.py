@@ -4,7 +4,7 @@ import numpy as np
 import optuna
 import pytest
 
-from hpo.objectives.schedules import SCHEDULES, epoch_schedule, suggest_schedule
+from hpo.objectives._schedules import SCHEDULES, epoch_schedule, suggest_schedule
 
 
 def test_constant_means_no_schedule():
@@ -33,9 +33,9 @@ def test_suggest_asks_the_decay_only_for_exponential():
 
 
 def test_fit_applies_the_schedule_at_each_epoch():
-    from hpo.data.sources import load_dataset
+    from hpo.data._sources import load_dataset
     from hpo.objectives import mlp
-    from hpo.trial.training import FitSettings, fit_and_score
+    from hpo.trial._training import FitSettings, fit_and_score
 
     data = load_dataset("digits")
     params = dict(mlp.DEFAULT_PARAMS, units_0=16, lr_schedule="exponential", lr_decay=0.5)

@@ -5,7 +5,7 @@ import optuna
 import pytest
 
 from hpo.pruners import LearningCurvePruner
-from hpo.pruners.learning_curve import (
+from hpo.pruners._learning_curve import (
     chance_from_finished_curves,
     extrapolate,
     rising_scale,

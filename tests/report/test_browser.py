@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from hpo.report.writer import write_report
+from hpo.report._writer import write_report
 from tests.report.browser import Chromium, file_url, find_chromium
 from tests.report.studies import HOSTILE, HOSTILE_CHOICE, make_study
 

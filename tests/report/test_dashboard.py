@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from hpo.errors import SetupError
-from hpo.report.dashboard import run_dashboard
+from hpo.report._dashboard import run_dashboard
 from tests.report.studies import make_study
 
 
@@ -20,7 +20,7 @@ def test_a_missing_storage_or_package_is_one_line(tmp_path, monkeypatch):
 def test_it_binds_to_the_loopback_interface_only_and_says_when_the_port_is_taken(sqlite_url, monkeypatch):
     import socket
 
-    import hpo.report.dashboard as dashboard
+    import hpo.report._dashboard as dashboard
 
     make_study(sqlite_url)
     calls = []

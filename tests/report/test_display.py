@@ -3,8 +3,8 @@
 import optuna
 import pytest
 
-from hpo.report.display import DisplayCopy, plotly_text, spread_sample
-from hpo.report.snapshot import take_snapshot
+from hpo.report._display import DisplayCopy, plotly_text, spread_sample
+from hpo.report._snapshot import take_snapshot
 from tests.report.studies import HOSTILE, HOSTILE_CHOICE, make_study
 
 

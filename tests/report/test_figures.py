@@ -5,10 +5,10 @@ import json
 import optuna
 import pytest
 
-from hpo.report import figures
-from hpo.report.display import DisplayCopy
-from hpo.report.figures import FigureBuilder, figure_json
-from hpo.report.snapshot import take_snapshot
+from hpo.report import _figures as figures
+from hpo.report._display import DisplayCopy
+from hpo.report._figures import FigureBuilder, figure_json
+from hpo.report._snapshot import take_snapshot
 from tests.report.studies import HOSTILE, make_study
 
 EVERY_SECTION = ["history", "importances", "curves", "parallel", "slice", "contour-1", "contour-2",

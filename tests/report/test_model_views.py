@@ -1,7 +1,7 @@
 """The report's model views: weight histograms and the metric against the parameter count."""
 
-from hpo.report import model_views
-from hpo.report.snapshot import take_snapshot
+from hpo.report import _model_views as model_views
+from hpo.report._snapshot import take_snapshot
 from tests.report.studies import make_study
 
 

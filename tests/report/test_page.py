@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from hpo.report.writer import write_report
+from hpo.report._writer import write_report
 from tests.report.studies import HOSTILE, HOSTILE_CHOICE, make_study
 
 
@@ -78,10 +78,10 @@ def test_making_a_report_never_loads_keras_or_an_objective(tmp_path):
     url = f"sqlite:///{tmp_path / 'r.db'}"
     make_study(url, "mixed")
     code = (
-        "import sys; from hpo.report.writer import write_report; "
+        "import sys; from hpo.report._writer import write_report; "
         f"write_report('mixed', {url!r}, {str(tmp_path / 'out')!r}); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras') "
-        "or m.startswith(('hpo.trial.training', 'hpo.objectives'))))"
+        "or m.startswith(('hpo.trial._training', 'hpo.objectives'))))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

@@ -7,8 +7,8 @@ import plotly.graph_objects as go
 import pytest
 
 from hpo.errors import PngUnavailable
-from hpo.report.png import export_png
-from hpo.report.section import Section
+from hpo.report._png import export_png
+from hpo.report._section import Section
 
 
 def test_nothing_to_draw_writes_nothing(tmp_path):
@@ -23,7 +23,7 @@ def test_without_kaleido_the_error_names_the_install_command(tmp_path, monkeypat
 
 
 def test_when_chromium_cannot_run_no_empty_folder_is_left(tmp_path, monkeypatch):
-    from hpo.report import png
+    from hpo.report import _png as png
 
     def no_chromium(pio, drawn, paths):
         raise PngUnavailable("PNG export needs Chromium")

@@ -6,10 +6,10 @@ import optuna
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
-from hpo.report import population_views
-from hpo.report.display import DisplayCopy
-from hpo.report.figures import FigureBuilder
-from hpo.report.snapshot import take_snapshot
+from hpo.report import _population_views as population_views
+from hpo.report._display import DisplayCopy
+from hpo.report._figures import FigureBuilder
+from hpo.report._snapshot import take_snapshot
 from tests.report.studies import make_study
 
 

@@ -1,6 +1,6 @@
 """A report section: a titled figure, or a note saying why there is none."""
 
-from hpo.report.section import STATE_COLORS, Section
+from hpo.report._section import STATE_COLORS, Section
 
 
 def test_a_section_without_a_figure_is_a_note():

@@ -5,7 +5,7 @@ import threading
 import time
 import urllib.request
 
-from hpo.report import serve
+from hpo.report import _serve as serve
 
 
 def test_the_reports_folder_is_served_until_stopped(tmp_path, monkeypatch):

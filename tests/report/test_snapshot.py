@@ -4,7 +4,7 @@ import optuna
 import pytest
 
 from hpo.errors import SetupError
-from hpo.report.snapshot import take_snapshot
+from hpo.report._snapshot import take_snapshot
 
 
 def test_objective_names_come_from_hpo_settings_or_optuna(sqlite_url):

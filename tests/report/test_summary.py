@@ -3,8 +3,8 @@
 import pytest
 
 from hpo.errors import SetupError
-from hpo.report.summary import describe_study, format_clock, list_studies, summarize
-from hpo.storage.database import open_storage
+from hpo.report._summary import describe_study, format_clock, list_studies, summarize
+from hpo.storage._database import open_storage
 from tests.report.studies import make_study
 
 
@@ -84,7 +84,7 @@ def test_one_summary_record_counts_times_and_failures_for_every_view():
 
 
 def test_the_report_summary_renders_the_same_record():
-    from hpo.report.page import summary_facts
+    from hpo.report._page import summary_facts
 
     summary = summarize("s", [_trial(0, "COMPLETE", 0, 10, value=0.5), _trial(1, "FAIL", 1, 2)], ["maximize"], None)
     facts = dict(summary_facts(summary, ["val_accuracy"], "sqlite:///x.db", "fanova"))

@@ -3,7 +3,7 @@
 import pytest
 
 from hpo.errors import SetupError
-from hpo.report.writer import default_report_dir, write_report
+from hpo.report._writer import default_report_dir, write_report
 from tests.report.studies import make_study
 
 

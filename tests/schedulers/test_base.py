@@ -4,7 +4,7 @@ import inspect
 import pytest
 
 from hpo.schedulers import make_scheduler
-from hpo.schedulers.base import NextTrial, Scheduler
+from hpo.schedulers._base import NextTrial, Scheduler
 
 
 @pytest.mark.parametrize("name", ["asha", "hyperband", "pbt"])

@@ -1,4 +1,4 @@
-from hpo.schedulers.chains import chains, epochs_charged, superseded
+from hpo.schedulers._chains import chains, epochs_charged, superseded
 from tests.schedulers.trials import paused, trial
 
 

@@ -3,7 +3,7 @@ import random
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from hpo.schedulers.population import PopulationScheduler, lineage, members, perturb
+from hpo.schedulers._population import PopulationScheduler, lineage, members, perturb
 from tests.schedulers.trials import segment
 
 

@@ -1,4 +1,4 @@
-from hpo.schedulers.promotion import PromotionScheduler
+from hpo.schedulers._promotion import PromotionScheduler
 from tests.schedulers.trials import paused, trial
 
 

@@ -2,7 +2,7 @@ import optuna
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
-from hpo.search.continuations import OnePerConfiguration
+from hpo.search._continuations import OnePerConfiguration
 
 
 class _Spy(optuna.samplers.RandomSampler):

@@ -4,7 +4,7 @@ import optuna
 import pytest
 
 from hpo.errors import SetupError
-from hpo.search.grid import GridWithDefaults, check_grid
+from hpo.search._grid import GridWithDefaults, check_grid
 
 
 def suggest(trial):

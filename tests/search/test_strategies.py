@@ -4,7 +4,7 @@ import optuna
 import pytest
 
 from hpo.errors import SetupError
-from hpo.search import strategies
+from hpo.search import _strategies as strategies
 
 
 @pytest.mark.parametrize("name", strategies.SAMPLER_NAMES)
@@ -131,7 +131,7 @@ def test_a_users_own_pruner_and_sampler_are_named_by_import_path(tmp_path):
 
 
 def test_a_study_script_names_its_own_pruner_and_the_study_uses_it(tmp_path, sqlite_url):
-    from hpo.study.script import load_study_script
+    from hpo.study._script import load_study_script
     from tests.conftest import run_quick
 
     def pruned_when_told(trial):

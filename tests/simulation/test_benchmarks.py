@@ -121,7 +121,7 @@ def test_the_noise_of_a_bank_compares_each_repeated_configuration_with_its_first
 
 
 def test_the_memoised_curve_fits_return_what_the_fits_return(search, monkeypatch):
-    from hpo.pruners import learning_curve
+    from hpo.pruners import _learning_curve as learning_curve
 
     fit = learning_curve.extrapolate
     monkeypatch.setattr(learning_curve, "extrapolate", fit)  # restored after the test

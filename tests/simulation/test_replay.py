@@ -6,7 +6,7 @@ import optuna
 import pytest
 
 from hpo.errors import SetupError
-from hpo.simulation.replay import MIN_TRIALS, replay, usable_curves
+from hpo.simulation._replay import MIN_TRIALS, replay, usable_curves
 
 
 def _curves(n=30, epochs=10):
@@ -63,8 +63,8 @@ def _stored(url, n=25, name="curves"):
 
 
 def test_a_stored_studys_curves_replay_under_pruners_named_as_in_a_study_script(sqlite_url):
-    from hpo.simulation.replay import replay_study
-    from hpo.storage.database import open_storage
+    from hpo.simulation._replay import replay_study
+    from hpo.storage._database import open_storage
 
     _stored(sqlite_url)
     results = replay_study(open_storage(sqlite_url), "curves", ["none", "median", "learning-curve"], orders=4)

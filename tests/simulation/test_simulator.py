@@ -123,7 +123,7 @@ def test_an_epoch_budget_starts_no_trial_once_it_is_spent_and_lets_running_ones_
 
 
 def test_promotion_asha_pauses_trials_at_rungs_and_continues_the_best_on_the_same_curve():
-    from hpo.schedulers.promotion import PromotionScheduler
+    from hpo.schedulers._promotion import PromotionScheduler
 
     bank = tiny_bank(n=40, epochs=9)
     scheduler = PromotionScheduler(reduction_factor=3, min_epochs=1, max_epochs=9, direction="maximize")

@@ -9,10 +9,10 @@ import optuna
 import pytest
 
 from hpo.errors import SetupError
-from hpo.storage.artifacts import CheckpointMirror, MirroredCheckpoint, open_store, resolve_uri
-from hpo.storage.checkpoints import TrialCheckpoint
-from hpo.storage.database import open_storage
-from hpo.storage.study_files import StudyFiles
+from hpo.storage._artifacts import CheckpointMirror, MirroredCheckpoint, open_store, resolve_uri
+from hpo.storage._checkpoints import TrialCheckpoint
+from hpo.storage._database import open_storage
+from hpo.storage._study_files import StudyFiles
 
 
 def _save(checkpoint, epochs):
@@ -96,7 +96,7 @@ def test_the_kept_model_is_uploaded_under_its_trial(mirrored, tmp_path):
 
 def test_an_unreachable_store_keeps_the_last_upload_warns_once_and_is_tried_again_after_a_backoff(
         mirrored, tmp_path, monkeypatch):
-    import hpo.storage.artifacts as artifacts
+    import hpo.storage._artifacts as artifacts
 
     study, mirror, folder = mirrored
     said, clock = [], [1000.0]
@@ -223,7 +223,7 @@ def test_an_s3_store_stopped_mid_trial_costs_one_warning_and_is_uploaded_to_agai
         s3_endpoint, sqlite_url, tmp_path, monkeypatch):
     import time
 
-    import hpo.storage.artifacts as artifacts
+    import hpo.storage._artifacts as artifacts
 
     storage = open_storage(sqlite_url)
     optuna.create_study(study_name="s3", storage=storage).ask()

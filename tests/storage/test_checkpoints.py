@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from hpo.errors import CheckpointError
-from hpo.storage.checkpoints import TrialCheckpoint
+from hpo.storage._checkpoints import TrialCheckpoint
 
 
 def _save(checkpoint, epochs_done, *, best_epoch, best_weights=None, wait=0):
@@ -113,7 +113,7 @@ def test_a_full_disk_mid_save_leaves_the_previous_checkpoint_whole_and_no_stray_
     import errno
     import os
 
-    import hpo.storage.checkpoints as checkpoints
+    import hpo.storage._checkpoints as checkpoints
 
     checkpoint = TrialCheckpoint(tmp_path / "c")
     _save(checkpoint, 1, best_epoch=1, best_weights=[np.zeros(1)])

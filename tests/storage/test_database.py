@@ -4,7 +4,7 @@ import optuna
 import pytest
 
 from hpo.errors import StorageError
-from hpo.storage.database import mask_url, open_storage, resolve_url
+from hpo.storage._database import mask_url, open_storage, resolve_url
 
 
 def test_precedence_is_flag_then_environment_then_script_then_default(monkeypatch, isolated_runtime):
@@ -97,7 +97,7 @@ def racing_rdb_storage(monkeypatch, url, first_error, *, create_first=True):
     """Make Optuna's RDBStorage lose a race once: the other process creates the file's schema
     (unless it exists already) and the first call raises ``first_error``; later calls open
     normally. Returns the ``skip_table_creation`` argument of each call."""
-    import hpo.storage.outages as outages
+    import hpo.storage._outages as outages
 
     real = outages.OutageAwareStorage  # hpo's RDBStorage
     calls = []
@@ -163,7 +163,7 @@ def test_other_operational_errors_are_not_retried(tmp_path, monkeypatch):
         calls.append(1)
         raise OperationalError("SELECT", {}, Exception("disk I/O error"))
 
-    import hpo.storage.outages as outages
+    import hpo.storage._outages as outages
 
     monkeypatch.setattr(outages, "OutageAwareStorage", locked_storage)
     with pytest.raises(StorageError, match="disk I/O error"):

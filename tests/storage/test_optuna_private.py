@@ -6,7 +6,7 @@ import optuna
 import pytest
 from optuna.storages import RDBStorage
 
-from hpo.storage.optuna_private import rdb_models, stale_trial_ids, study_id, study_storage, trial_id, unwrapped_storage
+from hpo.storage._optuna_private import rdb_models, stale_trial_ids, study_id, study_storage, trial_id, unwrapped_storage
 
 
 def test_the_study_and_trial_ids_are_the_storage_keys(sqlite_url):
@@ -40,8 +40,8 @@ def test_storages_without_heartbeats_have_no_stale_trials():
 
 
 def test_a_finished_trials_user_attribute_is_written_where_optuna_refuses(sqlite_url):
-    from hpo.storage.database import open_storage
-    from hpo.storage.optuna_private import set_finished_trial_user_attr, trial_id
+    from hpo.storage._database import open_storage
+    from hpo.storage._optuna_private import set_finished_trial_user_attr, trial_id
 
     study = optuna.create_study(study_name="done", storage=open_storage(sqlite_url))
     study.optimize(lambda trial: 1.0, n_trials=1)

@@ -8,10 +8,10 @@ from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-import hpo.storage.outages as outages
+import hpo.storage._outages as outages
 from hpo.errors import StorageError
-from hpo.storage.database import Heartbeat, open_storage
-from hpo.storage.outages import OutageAwareStorage, is_lost_connection, may_judge_heartbeats, riding_out
+from hpo.storage._database import Heartbeat, open_storage
+from hpo.storage._outages import OutageAwareStorage, is_lost_connection, may_judge_heartbeats, riding_out
 
 
 class ServerGone(Exception):

@@ -5,8 +5,8 @@ import math
 import optuna
 import pytest
 
-from hpo import selection
-from hpo.storage import queries as storage_queries
+from hpo import _selection as selection
+from hpo.storage import _queries as storage_queries
 
 
 def _study(url, direction, values):
@@ -76,9 +76,9 @@ def test_a_finished_trial_in_one_query_reads_as_optunas_frozen_trial(sqlite_url,
 
 
 def test_the_epochs_charged_query_follows_the_rule_on_a_database_and_in_memory(sqlite_url):
-    from hpo.schedulers.chains import epochs_charged as rule
-    from hpo.storage.optuna_private import trial_id
-    from hpo.storage.queries import epochs_charged, finished_trial
+    from hpo.schedulers._chains import epochs_charged as rule
+    from hpo.storage._optuna_private import trial_id
+    from hpo.storage._queries import epochs_charged, finished_trial
 
     for storage in (sqlite_url, None):
         study = optuna.create_study(storage=storage)

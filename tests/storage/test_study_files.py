@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from hpo.storage.study_files import StudyFiles, process_is_dead, storage_lock
+from hpo.storage._study_files import StudyFiles, process_is_dead, storage_lock
 
 
 def _dead_pid():

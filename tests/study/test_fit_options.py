@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from hpo.errors import SetupError
-from hpo.study.fit_options import check_fit_options, class_weights
-from hpo.study.spec import StudySpec
+from hpo.study._fit_options import check_fit_options, class_weights
+from hpo.study._spec import StudySpec
 
 
 @pytest.mark.parametrize("key, hint", [

@@ -3,7 +3,7 @@
 import pytest
 
 from hpo.errors import SetupError
-from hpo.study.metrics import base_name, direction_of
+from hpo.study._metrics import base_name, direction_of
 
 
 @pytest.mark.parametrize("metric, direction", [

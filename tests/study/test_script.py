@@ -1,7 +1,7 @@
 import pytest
 
 from hpo.errors import StudyScriptError
-from hpo.study.script import load_study_script
+from hpo.study._script import load_study_script
 from tests.conftest import REPO, write_study_script
 
 

@@ -3,8 +3,8 @@ import dataclasses
 import pytest
 
 from hpo.errors import SetupError
-from hpo.study.metrics import direction_of
-from hpo.study.spec import StudySpec
+from hpo.study._metrics import direction_of
+from hpo.study._spec import StudySpec
 
 
 def test_direction_is_inferred_from_the_metric_once():
@@ -89,7 +89,7 @@ def test_a_scheduled_study_round_trips_through_storage():
 
 
 def test_folds_and_repeats_are_part_of_what_a_study_optimises():
-    from hpo.study.spec import IDENTITY_FIELDS
+    from hpo.study._spec import IDENTITY_FIELDS
 
     spec = StudySpec(name="a", cv=5, repeats=2, confirm_top=3)
     assert spec.evaluated_more_than_once and not StudySpec(name="a", confirm_top=3).evaluated_more_than_once

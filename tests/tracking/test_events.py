@@ -1,6 +1,6 @@
 """What trackers are told: a trial's end described in one line."""
 
-from hpo.tracking.events import TrialEnd
+from hpo.tracking._events import TrialEnd
 
 
 def test_an_end_says_how_the_trial_ended():

@@ -6,8 +6,8 @@ import pytest
 
 import hpo.records as records
 from hpo.errors import SetupError
-from hpo.tracking.events import TrialEnd, TrialStart
-from hpo.tracking.mlflow_runs import STUDY_TAG, MlflowTracker, Sender, _parent_run, check_reachable, study_uid
+from hpo.tracking._events import TrialEnd, TrialStart
+from hpo.tracking._mlflow_runs import STUDY_TAG, MlflowTracker, Sender, _parent_run, check_reachable, study_uid
 from tests.conftest import quick_spec
 
 

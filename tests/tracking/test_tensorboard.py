@@ -8,8 +8,8 @@ import urllib.request
 
 import pytest
 
-from hpo.tracking.events import TrialEnd, TrialStart
-from hpo.tracking.tensorboard import TensorBoardTracker, split_logs
+from hpo.tracking._events import TrialEnd, TrialStart
+from hpo.tracking._tensorboard import TensorBoardTracker, split_logs
 
 
 def test_keras_logs_are_grouped_as_keras_tensorboard_callback_names_them():
@@ -23,8 +23,8 @@ def test_keras_logs_are_grouped_as_keras_tensorboard_callback_names_them():
 def test_writing_runs_imports_no_tensorflow_so_torch_and_jax_workers_stay_without_it(tmp_path):
     code = (
         "import sys\n"
-        "from hpo.tracking.tensorboard import TensorBoardTracker\n"
-        "from hpo.tracking.events import TrialEnd, TrialStart\n"
+        "from hpo.tracking._tensorboard import TensorBoardTracker\n"
+        "from hpo.tracking._events import TrialEnd, TrialStart\n"
         f"t = TensorBoardTracker({str(tmp_path)!r}, 's')\n"
         "t.trial_started(TrialStart(0, {'units': 8, 'act': 'relu'}, 'trial-0', {}))\n"
         "t.epoch_ended(0, 1, {'loss': 1.0, 'val_loss': 2.0, 'learning_rate': 0.1})\n"

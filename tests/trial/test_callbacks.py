@@ -4,7 +4,7 @@ import optuna
 import pytest
 
 from hpo.errors import MonitorMissingError, NonFiniteLossError
-from hpo.trial.callbacks import FailOnNonFiniteLoss, ReportAndPrune
+from hpo.trial._callbacks import FailOnNonFiniteLoss, ReportAndPrune
 
 
 def _study(pruner=None):
@@ -46,7 +46,7 @@ def test_finite_values_pass():
 def test_the_backup_keeps_the_monitored_value_of_each_epoch():
     import keras
 
-    from hpo.trial.callbacks import TrialBackup
+    from hpo.trial._callbacks import TrialBackup
 
     backup = TrialBackup("val_loss", keras.callbacks.EarlyStopping(monitor="val_loss"))  # no checkpoint
     backup.on_epoch_end(0, {"loss": 1.0, "val_loss": 0.9})
@@ -69,8 +69,8 @@ def test_the_backup_saves_each_epoch_and_a_new_process_restores_weights_curve_an
     import keras
     import numpy as np
 
-    from hpo.storage.checkpoints import TrialCheckpoint
-    from hpo.trial.callbacks import TrialBackup
+    from hpo.storage._checkpoints import TrialCheckpoint
+    from hpo.trial._callbacks import TrialBackup
 
     def stopper():
         return keras.callbacks.EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)
@@ -100,8 +100,8 @@ def test_the_backup_saves_each_epoch_and_a_new_process_restores_weights_curve_an
 def test_an_unusable_checkpoint_is_removed_and_training_starts_over(tmp_path):
     import keras
 
-    from hpo.storage.checkpoints import TrialCheckpoint
-    from hpo.trial.callbacks import TrialBackup
+    from hpo.storage._checkpoints import TrialCheckpoint
+    from hpo.trial._callbacks import TrialBackup
 
     checkpoint = TrialCheckpoint(tmp_path / "trial-0")
     checkpoint.directory.mkdir()
@@ -118,8 +118,8 @@ def test_a_full_disk_costs_the_checkpoint_with_one_warning_and_training_goes_on(
 
     import keras
 
-    from hpo.storage.checkpoints import TrialCheckpoint
-    from hpo.trial.callbacks import TrialBackup
+    from hpo.storage._checkpoints import TrialCheckpoint
+    from hpo.trial._callbacks import TrialBackup
 
     model, checkpoint, said = _tiny_model(), TrialCheckpoint(tmp_path / "trial-0"), []
     early_stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=5)

@@ -7,9 +7,9 @@ import pytest
 
 import hpo.records as records
 from hpo.errors import SetupError
-from hpo.study.spec import StudySpec
-from hpo.trial import evaluations
-from hpo.trial.evaluations import Evaluation, mean_and_se, plan, run_evaluations
+from hpo.study._spec import StudySpec
+from hpo.trial import _evaluations as evaluations
+from hpo.trial._evaluations import Evaluation, mean_and_se, plan, run_evaluations
 
 
 def test_the_plan_runs_every_fold_of_a_seed_before_the_next_seed():

@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 
-from hpo.trial.histograms import BINS, weight_histograms
+from hpo.trial._histograms import BINS, weight_histograms
 
 
 def test_one_histogram_per_trainable_tensor_counting_every_weight():

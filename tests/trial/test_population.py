@@ -5,13 +5,13 @@ import types
 
 import pytest
 
-from hpo.data.sources import load_dataset
+from hpo.data._sources import load_dataset
 from hpo.errors import SetupError
 from hpo.objectives import Objective, mlp
 from hpo.schedulers import make_scheduler
-from hpo.study.spec import StudySpec
-from hpo.trial.population import check_mutable, retrain_lineage
-from hpo.trial.runner import fit_settings
+from hpo.study._spec import StudySpec
+from hpo.trial._population import check_mutable, retrain_lineage
+from hpo.trial._runner import fit_settings
 
 
 def test_mutable_parameters_must_be_in_the_space_and_keep_the_shapes_pbt_copies():

@@ -8,12 +8,12 @@ import numpy as np
 import optuna
 import pytest
 
-from hpo.data.sources import load_dataset
+from hpo.data._sources import load_dataset
 from hpo.errors import TrialFailure
 from hpo.objectives import Objective, mlp
-from hpo.storage.study_files import StudyFiles
-from hpo.study.spec import StudySpec
-from hpo.trial.runner import (
+from hpo.storage._study_files import StudyFiles
+from hpo.study._spec import StudySpec
+from hpo.trial._runner import (
     check_param_count,
     drop_superseded_models,
     fit_settings,
@@ -21,7 +21,7 @@ from hpo.trial.runner import (
     keep_if_best,
     make_trial_runner,
 )
-from hpo.trial.training import FitResult
+from hpo.trial._training import FitResult
 
 
 def _result(value):
@@ -94,7 +94,7 @@ def test_the_runner_suggests_builds_trains_and_records_a_trial():
 
 def test_a_metric_the_model_does_not_log_is_found_before_any_trial():
     from hpo.errors import MonitorMissingError
-    from hpo.trial.runner import check_metric
+    from hpo.trial._runner import check_metric
 
     data = load_dataset("digits")
     check_metric(Objective(mlp), data, StudySpec(name="s", metric="val_accuracy"))
@@ -111,7 +111,7 @@ def test_a_metric_the_model_does_not_log_is_found_before_any_trial():
 
 
 def test_a_population_segment_copies_its_parents_checkpoint_and_a_retry_its_own(sqlite_url):
-    from hpo.trial.runner import start_from_checkpoint
+    from hpo.trial._runner import start_from_checkpoint
 
     files = StudyFiles(sqlite_url, "s")
 

@@ -6,12 +6,12 @@ import keras
 import optuna
 import pytest
 
-from hpo import interrupts
-from hpo.data.sources import load_dataset
+from hpo import _interrupts as interrupts
+from hpo.data._sources import load_dataset
 from hpo.errors import MonitorMissingError, NonFiniteLossError, TrialFailure, TrialInterrupted, TrialPaused
 from hpo.objectives import mlp
-from hpo.storage.checkpoints import TrialCheckpoint
-from hpo.trial.training import FitSettings, fit_and_score
+from hpo.storage._checkpoints import TrialCheckpoint
+from hpo.trial._training import FitSettings, fit_and_score
 
 pytestmark = pytest.mark.slow
 
@@ -257,7 +257,7 @@ def test_a_copied_checkpoint_goes_on_with_the_new_learning_rate_not_the_one_its_
 
 
 def test_a_pooled_final_model_trains_exactly_the_epochs_it_is_given(small_digits):
-    from hpo.trial.training import fit_for_epochs
+    from hpo.trial._training import fit_for_epochs
 
     settings = FitSettings(monitor="val_loss", direction="minimize", max_epochs=50, patience=1, seed=3)
     pooled = small_digits.pooled()
