@@ -17,10 +17,11 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import inspect
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Mapping
 
 from hpo.errors import SetupError
 
@@ -89,3 +90,36 @@ def load_object(reference: str, *, what: str) -> Any:
         return getattr(module, attribute)
     except AttributeError:
         raise SetupError(f"{what} {reference!r}: {target} defines no {attribute!r}") from None
+
+
+def load_factory(reference: str, *, what: str) -> Any:
+    """The class or function a ``"module:Name"`` reference names; one line when it is not one."""
+    factory = load_object(reference, what=what)
+    if not callable(factory):
+        raise SetupError(f"{what} {reference!r} is not a class or a function")
+    return factory
+
+
+def accepts(factory: Any, parameter: str) -> bool:
+    """Whether ``factory`` takes a keyword argument ``parameter`` (or any, by ``**kwargs``)."""
+    try:
+        parameters = inspect.signature(factory).parameters
+    except (TypeError, ValueError):  # a builtin without a signature
+        return False
+    return parameter in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+
+
+def make_from(reference: str, *, what: str, base: type, base_name: str, options: Mapping[str, Any] = {},
+              context: Mapping[str, Any] = {}) -> Any:
+    """An instance of ``base`` made by the factory ``reference`` names, called with ``options``
+    and with those of ``context`` it takes (a sampler's ``seed=``, a scheduler's ``max_epochs=``,
+    ...). A factory that refuses its arguments, or makes something else, is one line naming it."""
+    factory = load_factory(reference, what=what)
+    given = {**options, **{key: value for key, value in context.items() if accepts(factory, key)}}
+    try:
+        made = factory(**given)
+    except TypeError as error:  # e.g. options its class does not take
+        raise SetupError(f"{what} {reference!r}: {error}") from None
+    if not isinstance(made, base):
+        raise SetupError(f"{what} {reference!r} made a {type(made).__name__}, not {base_name}")
+    return made

@@ -20,12 +20,16 @@ the built-in class callers would expect (KerasTuner's multiple-inheritance style
 
 from __future__ import annotations
 
+from typing import Literal
+
 EXIT_OK = 0
 EXIT_STUDY_FAILED = 1
 EXIT_SETUP = 2
 EXIT_INTERRUPTED = 130
 # Every fatal error is printed with this prefix; a worker's parent reads its error line by it.
 ERROR_PREFIX = "hpo: error: "
+# What an exception out of a trial means for the study (classify).
+Kind = Literal["pruned", "interrupted", "fatal", "failed", "taken_over"]
 
 
 class HpoError(Exception):
@@ -56,7 +60,7 @@ class DatasetUnavailableError(SetupError):
 class MonitorMissingError(SetupError):
     """The monitored metric is not in Keras' logs: every trial would fail the same way.
 
-    Found before any trial exists (:func:`hpo.trial._runner.check_metric`); should a model
+    Found before any trial exists (:func:`hpo.trial._checks.check_metric`); should a model
     still not log it, the first epoch finds it too, and the study stops there.
     """
 
@@ -129,3 +133,48 @@ def exit_code_for(error: BaseException) -> int:
     if isinstance(error, HpoError):
         return error.exit_code
     return EXIT_STUDY_FAILED
+
+
+# The one classification --------------------------------------------------------------------
+def classify(error: BaseException) -> Kind:
+    """What an exception out of a trial means for the study.
+
+    * ``pruned``: Optuna's ``TrialPruned``, not a failure at all;
+    * ``interrupted``: Ctrl-C or SIGTERM: the trial fails, a retry is queued, hpo exits;
+    * ``fatal``: a :class:`SetupError`: every trial would fail the same way, the study stops;
+    * ``taken_over``: another process finished the trial meanwhile (Optuna refuses a write into
+      it, or its checkpoint was handed to its retry): nothing is recorded, the worker goes on
+      (:func:`hpo.driver._recovery.taken_over`);
+    * ``failed``: anything else: this trial fails with its reason and the study goes on.
+    """
+    import optuna
+
+    if isinstance(error, optuna.TrialPruned):
+        return "pruned"
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted"
+    if isinstance(error, SetupError):
+        return "fatal"
+    if _caused_by(error, (optuna.exceptions.UpdateFinishedTrialError, TrialTakenOver)):
+        return "taken_over"
+    return "failed"
+
+
+def _caused_by(error: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
+    seen: BaseException | None = error
+    for _ in range(8):  # Keras and Optuna may wrap it
+        if seen is None:
+            return False
+        if isinstance(seen, kinds):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def keeps_checkpoint(error: BaseException) -> bool:
+    """Whether a trial that ended with ``error`` keeps its epoch checkpoint: it does when a trial
+    will go on from it. A pause (:class:`TrialPaused`: its continuation), an interrupt (its
+    retry), a storage given up on (:class:`StorageError`: the trial stays RUNNING and a resume
+    retries it), or another process that finished the trial meanwhile (its retry took the
+    checkpoint over). Anything else ended the trial for good, and its checkpoint goes."""
+    return isinstance(error, (TrialPaused, StorageError)) or classify(error) in ("interrupted", "taken_over")

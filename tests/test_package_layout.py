@@ -201,3 +201,16 @@ def test_every_package_init_re_exports_only_and_its_three_lists_agree():
         package = importlib.import_module(name)
         for export in declared:
             assert getattr(package, export) is not None, f"{name}.{export}"
+
+
+MAX_TRIAL_FUNCTION_LINES = 40
+
+
+def test_no_function_of_the_trial_room_is_over_40_lines():
+    """The trial runner's phases and hooks stay readable one by one (docstrings counted)."""
+    long = [f"{path.name}:{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+            for path in sorted((PACKAGE / "trial").glob("*.py"))
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.end_lineno is not None and node.end_lineno - node.lineno + 1 > MAX_TRIAL_FUNCTION_LINES]
+    assert long == []

@@ -220,3 +220,73 @@ def test_pbt_exploits_and_explores_survives_a_kill_mid_segment_and_best_retrains
     assert best.returncode == 0, best.stderr
     assert "trained with the winning member's schedule:" in best.stdout
     assert [int(e) for e in re.findall(r"from epoch (\d+):", best.stdout)] == [1, 4]
+
+
+OWN_EXTRAS = '''
+import json
+
+from hpo.schedulers import NextTrial, Scheduler
+from hpo.tracking import Tracker
+
+
+class PauseOnce(Scheduler):
+    """Every configuration pauses after its first epoch; each paused one is continued, in order."""
+
+    def pause_epochs(self, attrs):
+        return frozenset() if "continues" in attrs else frozenset({1})
+
+    def next_trial(self, trials, *, can_resume):
+        continued = {t.user_attrs.get("continues") for t in trials}
+        for trial in trials:
+            if "paused_at_epoch" in trial.user_attrs and trial.number not in continued and can_resume(trial.number):
+                return NextTrial(source=trial, params=dict(trial.params), attrs={"continues": trial.number},
+                                 promoted=True)
+        return None
+
+
+class Lines(Tracker):
+    name = "lines"
+
+    def __init__(self, target):
+        self.target = target
+
+    def _write(self, *event):
+        with open(self.target, "a") as out:
+            out.write(json.dumps(event) + "\\n")
+
+    def trial_started(self, start):
+        self._write("started", start.number, start.run)
+
+    def epoch_ended(self, number, epoch, logs):
+        self._write("epoch", number, epoch)
+
+    def trial_finished(self, end):
+        self._write("finished", end.number, end.state)
+'''
+
+
+def test_a_scheduler_and_a_tracker_of_the_users_own_run_a_study(tmp_path):
+    import json
+
+    home, events = tmp_path / "hpo-runs", tmp_path / "events.jsonl"
+    (tmp_path / "extras.py").write_text(OWN_EXTRAS)
+    script = write_study_script(tmp_path, name="own", n_trials=2, max_epochs=2, patience=2, pruner="none",
+                                scheduler="extras.py:PauseOnce", tracking={"extras.py:Lines": str(events)},
+                                workers=1, recycle_after=0)
+    result = subprocess.run(hpo_command("run", str(script)), cwd=REPO, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "HPO_HOME": str(home), "HPO_STORAGE": ""})
+    assert result.returncode == 0, result.stderr
+    assert "tracking: lines" in result.stdout and "finished trials: 4 (2/2 configurations" in result.stdout
+    trials = optuna.load_study(study_name="own", storage=f"sqlite:///{home / 'hpo.db'}").trials
+    paused = [t for t in trials if t.user_attrs.get("paused_at_epoch") == 1]
+    done = [t for t in trials if t.state.name == "COMPLETE"]
+    assert len(paused) == 2 and len(done) == 2
+    for continuation in done:  # each went on from its paused trial's checkpoint: one curve
+        source = trials[continuation.user_attrs["continues"]]
+        assert continuation.params == source.params and continuation.user_attrs["resumed_from_epoch"] == 2
+        assert source.user_attrs["promoted_to"] == continuation.number
+        assert sorted(continuation.intermediate_values) == [1, 2]
+    seen = [json.loads(line) for line in events.read_text().splitlines()]
+    assert [e[1] for e in seen if e[0] == "started"] == [0, 1, 2, 3]
+    assert {(e[1], e[2]) for e in seen if e[0] == "finished"} == {(t.number, t.state.name) for t in trials}
+    assert sum(e[0] == "epoch" for e in seen) == 4  # one epoch per trial trained

@@ -6,7 +6,7 @@ seconds kept, then written as ``TASK.json`` + ``TASK.npz`` (:mod:`hpo.simulation
     .venv/bin/python benchmarks/curve_bank/record.py --task digits_mlp --configs 100 --repeat
     .venv/bin/python benchmarks/curve_bank/record.py --task digits_mlp --export
 
-Trials train through :func:`hpo.trial._runner.make_trial_runner` (the function ``hpo run``'s
+Trials train through :class:`hpo.trial.TrialRunner` (the runner ``hpo run``'s
 workers call: the same pipelines, seeds, schedules and callbacks), with a random sampler, no
 pruner and a patience of the whole budget, in an Optuna study in SQLite under
 ``$HPO_HOME/curve_bank/`` (default ``hpo-runs``, git-ignored), so an interrupted recording continues where it stopped:
@@ -84,7 +84,7 @@ def record(task_name: str, n_configs: int, epochs: int, *, part: int, repeat: bo
     from hpo.data import load_dataset
     from hpo.errors import TrialFailure
     from hpo.objectives import Objective, load_objective
-    from hpo.trial import make_trial_runner
+    from hpo.trial import StudyContext, TrialRunner
 
     task = TASKS[task_name]
     main_name = study_name(task_name, 1)
@@ -114,7 +114,7 @@ def record(task_name: str, n_configs: int, epochs: int, *, part: int, repeat: bo
             return [*super().callbacks(params), Recorder()]
 
     objective = RecordingObjective(load_objective(spec.objective).module)
-    run_trial = make_trial_runner(objective, data, spec, files=None, warn=lambda line: None)
+    run_trial = TrialRunner(StudyContext(spec, objective, data, warn=lambda line: None))
 
     def trial_function(trial: optuna.trial.Trial) -> float:
         value = run_trial(trial)

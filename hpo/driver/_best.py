@@ -28,8 +28,7 @@ if TYPE_CHECKING:
     import optuna
 
     from hpo.data import Data, TrainingData
-    from hpo.objectives import Objective
-    from hpo.study import StudySpec
+    from hpo.trial import StudyContext
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ def train_best(name: str, *, storage_url: str | None = None, model_path: Path | 
     study, spec = load_hpo_study(name, storage_url=storage_url)
     select_backend(backend or spec.backend)
     prepare_keras()
-    from hpo.trial import check_param_count, class_weight_for, fit_and_score, fit_settings
+    from hpo.trial import StudyContext, check_param_count, fit_and_score
 
     best = chosen_in_study(study, spec.pick_within)
     if best is None:
@@ -68,6 +67,7 @@ def train_best(name: str, *, storage_url: str | None = None, model_path: Path | 
         raise SetupError(f"study {name!r} has no complete trial yet; run it first")
 
     objective, data = load_objective_and_data(spec, in_memory)
+    context = StudyContext(spec, objective, data)  # its class weights, computed once
     params = dict(best.params)
     # The seed the trial trained with, so the retrained model repeats the search's.
     seed = records.trial_seed(spec.seed, best.number, best.user_attrs)
@@ -79,30 +79,30 @@ def train_best(name: str, *, storage_url: str | None = None, model_path: Path | 
         segments = lineage(study.get_trials(deepcopy=False), best.number)
         schedule = tuple((scheduler.segment_start(records.pbt_generation(s.user_attrs)) + 1, dict(s.params))
                          for s in segments)
-        class_weight = class_weight_for(spec, data)
         result = retrain_lineage(objective, data, scheduler, segments,
-                                 lambda params, pause_at: fit_settings(spec, params, seed, class_weight, pause_at))
+                                 lambda params, pause_at: context.fit_settings(params, seed, pause_at))
     elif spec.cv > 1 or records.fold_values(best.user_attrs):
-        return _train_pooled(name, study, spec, best, objective, data, seed, model_path)
+        return _train_pooled(name, study, context, best, seed, model_path)
     else:
-        settings = fit_settings(spec, params, seed, class_weight_for(spec, data))
+        settings = context.fit_settings(params, seed)
         result = fit_and_score(None, lambda: objective.build(params, data.info()), data, settings,
                                extra_callbacks=objective.callbacks(params), fit=objective.fit(params, data))
     check_param_count(objective, params, data, result.n_params)
     return _scored(name, study, best, result.model, result.value, data, model_path, params, schedule)
 
 
-def _train_pooled(name: str, study: "optuna.Study", spec: "StudySpec", best: "optuna.trial.FrozenTrial",
-                  objective: "Objective", data: "TrainingData", seed: int, model_path: Path | None) -> BestModelResult:
+def _train_pooled(name: str, study: "optuna.Study", context: "StudyContext", best: "optuna.trial.FrozenTrial",
+                  seed: int, model_path: Path | None) -> BestModelResult:
     """A cross-validated (or re-checked) pick, trained on training and validation data
     together for its folds' mean best epoch (``best_epoch``); no validation value is left."""
     from hpo.data import Dataset
-    from hpo.trial import check_param_count, class_weight_for, fit_for_epochs, fit_settings
+    from hpo.trial import check_param_count, fit_for_epochs
 
+    spec, objective, data = context.spec, context.objective, context.data
     params = dict(best.params)
     epochs = records.best_epoch(best.user_attrs) or spec.max_epochs
     pooled = data.pooled() if isinstance(data, Dataset) else data
-    settings = fit_settings(spec, params, seed, class_weight_for(spec, data))
+    settings = context.fit_settings(params, seed)
     model = fit_for_epochs(lambda: objective.build(params, pooled.info()), pooled, settings, epochs,
                            extra_callbacks=objective.callbacks(params), fit=objective.fit(params, pooled))
     check_param_count(objective, params, data, int(model.count_params()))

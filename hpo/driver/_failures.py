@@ -1,7 +1,7 @@
-"""The one place where an exception from a trial is classified and recorded.
+"""The one place where an exception from a trial is recorded.
 
-:func:`classify` sorts it into the taxonomy of :mod:`hpo.errors` (failed trial, fatal,
-interrupted); :func:`recording_failures` stores the reason on the trial accordingly;
+:func:`hpo.errors.classify` sorts it into the taxonomy (failed trial, fatal, interrupted, taken
+over); :func:`recording_failures` stores the reason on the trial accordingly;
 :class:`ConsecutiveFailureGuard` stops a study whose trials keep failing (KerasTuner's
 ``max_consecutive_failed_trials``). Failures are never relabelled as pruned: TPE learns from
 pruned trials.
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import traceback
-from typing import TYPE_CHECKING, Callable, Literal
+from typing import TYPE_CHECKING, Callable
 
 import hpo._interrupts as interrupts
 import hpo.records as records
-from hpo.errors import SetupError, TrialFailure, TrialInterrupted, TrialTakenOver
+from hpo.errors import TrialFailure, TrialInterrupted, classify
 
 if TYPE_CHECKING:
     import optuna
@@ -27,42 +27,6 @@ MAX_REASON_CHARS = 500
 MAX_TRACEBACK_CHARS = 4000
 
 TrialFunction = Callable[["optuna.trial.Trial"], "TrialValue"]
-Kind = Literal["pruned", "interrupted", "fatal", "failed", "taken_over"]
-
-
-def classify(error: BaseException) -> Kind:
-    """What an exception out of a trial means for the study.
-
-    * ``pruned``: Optuna's ``TrialPruned``, not a failure at all;
-    * ``interrupted``: Ctrl-C or SIGTERM: the trial fails, a retry is queued, hpo exits;
-    * ``fatal``: a :class:`SetupError`: every trial would fail the same way, the study stops;
-    * ``taken_over``: another process finished the trial meanwhile (Optuna refuses a write into
-      it, or its checkpoint was handed to its retry): nothing is recorded, the worker goes on
-      (:func:`hpo.driver._recovery.taken_over`);
-    * ``failed``: anything else: this trial fails with its reason and the study goes on.
-    """
-    import optuna
-
-    if isinstance(error, optuna.TrialPruned):
-        return "pruned"
-    if isinstance(error, KeyboardInterrupt):
-        return "interrupted"
-    if isinstance(error, SetupError):
-        return "fatal"
-    if _caused_by(error, (optuna.exceptions.UpdateFinishedTrialError, TrialTakenOver)):
-        return "taken_over"
-    return "failed"
-
-
-def _caused_by(error: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
-    seen: BaseException | None = error
-    for _ in range(8):  # Keras and Optuna may wrap it
-        if seen is None:
-            return False
-        if isinstance(seen, kinds):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 def describe_failure(error: BaseException) -> str:

@@ -20,23 +20,25 @@ from hpo._selection import chosen_in_study
 from hpo.data import MEMORY_DATASET
 from hpo.driver._budget import EpochLedger, budget_state, claim_slot, count_finished, slot_lock
 from hpo.driver._devices import describe, worker_device
-from hpo.driver._failures import ConsecutiveFailureGuard, TrialFunction, classify, recording_failures
+from hpo.driver._failures import ConsecutiveFailureGuard, TrialFunction, recording_failures
 from hpo.driver._outcome import RunOutcome, outcome_of
 from hpo.driver._progress import ProgressPrinter, start_line
 from hpo.driver._recovery import retry_trial, taken_over
 from hpo.driver._scheduling import note_checkpoint_peak, release_paused, scheduler_of
 from hpo.driver._study_setup import StudyConnection, load_objective_and_data, make_strategies, prepare, stored_spec
 from hpo.driver._workers import supervise
-from hpo.errors import SetupError, StorageError, TooManyFailuresError, TrialFailure
+from hpo.errors import SetupError, StorageError, TooManyFailuresError, TrialFailure, classify
 from hpo.storage import StudyFiles, finished_trial, given_up, host_name, riding_out, trial_id
 from hpo.study import StudySpec
 from hpo.tracking import Trackers, check_targets, open_trackers
+from hpo.trial import StudyContext
 
 if TYPE_CHECKING:
     import optuna
 
     from hpo.data import Data, TrainingData
     from hpo.objectives import Objective
+    from hpo.schedulers import Scheduler
     from hpo.trial import TrialValue
 
 Printer = Callable[[str], None]
@@ -84,11 +86,12 @@ def run(
     prepared = prepare(spec, storage_url, load_objective=objective is None, out=out,
                        check=_check_metric if trains_here else None, data=data)
     spec, study, files = prepared.spec, prepared.study, prepared.files  # a grid may set the budget
+    scheduler = scheduler_of(spec)  # this process's one scheduler
     finished = count_finished(study)
-    if budget_state(study, spec, scheduler_of(spec), files).done:
+    if budget_state(study, spec, scheduler, files).done:
         out(f"study {spec.name!r} already has {finished}/{spec.n_trials} finished trials"
             f"{'' if spec.epoch_budget is None else ' or its epoch budget spent'}; nothing to run")
-        return outcome_of(study, spec, prepared.shown, trials_run=0)
+        return outcome_of(study, spec, prepared.shown, trials_run=0, scheduler=scheduler)
 
     trackers = open_trackers(spec, study, out, prepare=True) if objective is None else None
     out(start_line(spec, prepared.shown, finished, is_new=prepared.is_new, keras=objective is None))
@@ -96,16 +99,15 @@ def run(
     if objective is not None:  # a plain callable (tests, benchmarks): no Keras, no workers
         if spec.workers > 1:
             raise SetupError("several workers need the study's own objective, not a callable")
-        trials_run = work_loop(study, spec, objective, files, out)
-        return outcome_of(study, spec, prepared.shown, trials_run=trials_run)
+        trials_run = work_loop(study, spec, objective, files, out, scheduler=scheduler)
+        return outcome_of(study, spec, prepared.shown, trials_run=trials_run, scheduler=scheduler)
     module, loaded = prepared.objective, prepared.data
     assert module is not None and loaded is not None
     out(f"data {loaded.describe()}")
-    trials_run = _train(prepared.url, spec, files, study, out, gpus, trackers=trackers,
-                        here=lambda: work_loop(study, spec, _keras_objective(module, loaded, spec, files, out,
-                                                                             study, trackers), files, out,
-                                               trackers=trackers))
-    return outcome_of(study, spec, prepared.shown, trials_run=trials_run)
+    trials_run = _train(prepared.url, spec, files, study, out, gpus, scheduler, trackers=trackers, here=lambda: work_loop(
+        study, spec, _trial_runner(StudyContext(spec, module, loaded, files, scheduler, _ledger(study, spec, files),
+                                                trackers, out)), files, out, scheduler=scheduler, trackers=trackers))
+    return outcome_of(study, spec, prepared.shown, trials_run=trials_run, scheduler=scheduler)
 
 
 def resume(
@@ -134,24 +136,25 @@ def join(name: str, *, storage_url: str, overrides: dict[str, Any] | None = None
     shown = mask_url(storage_url)
     out(f"joined study {name!r} in {shown} from {host_name()}: {count_finished(study)}/{spec.n_trials} "
         f"finished, {spec.workers} worker(s) here")
-    trackers = open_trackers(spec, study, out, prepare=True)
-    trials_run = _train(storage_url, spec, files, study, out, gpus, trackers=trackers,
+    trackers, scheduler = open_trackers(spec, study, out, prepare=True), scheduler_of(spec)
+    trials_run = _train(storage_url, spec, files, study, out, gpus, scheduler, trackers=trackers,
                         here=lambda: work(name, storage_url=storage_url, out=out, overrides=overrides))
-    return outcome_of(study, spec, shown, trials_run=trials_run)
+    return outcome_of(study, spec, shown, trials_run=trials_run, scheduler=scheduler)
 
 
-def _train(url: str, spec: StudySpec, files: StudyFiles, study: "optuna.Study", out: Printer,
-           gpus: Sequence[str], *, here: Callable[[], int], trackers: "Trackers | None" = None) -> int:
+def _train(url: str, spec: StudySpec, files: StudyFiles, study: "optuna.Study", out: Printer, gpus: Sequence[str],
+           scheduler: "Scheduler | None", *, here: Callable[[], int], trackers: "Trackers | None" = None) -> int:
     """The one path of ``run`` and ``join`` to their trials: worker processes (several, or
     recycled ones), else ``here()`` in this process. Returns the number of trials run. The
     ``trackers`` (:mod:`hpo.tracking`) hear when the study's budget is met."""
     if gpus:  # how the workers use them
         out(describe(list(gpus), spec.workers) or "")
     try:  # recycling needs worker processes too
-        trials_run = supervise(url, spec, files, study, out, gpus) if spec.workers > 1 or spec.recycle_after else here()
+        pool = spec.workers > 1 or spec.recycle_after
+        trials_run = supervise(url, spec, files, study, out, gpus, scheduler) if pool else here()
         if trackers is not None:
             chosen = chosen_in_study(study, spec.pick_within)
-            trackers.study_ended(budget_state(study, spec, scheduler_of(spec), files).done,
+            trackers.study_ended(budget_state(study, spec, scheduler, files).done,
                                  chosen.number if chosen is not None else None)
     finally:
         if trackers is not None:
@@ -179,29 +182,30 @@ def work(
     sampler, pruner = make_strategies(spec, seed, module, data)
     study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
     trackers = open_trackers(spec, study, out)
-    objective = _keras_objective(module, data, spec, files, out, study, trackers)
+    scheduler = scheduler_of(spec)  # this process's one scheduler
+    objective = _trial_runner(StudyContext(spec, module, data, files, scheduler, _ledger(study, spec, files), trackers, out))
     _check_metric(module, data, spec)
     recycling = f", replaced after {max_trials} trials" if max_trials else ""
     out(f"worker pid {os.getpid()} ready on {worker_device()}, Keras on {active_backend()}{recycling}")
     try:
-        return work_loop(study, spec, objective, files, out, max_trials=max_trials, trackers=trackers)
+        return work_loop(study, spec, objective, files, out, scheduler=scheduler, max_trials=max_trials, trackers=trackers)
     finally:
         if trackers is not None:
             trackers.close()
 
 
-def _keras_objective(
-    module: "Objective", data: "TrainingData", spec: StudySpec, files: StudyFiles, out: Printer,
-    study: "optuna.Study", trackers: "Trackers | None" = None,
-) -> TrialFunction:
-    from hpo.trial import make_trial_runner
+def _ledger(study: "optuna.Study", spec: StudySpec, files: StudyFiles) -> EpochLedger | None:
+    return EpochLedger(study, spec.epoch_budget, slot_lock(study, files)) if spec.epoch_budget else None
+
+
+def _trial_runner(context: "StudyContext") -> TrialFunction:
+    """The trial function of this process's trials, on Keras (imported here)."""
+    from hpo.trial import TrialRunner
 
     active_backend()  # imports Keras
-    if spec.deterministic:
+    if context.spec.deterministic:
         use_deterministic_ops()
-    ledger = EpochLedger(study, spec.epoch_budget, slot_lock(study, files)) if spec.epoch_budget else None
-    return make_trial_runner(module, data, spec, files, warn=out, scheduler=scheduler_of(spec),
-                             epoch_grants=ledger.grants if ledger is not None else None, trackers=trackers)
+    return TrialRunner(context)
 
 
 def _check_metric(module: "Objective", data: "TrainingData", spec: StudySpec) -> None:
@@ -212,8 +216,8 @@ def _check_metric(module: "Objective", data: "TrainingData", spec: StudySpec) ->
 
 
 def work_loop(
-    study: "optuna.Study", spec: StudySpec, objective: TrialFunction, files: StudyFiles, out: Printer,
-    *, max_trials: int | None = None, trackers: "Trackers | None" = None,
+    study: "optuna.Study", spec: StudySpec, objective: TrialFunction, files: StudyFiles, out: Printer, *,
+    scheduler: "Scheduler | None", max_trials: int | None = None, trackers: "Trackers | None" = None,
 ) -> int:
     """Run trials one at a time until the budget is met; returns how many ran here.
 
@@ -222,9 +226,8 @@ def work_loop(
     """
     from hpo.trial import drop_superseded_models
 
-    progress = ProgressPrinter.for_study(spec, count_finished(study), out, worker_device())
+    progress = ProgressPrinter.for_study(spec, count_finished(study), out, worker_device(), scheduler=scheduler)
     guard = ConsecutiveFailureGuard(spec.max_consecutive_failures)
-    scheduler = scheduler_of(spec)
 
     slot = slot_lock(study, files)
     recorded = recording_failures(objective, lambda trial: retry_trial(study, spec, files, trial))
@@ -237,7 +240,7 @@ def work_loop(
         slot.release()  # the trial is RUNNING in storage now, so it counts there
         running.append(trial_id(trial))
         files.mark_running(trial_id(trial))
-        if spec.scheduler != "none":  # which host paused or continued it (any host may go on)
+        if scheduler is not None:  # which host paused or continued it (any host may go on)
             trial.set_user_attr(records.HOST, host_name())
         try:
             return recorded(trial)

@@ -15,6 +15,7 @@ from hpo.storage import epochs_charged
 if TYPE_CHECKING:
     import optuna
 
+    from hpo.schedulers import Scheduler
     from hpo.study import StudySpec
 
 
@@ -36,10 +37,12 @@ class RunOutcome:
     counted: str = "trials"  # its name: configurations (a scheduler), members (PBT), search trials (re-checks)
 
 
-def outcome_of(study: "optuna.Study", spec: "StudySpec", shown: str, *, trials_run: int) -> RunOutcome:
-    """The outcome of a run of ``spec`` that ran ``trials_run`` trials (``shown``: the masked storage URL)."""
-    summary, scheduled = summarize_study(study), spec.scheduler != "none"
-    best, counted = summary.best, {"none": "search trials", "pbt": "members"}.get(spec.scheduler, "configurations")
+def outcome_of(study: "optuna.Study", spec: "StudySpec", shown: str, *, trials_run: int,
+               scheduler: "Scheduler | None" = None) -> RunOutcome:
+    """The outcome of a run of ``spec`` that ran ``trials_run`` trials (``shown``: the masked
+    storage URL), with the study's ``scheduler`` if it has one."""
+    summary, scheduled = summarize_study(study), scheduler is not None
+    best, counted = summary.best, scheduler.counts if scheduler is not None else "search trials"
     return RunOutcome(
         study_name=spec.name,
         metric=spec.metric,

@@ -25,12 +25,12 @@ from hpo._selection import chosen_in_study
 from hpo.driver._budget import count_finished
 from hpo.driver._notebook import ProgressBar, in_notebook, lines_hidden
 from hpo.report import format_clock
-from hpo.schedulers import check_scheduler
 from hpo.storage import FinishedTrial, best_value, epochs_charged
 
 if TYPE_CHECKING:
     import optuna
 
+    from hpo.schedulers import Scheduler
     from hpo.study import StudySpec
 
 
@@ -94,14 +94,11 @@ class ProgressPrinter:
             self.started -= elapsed
 
     @classmethod
-    def for_study(cls, spec: "StudySpec", finished: int, out: Callable[[str], None], device: str) -> "ProgressPrinter":
-        """The printer of a study's run. A PBT study counts segments (one trial each), its
-        members times the segments of ``max_epochs``: a member that stops early has fewer."""
-        budget, unit = spec.n_trials, "done"
-        if spec.scheduler == "pbt":
-            interval = check_scheduler(spec.scheduler, spec.scheduler_options, pruner=spec.pruner,
-                                       max_epochs=spec.max_epochs, n_trials=spec.n_trials)["interval"]
-            budget, unit = spec.n_trials * math.ceil(spec.max_epochs / interval), "segments done"
+    def for_study(cls, spec: "StudySpec", finished: int, out: Callable[[str], None], device: str, *,
+                  scheduler: "Scheduler | None" = None) -> "ProgressPrinter":
+        """The printer of a study's run; with a scheduler, what it counts is the scheduler's
+        (:meth:`hpo.schedulers.Scheduler.progress_budget`: a PBT study counts segments)."""
+        budget, unit = scheduler.progress_budget(spec.n_trials) if scheduler is not None else (spec.n_trials, "done")
         bar = ProgressBar(spec.name) if in_notebook() else None
         return cls(budget, finished, out, spec.pick_within, device, spec.epoch_budget, unit,
                    rechecks=spec.confirm_top > 0, bar=bar)

@@ -38,12 +38,12 @@ from hpo.driver._devices import CUDA_ENV, assign
 from hpo.driver._notebook import BAR, in_notebook
 from hpo.driver._progress import ProgressPrinter, run_clock_value
 from hpo.driver._recovery import recover_dead_trials
-from hpo.driver._scheduling import scheduler_of
 from hpo.errors import ERROR_PREFIX, EXIT_SETUP, EXIT_STUDY_FAILED, WorkerError
 
 if TYPE_CHECKING:
     import optuna
 
+    from hpo.schedulers import Scheduler
     from hpo.storage import StudyFiles
     from hpo.study import StudySpec
 
@@ -134,12 +134,12 @@ class WorkerPool:
     GPU ``i mod len(gpus)`` only (:mod:`hpo.driver._devices`)."""
 
     def __init__(self, storage_url: str, spec: "StudySpec", files: "StudyFiles", study: "optuna.Study",
-                 out: Callable[[str], None], gpus: Sequence[str] = ()) -> None:
+                 out: Callable[[str], None], gpus: Sequence[str] = (), scheduler: "Scheduler | None" = None) -> None:
         self.spec, self.files, self.study, self.out = spec, files, study, out
         self.state = PoolState(spec.workers)
         self.slots: list[_Worker | None] = [None] * spec.workers
         self.devices = assign(list(gpus), spec.workers)
-        self.scheduler = scheduler_of(spec)
+        self.scheduler = scheduler
         self.env = {
             **os.environ,
             PARENT_PID_ENV: str(os.getpid()),
@@ -151,7 +151,8 @@ class WorkerPool:
         if spec.workers > 1:
             self.env[WORKER_LABELS_ENV] = "1"
         # In a notebook the workers print no line per trial; this process keeps one bar.
-        self.progress = ProgressPrinter.for_study(spec, count_finished(study), out, "CPU") if in_notebook() else None
+        self.progress = ProgressPrinter.for_study(spec, count_finished(study), out, "CPU", scheduler=scheduler) \
+            if in_notebook() else None
         if self.progress is not None:
             self.env[PROGRESS_ENV] = BAR
 
@@ -232,11 +233,11 @@ class WorkerPool:
 
 def supervise(
     storage_url: str, spec: "StudySpec", files: "StudyFiles", study: "optuna.Study",
-    out: Callable[[str], None], gpus: Sequence[str] = (),
+    out: Callable[[str], None], gpus: Sequence[str] = (), scheduler: "Scheduler | None" = None,
 ) -> int:
     """Keep ``spec.workers`` worker processes running until the budget is met; returns the
-    number of trials the workers started."""
-    return WorkerPool(storage_url, spec, files, study, out, gpus).run()
+    number of trials the workers started. ``scheduler`` is the study's (this process's one)."""
+    return WorkerPool(storage_url, spec, files, study, out, gpus, scheduler).run()
 
 
 def _stop_workers(slots: list[_Worker | None]) -> None:

@@ -24,22 +24,34 @@ from hpo._exports import lazy_exports
 if TYPE_CHECKING:
     from hpo.schedulers._base import NextTrial, Scheduler
     from hpo.schedulers._chains import Chain, chains, epochs_charged, superseded
-    from hpo.schedulers._population import PopulationScheduler, lineage, members, perturb
+    from hpo.schedulers._population import PopulationScheduler, checked_exploration, lineage, members, perturb
     from hpo.schedulers._promotion import PromotionScheduler
-    from hpo.schedulers._registry import SCHEDULER_NAMES, SCHEDULER_OPTIONS, check_scheduler, make_scheduler
+    from hpo.schedulers._registry import (
+        SCHEDULER_NAMES,
+        SCHEDULER_OPTIONS,
+        SCHEDULERS,
+        SchedulerKind,
+        check_scheduler,
+        make_scheduler,
+    )
 
 __all__ = [
-    "Chain", "NextTrial", "PopulationScheduler", "PromotionScheduler", "SCHEDULER_NAMES",
-    "SCHEDULER_OPTIONS", "Scheduler", "chains", "check_scheduler", "epochs_charged", "lineage",
-    "make_scheduler", "members", "perturb", "superseded",
+    "Chain", "NextTrial", "PopulationScheduler", "PromotionScheduler", "SCHEDULERS", "SCHEDULER_NAMES",
+    "SCHEDULER_OPTIONS", "Scheduler", "SchedulerKind", "chains", "check_scheduler", "checked_exploration",
+    "epochs_charged", "lineage", "make_scheduler", "members", "perturb", "superseded",
 ]
 
 _EXPORTS = {
     "hpo.schedulers._base": ("NextTrial", "Scheduler"),
     "hpo.schedulers._chains": ("Chain", "chains", "epochs_charged", "superseded"),
-    "hpo.schedulers._population": ("PopulationScheduler", "lineage", "members", "perturb"),
+    "hpo.schedulers._population": (
+        "PopulationScheduler", "checked_exploration", "lineage", "members", "perturb",
+    ),
     "hpo.schedulers._promotion": ("PromotionScheduler",),
-    "hpo.schedulers._registry": ("SCHEDULER_NAMES", "SCHEDULER_OPTIONS", "check_scheduler", "make_scheduler"),
+    "hpo.schedulers._registry": (
+        "SCHEDULERS", "SCHEDULER_NAMES", "SCHEDULER_OPTIONS", "SchedulerKind", "check_scheduler",
+        "make_scheduler",
+    ),
 }
 if not TYPE_CHECKING:
     __getattr__ = lazy_exports(__name__, _EXPORTS)

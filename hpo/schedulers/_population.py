@@ -34,10 +34,11 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, ClassVar, Sequence
 
 import hpo.records as records
-from hpo.schedulers._base import NextTrial
+from hpo.errors import SetupError
+from hpo.schedulers._base import NextTrial, Scheduler
 
 PERTURBATION_FACTORS = (0.8, 1.2)
 _ACTIVE = ("RUNNING", "WAITING")
@@ -67,7 +68,7 @@ def lineage(trials: Sequence[Any], number: int) -> list[Any]:
 
 
 @dataclass(frozen=True)
-class PopulationScheduler:
+class PopulationScheduler(Scheduler):
     population: int
     interval: int
     mutable: tuple[str, ...]
@@ -76,6 +77,16 @@ class PopulationScheduler:
     max_epochs: int
     direction: str  # "maximize" | "minimize"
     seed: int = 0
+    # The user's explore function (scheduler_options["explore"], by its reference) and its name
+    explore_with: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    explore_name: str | None = None
+
+    counts: ClassVar[str] = "members"
+
+    def progress_budget(self, n_trials: int) -> tuple[int, str]:
+        """A PBT study counts segments (one trial each): its members times the segments of
+        ``max_epochs`` (a member that stops early has fewer)."""
+        return n_trials * math.ceil(self.max_epochs / self.interval), "segments done"
 
     def segment_end(self, generation: int) -> int:
         """The epoch segment ``generation`` (0-based) trains to."""
@@ -140,11 +151,21 @@ class PopulationScheduler:
         return NextTrial(source=source, params=params, attrs=attrs, promoted=False)
 
     def explore(self, params: dict[str, Any], distributions: dict[str, Any], rng: random.Random) -> dict[str, Any]:
-        """``params`` with each ``mutable`` one perturbed (see the module's docstring)."""
+        """``params`` with each ``mutable`` one perturbed (see the module's docstring), then
+        handed to the study's own explore function, if it has one (``scheduler_options``'
+        ``explore``, called as ``explore(params) -> params``, as Ray Tune's
+        ``custom_explore_fn``): what it returns must stay within the search space."""
         for name in self.mutable:
             if name in params and name in distributions:
                 params[name] = perturb(params[name], distributions[name], rng, self.resample_probability)
-        return params
+        if self.explore_with is None:
+            return params
+        name = self.explore_name or "explore"
+        try:
+            explored = self.explore_with(dict(params))
+        except Exception as error:  # noqa: BLE001 - the user's function: one line naming it
+            raise SetupError(f"scheduler_options: explore {name!r} failed: {type(error).__name__}: {error}") from None
+        return checked_exploration(explored, params, distributions, name)
 
     def releasable(self, trials: Sequence[Any]) -> list[int]:
         """Paused segments whose checkpoints no member can copy any more: no queued or running
@@ -164,6 +185,42 @@ class PopulationScheduler:
         return [t.number for segments in found.values() for t in segments
                 if t.state.name == "PRUNED" and (paused := records.paused_at_epoch(t.user_attrs)) is not None
                 and paused < lowest and t.number not in needed_from]
+
+
+def checked_exploration(explored: Any, params: dict[str, Any], distributions: dict[str, Any],
+                        name: str) -> dict[str, Any]:
+    """What a user's explore function returned, as a segment's parameters: the same names, each
+    value within its distribution (a one-line :class:`SetupError` otherwise: the population
+    cannot go on with parameters its search space does not hold)."""
+    if not isinstance(explored, dict) or set(explored) != set(params):
+        raise SetupError(f"scheduler_options: explore {name!r} must return the parameters it was given "
+                         f"({', '.join(sorted(params))}), got {explored!r}")
+    for key, value in explored.items():
+        distribution = distributions.get(key)
+        if distribution is not None and not _within(value, distribution):
+            raise SetupError(f"scheduler_options: explore {name!r} returned {key}={value!r}, outside its "
+                             f"search space ({distribution})")
+    return explored
+
+
+def _within(value: Any, distribution: Any) -> bool:
+    """Whether ``value`` is one an Optuna ``distribution`` could have suggested."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    if isinstance(distribution, CategoricalDistribution):
+        return value in distribution.choices
+    if not isinstance(distribution, (FloatDistribution, IntDistribution)):
+        return True
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return False
+    if not distribution.low <= value <= distribution.high:
+        return False
+    if isinstance(distribution, IntDistribution) and value != int(value):
+        return False
+    if distribution.step is None:
+        return True
+    steps = (value - distribution.low) / distribution.step
+    return abs(steps - round(steps)) < 1e-8
 
 
 def perturb(value: Any, distribution: Any, rng: random.Random, resample_probability: float) -> Any:

@@ -31,12 +31,12 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import hpo.records as records
-from hpo.schedulers._base import NextTrial
+from hpo.schedulers._base import NextTrial, Scheduler
 from hpo.schedulers._chains import Chain, chains
 
 
 @dataclass(frozen=True)
-class PromotionScheduler:
+class PromotionScheduler(Scheduler):
     reduction_factor: int
     min_epochs: int
     max_epochs: int

@@ -1,40 +1,34 @@
-"""Schedulers: trials that pause at a rung and continue later from their checkpoints.
+"""The schedulers a study can name, and how one is checked and made.
 
-Optuna's pruners can only stop a trial. A scheduler (``scheduler="asha"``, ``"hyperband"`` or
-``"pbt"``, options in ``scheduler_options``) pauses one instead: the trial ends PRUNED with
-``paused_at_epoch`` and keeps its epoch checkpoint, and a free worker later queues a trial
-that goes on from that checkpoint (weights and optimizer state, from any host through the
-artifact store). How that reads in storage is in :mod:`hpo.records`.
-
-* ``asha`` and ``hyperband`` (:mod:`hpo.schedulers._promotion`) *promote* a paused trial that
-  ranks well enough into a continuation with the same parameters; :mod:`hpo.schedulers._chains`
-  groups a configuration's trials into one chain.
-* ``pbt`` (:mod:`hpo.schedulers._population`) trains a population in segments; at each
-  segment's end a member in the bottom fraction copies a top member's checkpoint and
-  perturbs its ``mutable`` parameters.
-
-A scheduler replaces the pruner: a study with both is refused. Both kinds answer the driver
-through the :class:`hpo.schedulers._base.Scheduler` protocol.
+:data:`SCHEDULERS` registers the built-in ones by name (``asha``, ``hyperband``, ``pbt``), each
+with its options' defaults, their check and its constructor; a study may also name its own,
+``scheduler="package.module:Name"`` or ``"file.py:Name"`` (a :class:`hpo.schedulers.Scheduler`
+subclass, or a function returning one), as it names its own sampler. Names and options are
+checked when the study's spec is made, without importing anything (:func:`check_scheduler`);
+:func:`make_scheduler` builds the one scheduler of a process.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
 
+import hpo._plugins as plugins
 from hpo.errors import SetupError
 from hpo.schedulers._base import Scheduler
 
-SCHEDULER_NAMES: tuple[str, ...] = ("none", "asha", "hyperband", "pbt")
-# The options each scheduler takes, with their defaults (pbt's population: the study's n_trials).
-SCHEDULER_OPTIONS: dict[str, dict[str, Any]] = {
-    "none": {},
-    "asha": {"reduction_factor": 3, "min_epochs": 1},
-    "hyperband": {"reduction_factor": 3, "min_epochs": 1},
-    # Ray Tune's PopulationBasedTraining defaults for quantile and resampling (0.25 each).
-    "pbt": {"population": None, "interval": 2, "mutable": ("learning_rate",), "quantile": 0.25,
-            "resample_probability": 0.25},
-}
+
+@dataclass(frozen=True)
+class SchedulerKind:
+    """A built-in scheduler: its options with their defaults, ``check(values, *, max_epochs,
+    n_trials)`` (the values with their defaults filled in, or a one-line :class:`SetupError`)
+    and ``make(values, *, max_epochs, direction, seed)``."""
+
+    options: Mapping[str, Any]
+    check: Callable[..., dict[str, Any]]
+    make: Callable[..., Scheduler]
 
 
 def _positive_int(key: str, value: Any) -> int:
@@ -65,36 +59,23 @@ def _check_pbt(values: dict[str, Any], *, max_epochs: int, n_trials: int) -> dic
     if interval >= max_epochs:
         raise SetupError(f"scheduler_options: interval ({interval}) must be below max_epochs ({max_epochs}), "
                          "or no member would ever copy another")
-    mutable = values["mutable"]
+    mutable, explore = values["mutable"], values["explore"]
     if isinstance(mutable, str):
         mutable = (mutable,)
-    if not isinstance(mutable, (list, tuple)) or not mutable or not all(isinstance(m, str) and m for m in mutable):
+    if not isinstance(mutable, (list, tuple)) or not (mutable or explore) \
+            or not all(isinstance(m, str) and m for m in mutable):
         raise SetupError(f"scheduler_options: mutable must be a list of parameter names, got {mutable!r}")
+    if explore is not None and (not isinstance(explore, str) or not plugins.is_reference(explore)):
+        raise SetupError(f"scheduler_options: explore must name a function as 'package.module:name' or "
+                         f"'file.py:name', got {explore!r}")
     return {"population": population, "interval": interval, "mutable": list(dict.fromkeys(mutable)),
+            **({"explore": explore} if explore is not None else {}),
             "quantile": _fraction("quantile", values["quantile"], 0.0, 0.5, low_open=True),
             "resample_probability": _fraction("resample_probability", values["resample_probability"], 0.0, 1.0,
                                                   low_open=False)}
 
 
-def check_scheduler(name: str, options: Mapping[str, Any], *, pruner: str, max_epochs: int,
-                    n_trials: int = 0) -> dict[str, Any]:
-    """The scheduler's options with their defaults filled in; a one-line :class:`SetupError`
-    for an unknown name or option, a bad value, or a pruner beside the scheduler."""
-    if name not in SCHEDULER_NAMES:
-        raise SetupError(f"unknown scheduler {name!r}; choose one of: {', '.join(SCHEDULER_NAMES)}")
-    known = SCHEDULER_OPTIONS[name]
-    unknown = sorted(set(options) - set(known))
-    if unknown:
-        takes = ", ".join(known) or "none"
-        raise SetupError(f"scheduler {name!r} takes no option {', '.join(map(repr, unknown))} (it takes: {takes})")
-    if name == "none":
-        return {}
-    if pruner != "none":
-        raise SetupError(f"scheduler {name!r} decides which trials go on, so it needs pruner='none' "
-                         f"(got pruner {pruner!r}): pass --pruner none")
-    values = {**known, **options}
-    if name == "pbt":
-        return _check_pbt(values, max_epochs=max_epochs, n_trials=n_trials)
+def _check_promotion(values: dict[str, Any], *, max_epochs: int, n_trials: int) -> dict[str, Any]:
     for key, value in values.items():
         _positive_int(key, value)
     if values["reduction_factor"] < 2:
@@ -105,24 +86,80 @@ def check_scheduler(name: str, options: Mapping[str, Any], *, pruner: str, max_e
     return values
 
 
-def make_scheduler(name: str, options: Mapping[str, Any], *, max_epochs: int, direction: str,
-                   n_trials: int = 0, seed: int = 0) -> Scheduler | None:
-    """The scheduler a study names (options already checked by :func:`check_scheduler`), or
-    None for ``"none"``."""
-    if name == "none":
-        return None
-    if name == "pbt":
-        from hpo.schedulers._population import PopulationScheduler
-
-        values = check_scheduler(name, options, pruner="none", max_epochs=max_epochs, n_trials=n_trials)
-        return PopulationScheduler(population=values["population"], interval=values["interval"],
-                                   mutable=tuple(values["mutable"]), quantile=values["quantile"],
-                                   resample_probability=values["resample_probability"],
-                                   max_epochs=max_epochs, direction=direction, seed=seed)
+def _promotion(values: dict[str, Any], *, max_epochs: int, direction: str, seed: int, hyperband: bool) -> Scheduler:
     from hpo.schedulers._promotion import PromotionScheduler
 
-    values = {**SCHEDULER_OPTIONS[name], **options}
     return PromotionScheduler(reduction_factor=values["reduction_factor"], min_epochs=values["min_epochs"],
-                              max_epochs=max_epochs, direction=direction, hyperband=name == "hyperband")
+                              max_epochs=max_epochs, direction=direction, hyperband=hyperband)
 
 
+def _population(values: dict[str, Any], *, max_epochs: int, direction: str, seed: int) -> Scheduler:
+    from hpo.schedulers._population import PopulationScheduler
+
+    explore = values.get("explore")
+    return PopulationScheduler(population=values["population"], interval=values["interval"],
+                               mutable=tuple(values["mutable"]), quantile=values["quantile"],
+                               resample_probability=values["resample_probability"],
+                               max_epochs=max_epochs, direction=direction, seed=seed,
+                               explore_with=plugins.load_factory(explore, what="explore function") if explore else None,
+                               explore_name=explore)
+
+
+_PROMOTION_OPTIONS = {"reduction_factor": 3, "min_epochs": 1}
+SCHEDULERS: dict[str, SchedulerKind] = {
+    "asha": SchedulerKind(_PROMOTION_OPTIONS, _check_promotion, functools.partial(_promotion, hyperband=False)),
+    "hyperband": SchedulerKind(_PROMOTION_OPTIONS, _check_promotion, functools.partial(_promotion, hyperband=True)),
+    # pbt's population is the study's n_trials; Ray Tune's PopulationBasedTraining defaults for
+    # quantile and resampling (0.25 each); explore: the user's function after hpo's perturbation.
+    "pbt": SchedulerKind({"population": None, "interval": 2, "mutable": ("learning_rate",), "quantile": 0.25,
+                          "resample_probability": 0.25, "explore": None}, _check_pbt, _population),
+}
+SCHEDULER_NAMES: tuple[str, ...] = ("none", *SCHEDULERS)
+# The options each built-in scheduler takes, with their defaults.
+SCHEDULER_OPTIONS: dict[str, dict[str, Any]] = {"none": {}, **{name: dict(kind.options) for name, kind in SCHEDULERS.items()}}
+
+
+def check_scheduler(name: str, options: Mapping[str, Any], *, pruner: str, max_epochs: int,
+                    n_trials: int = 0) -> dict[str, Any]:
+    """The scheduler's options with their defaults filled in; a one-line :class:`SetupError`
+    for an unknown name or option, a bad value, or a pruner beside the scheduler. A scheduler
+    of the user's own (an import path) is not imported here: its options are its own."""
+    own = plugins.is_reference(name)
+    if name not in SCHEDULER_NAMES and not own:
+        raise SetupError(f"unknown scheduler {name!r}; choose one of: {', '.join(SCHEDULER_NAMES)}, "
+                         "or your own as 'package.module:Name'")
+    known = {} if own else SCHEDULER_OPTIONS[name]
+    unknown = [] if own else sorted(set(options) - set(known))
+    if unknown:
+        takes = ", ".join(known) or "none"
+        raise SetupError(f"scheduler {name!r} takes no option {', '.join(map(repr, unknown))} (it takes: {takes})")
+    if name == "none":
+        return {}
+    if pruner != "none":
+        raise SetupError(f"scheduler {name!r} decides which trials go on, so it needs pruner='none' "
+                         f"(got pruner {pruner!r}): pass --pruner none")
+    if own:
+        import json
+
+        try:
+            json.dumps(dict(options))
+        except (TypeError, ValueError):
+            raise SetupError(f"scheduler {name!r}: scheduler_options must be numbers, strings, booleans and "
+                             f"lists of them (they are stored with the study), got {dict(options)!r}") from None
+        return dict(options)
+    return SCHEDULERS[name].check({**known, **options}, max_epochs=max_epochs, n_trials=n_trials)
+
+
+def make_scheduler(name: str, options: Mapping[str, Any], *, max_epochs: int, direction: str,
+                   n_trials: int = 0, seed: int = 0) -> Scheduler | None:
+    """The scheduler a study names, or None for ``"none"``; a scheduler of the user's own is
+    imported and called here (one line when it fails, or makes something else)."""
+    if name == "none":
+        return None
+    values = check_scheduler(name, options, pruner="none", max_epochs=max_epochs, n_trials=n_trials)
+    if plugins.is_reference(name):
+        made: Scheduler = plugins.make_from(
+            name, what="scheduler", base=Scheduler, base_name="an hpo.schedulers.Scheduler", options=values,
+            context={"max_epochs": max_epochs, "direction": direction, "n_trials": n_trials, "seed": seed})
+        return made
+    return SCHEDULERS[name].make(values, max_epochs=max_epochs, direction=direction, seed=seed)

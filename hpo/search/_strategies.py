@@ -12,7 +12,6 @@ naming and validating a strategy must not cost an import.
 from __future__ import annotations
 
 import importlib.util
-import inspect
 import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable
@@ -68,7 +67,7 @@ def check_sampler_available(name: str) -> None:
     middle of a run."""
     check_sampler_name(name)
     if plugins.is_reference(name):
-        _user_factory(name, "sampler")
+        plugins.load_factory(name, what="sampler")
         return
     requirement = _SAMPLER_REQUIREMENTS[name]
     if requirement is not None and importlib.util.find_spec(requirement[0]) is None:
@@ -103,10 +102,10 @@ def make_sampler(
     import optuna
 
     if plugins.is_reference(name):
-        factory = _user_factory(name, "sampler")
-        takes_seed = _accepts(factory, "seed")
-        made = _call_user(factory, name, "sampler", **({"seed": seed} if takes_seed else {}))
-        return _checked(made, optuna.samplers.BaseSampler, name, "sampler")
+        made: optuna.samplers.BaseSampler = plugins.make_from(
+            name, what="sampler", base=optuna.samplers.BaseSampler, base_name="an optuna BaseSampler",
+            context={"seed": seed})
+        return made
     if name == "grid":
         require_grid(grid)
         assert grid is not None
@@ -141,8 +140,9 @@ def make_pruner(
 
     options = dict(options or {})
     if plugins.is_reference(name):
-        made = _call_user(_user_factory(name, "pruner"), name, "pruner", **options)
-        return _checked(made, optuna.pruners.BasePruner, name, "pruner")
+        pruner: optuna.pruners.BasePruner = plugins.make_from(
+            name, what="pruner", base=optuna.pruners.BasePruner, base_name="an optuna BasePruner", options=options)
+        return pruner
 
     # Epoch 1 is reported as step 1; the first epochs of any network are noisy, so the pruners
     # that compare against other trials never prune before epoch 3 (Optuna's warm-up skips
@@ -201,33 +201,3 @@ def _learning_curve(max_epochs: int, options: Mapping[str, Any]) -> "optuna.prun
         return LearningCurvePruner(max_epochs, **options)
     except ValueError as error:
         raise SetupError(f"pruner 'learning-curve': {error}") from None
-
-
-def _user_factory(reference: str, kind: str) -> Callable[..., Any]:
-    """The class or function a ``"module:Name"`` reference names; one line when it is not one."""
-    factory = plugins.load_object(reference, what=kind)
-    if not callable(factory):
-        raise SetupError(f"{kind} {reference!r} is not a class or a function")
-    return factory
-
-
-def _accepts(factory: Callable[..., Any], parameter: str) -> bool:
-    try:
-        parameters = inspect.signature(factory).parameters
-    except (TypeError, ValueError):  # a builtin without a signature
-        return False
-    return parameter in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
-
-
-def _call_user(factory: Callable[..., Any], reference: str, kind: str, **kwargs: Any) -> Any:
-    try:
-        return factory(**kwargs)
-    except TypeError as error:  # e.g. pruner_options its class does not take
-        raise SetupError(f"{kind} {reference!r}: {error}") from None
-
-
-def _checked(made: Any, base: type, reference: str, kind: str) -> Any:
-    if not isinstance(made, base):
-        raise SetupError(f"{kind} {reference!r} made a {type(made).__name__}, "
-                         f"not an optuna {base.__name__}")
-    return made

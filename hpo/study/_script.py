@@ -13,7 +13,7 @@ from hpo.errors import SetupError, StudyScriptError
 from hpo.study._spec import StudySpec
 
 # Settings that may name a .py file beside the script (see hpo._plugins).
-_CODE_SETTINGS = ("objective", "dataset", "sampler", "pruner")
+_CODE_SETTINGS = ("objective", "dataset", "sampler", "pruner", "scheduler")
 
 
 def load_study_script(path: str | Path) -> StudySpec:
@@ -50,6 +50,12 @@ def load_study_script(path: str | Path) -> StudySpec:
     # elsewhere find the files too.
     absolute: dict[str, Any] = {name: plugins.absolute(getattr(study, name), path.parent) for name in _CODE_SETTINGS
                 if plugins.is_reference(getattr(study, name))}
+    explore = study.scheduler_options.get("explore")  # PBT's explore function
+    if isinstance(explore, str) and plugins.is_reference(explore):
+        absolute["scheduler_options"] = {**study.scheduler_options, "explore": plugins.absolute(explore, path.parent)}
+    if any(plugins.is_reference(kind) for kind in study.tracking):  # trackers of the user's own
+        absolute["tracking"] = {plugins.absolute(kind, path.parent) if plugins.is_reference(kind) else kind: target
+                                for kind, target in study.tracking.items()}
     return dataclasses.replace(study, **absolute) if absolute else study
 
 

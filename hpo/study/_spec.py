@@ -12,6 +12,7 @@ import math
 import re
 from typing import Any, Literal, Mapping, cast
 
+import hpo._plugins as plugins
 from hpo._keras_runtime import BACKENDS
 from hpo.errors import SetupError
 from hpo.schedulers import SCHEDULER_NAMES, check_scheduler
@@ -332,8 +333,9 @@ def _check_tracking(tracking: Any) -> dict[str, str]:
     if not isinstance(tracking, Mapping):
         raise SetupError(f"tracking must map 'tensorboard' and/or 'mlflow' to a directory or URI, got {tracking!r}")
     for kind, value in tracking.items():
-        if kind not in TRACKING_KINDS:
-            raise SetupError(f"unknown tracking {kind!r}: use {' or '.join(map(repr, TRACKING_KINDS))}")
+        if kind not in TRACKING_KINDS and not (isinstance(kind, str) and plugins.is_reference(kind)):
+            raise SetupError(f"unknown tracking {kind!r}: use {' or '.join(map(repr, TRACKING_KINDS))}, "
+                             "or your own tracker as 'package.module:Name'")
         if not isinstance(value, str) or not value:
             raise SetupError(f"tracking {kind!r} must be a directory or URI, got {value!r}")
     return dict(tracking)

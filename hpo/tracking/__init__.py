@@ -16,16 +16,26 @@ from hpo._exports import lazy_exports
 
 if TYPE_CHECKING:
     from hpo.tracking._events import Tracker, TrialEnd, TrialStart
-    from hpo.tracking._trackers import Trackers, check_targets, open_trackers, targets, trial_start
+    from hpo.tracking._trackers import (
+        TRACKERS,
+        TrackerKind,
+        Trackers,
+        check_targets,
+        open_trackers,
+        targets,
+        trial_start,
+    )
 
 __all__ = [
-    "Tracker", "Trackers", "TrialEnd", "TrialStart", "check_targets", "open_trackers", "targets",
-    "trial_start",
+    "TRACKERS", "Tracker", "TrackerKind", "Trackers", "TrialEnd", "TrialStart", "check_targets",
+    "open_trackers", "targets", "trial_start",
 ]
 
 _EXPORTS = {
     "hpo.tracking._events": ("Tracker", "TrialEnd", "TrialStart"),
-    "hpo.tracking._trackers": ("Trackers", "check_targets", "open_trackers", "targets", "trial_start"),
+    "hpo.tracking._trackers": (
+        "TRACKERS", "TrackerKind", "Trackers", "check_targets", "open_trackers", "targets", "trial_start",
+    ),
 }
 if not TYPE_CHECKING:
     __getattr__ = lazy_exports(__name__, _EXPORTS)

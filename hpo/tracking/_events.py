@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Protocol
+from typing import Any
 
 import hpo.records as records
 
@@ -37,19 +37,36 @@ class TrialEnd:
         return f"COMPLETE, value {self.value}"
 
 
-class Tracker(Protocol):
-    name: str
+class Tracker:
+    """Where a study's trials are also written as they train. Subclass it for a tracker of your
+    own and name it in the study, ``tracking={"package.module:Name": target}``: hpo calls
+    ``Name(target=target)``, with ``study=`` (the Optuna study), ``spec=`` (its
+    :class:`hpo.StudySpec`) and ``prepare=`` (True in the process that starts the run) when it
+    takes them, in every process that trains. Override what you need; each method does
+    nothing here. Every call is guarded: a tracker that raises warns once per trial and is
+    skipped for the rest of it, and training goes on.
+    """
 
-    def trial_started(self, start: TrialStart) -> None: ...
+    name: str = "tracker"
 
-    def epoch_ended(self, number: int, epoch: int, logs: dict[str, float]) -> None: ...
+    def trial_started(self, start: TrialStart) -> None:
+        """Trial ``start.number`` starts training (a retry or continuation goes on in ``start.run``)."""
 
-    def trial_finished(self, end: TrialEnd) -> None: ...
+    def epoch_ended(self, number: int, epoch: int, logs: dict[str, float]) -> None:
+        """Trial ``number`` finished 1-based ``epoch``: Keras' logs and the learning rate."""
 
-    def model_kept(self, number: int, model: Any) -> None: ...
+    def trial_finished(self, end: TrialEnd) -> None:
+        """Trial ``end.number`` ended, in the state storage holds."""
 
-    def study_ended(self, budget_met: bool, chosen: int | None) -> None: ...
+    def model_kept(self, number: int, model: Any) -> None:
+        """Trial ``number``'s best-epoch model became the study's kept model."""
 
-    def close(self) -> None: ...
+    def study_ended(self, budget_met: bool, chosen: int | None) -> None:
+        """The run that started here ends, its budget met or not, with the chosen trial."""
 
-    def where(self) -> str: ...
+    def close(self) -> None:
+        """This process stops tracking: write what is queued."""
+
+    def where(self) -> str:
+        """Where the runs go, for the run's start line."""
+        return self.name

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import hpo.records as records
 from hpo._keras_runtime import tensorflow_left_unimported
 from hpo.errors import SetupError
+from hpo.tracking._events import Tracker
 
 if TYPE_CHECKING:
     import optuna
@@ -144,7 +145,7 @@ class Sender:
         self._raise()
 
 
-class MlflowTracker:
+class MlflowTracker(Tracker):
     name = "MLflow"
 
     def __init__(self, client: "MlflowClient", experiment_id: str, parent_id: str) -> None:

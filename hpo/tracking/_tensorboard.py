@@ -33,6 +33,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hpo.tracking._events import Tracker
+
 if TYPE_CHECKING:
     from hpo.tracking._events import TrialEnd, TrialStart
 
@@ -82,7 +84,7 @@ class EventFile:
         self._records.close()
 
 
-class TensorBoardTracker:
+class TensorBoardTracker(Tracker):
     """Writes the trials this process runs under ``directory/<study>``."""
 
     name = "TensorBoard"

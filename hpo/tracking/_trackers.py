@@ -1,4 +1,4 @@
-"""Trials where teams already look: TensorBoard runs and MLflow runs, written as trials train.
+"""The trackers a study can name, and the guarded set of one process's (:class:`Trackers`).
 
 optuna-integration's TensorBoard and MLflow callbacks log a finished trial's final value only,
 and are deprecated (Optuna 4.9, optuna-integration PRs #281-#283); KerasTuner writes HParams on
@@ -11,7 +11,9 @@ they come, on every backend:
   nested run per trial, the kept best model as an MLflow model (:mod:`hpo.tracking._mlflow_runs`).
 
 Same precedence as the artifact store: the flag (which sets the variable for the workers it
-starts) wins over the variable, which wins over the study script.
+starts) wins over the variable, which wins over the study script. :data:`TRACKERS` registers
+the built-in ones; a study may name its own, ``tracking={"package.module:Name": target}`` (a
+:class:`hpo.tracking.Tracker` subclass, or a function returning one).
 
 A tracker is told four things, in the process that trains: a trial started (its parameters and
 where it goes on from), an epoch ended (Keras' logs and the learning rate), the trial ended
@@ -23,8 +25,10 @@ a setup error.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+import hpo._plugins as plugins
 import hpo.records as records
 from hpo._environment import MLFLOW_ENV, TENSORBOARD_ENV
 from hpo.errors import SetupError
@@ -36,14 +40,52 @@ if TYPE_CHECKING:
     from hpo.study import StudySpec
 
 
+@dataclass(frozen=True)
+class TrackerKind:
+    """A built-in tracker: the variable (set by its flag) that wins over the study's setting, the
+    package it needs, the check of its target before a run touches storage, and
+    ``open(target, study, spec, prepare)``."""
+
+    variable: str
+    package: str
+    label: str
+    check: Callable[[str], None] | None
+    open: Callable[..., Tracker]
+
+
+def _open_tensorboard(target: str, study: "optuna.Study", spec: "StudySpec", *, prepare: bool) -> Tracker:
+    from hpo.tracking._tensorboard import TensorBoardTracker
+
+    return TensorBoardTracker(target, spec.name)
+
+
+def _open_mlflow(target: str, study: "optuna.Study", spec: "StudySpec", *, prepare: bool) -> Tracker:
+    from hpo.tracking._mlflow_runs import MlflowTracker
+
+    return MlflowTracker.open(target, study, spec, prepare=prepare)
+
+
+def _mlflow_reachable(target: str) -> None:
+    from hpo.tracking._mlflow_runs import check_reachable
+
+    check_reachable(target)
+
+
+TRACKERS: dict[str, TrackerKind] = {
+    "tensorboard": TrackerKind(TENSORBOARD_ENV, "tensorboard", "TensorBoard", None, _open_tensorboard),
+    "mlflow": TrackerKind(MLFLOW_ENV, "mlflow", "MLflow", _mlflow_reachable, _open_mlflow),
+}
+
+
 def targets(spec: "StudySpec") -> dict[str, str]:
     """Where this process tracks: kind -> directory or URI (the variables, set by the flags,
-    win over the study's ``tracking``)."""
+    win over the study's ``tracking``); a tracker of the user's own by its reference."""
     found = {}
-    for kind, variable in (("tensorboard", TENSORBOARD_ENV), ("mlflow", MLFLOW_ENV)):
-        value = os.environ.get(variable) or spec.tracking.get(kind)
+    for kind, tracker in TRACKERS.items():
+        value = os.environ.get(tracker.variable) or spec.tracking.get(kind)
         if value:
             found[kind] = value
+    found.update({kind: target for kind, target in spec.tracking.items() if kind not in TRACKERS})
     return found
 
 
@@ -55,35 +97,35 @@ def _needs(module: str, kind: str) -> None:
 
 
 def check_targets(spec: "StudySpec") -> None:
-    """Before a run touches storage: the tracking packages are installed and an MLflow server
-    answers (a setup error otherwise, with nothing stored yet)."""
-    found = targets(spec)
-    if "tensorboard" in found:
-        _needs("tensorboard", "TensorBoard")
-    if "mlflow" in found:
-        _needs("mlflow", "MLflow")
-        from hpo.tracking._mlflow_runs import check_reachable
-
-        check_reachable(found["mlflow"])
+    """Before a run touches storage: the tracking packages are installed, an MLflow server
+    answers and a tracker of the user's own can be imported (a setup error otherwise, with
+    nothing stored yet)."""
+    for kind, target in targets(spec).items():
+        if kind not in TRACKERS:
+            plugins.load_factory(kind, what="tracker")
+            continue
+        tracker = TRACKERS[kind]
+        _needs(tracker.package, tracker.label)
+        if tracker.check is not None:
+            tracker.check(target)
 
 
 def open_trackers(spec: "StudySpec", study: "optuna.Study", warn: Callable[[str], None], *,
                   prepare: bool = False) -> "Trackers | None":
     """This process's trackers of ``study``, None when it tracks nothing. ``prepare`` (the
     process that starts a run: ``hpo run``, ``hpo worker NAME``) also checks the settings and
-    creates what the workers find (the MLflow experiment and parent run)."""
-    found = targets(spec)
+    creates what the workers find (the MLflow experiment and parent run). A tracker of the
+    user's own (``tracking={"package.module:Name": target}``) is made by calling it with the
+    target, and with ``study=``, ``spec=`` and ``prepare=`` when it takes them."""
     trackers: list[Tracker] = []
-    if "tensorboard" in found:
-        _needs("tensorboard", "TensorBoard")
-        from hpo.tracking._tensorboard import TensorBoardTracker
-
-        trackers.append(TensorBoardTracker(found["tensorboard"], spec.name))
-    if "mlflow" in found:
-        _needs("mlflow", "MLflow")
-        from hpo.tracking._mlflow_runs import MlflowTracker
-
-        trackers.append(MlflowTracker.open(found["mlflow"], study, spec, prepare=prepare))
+    for kind, target in targets(spec).items():
+        if kind in TRACKERS:
+            _needs(TRACKERS[kind].package, TRACKERS[kind].label)
+            trackers.append(TRACKERS[kind].open(target, study, spec, prepare=prepare))
+        else:
+            trackers.append(plugins.make_from(kind, what="tracker", base=Tracker, base_name="an hpo.tracking.Tracker",
+                                              options={"target": target},
+                                              context={"study": study, "spec": spec, "prepare": prepare}))
     if prepare:
         for tracker in trackers:
             warn(f"tracking: {tracker.where()}")

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import hpo.records as records
+from hpo._plugins import load_factory
 from hpo.errors import SetupError, TrialPaused
-from hpo.schedulers import PopulationScheduler, check_scheduler, perturb
+from hpo.schedulers import PopulationScheduler, check_scheduler, checked_exploration, perturb
 
 if TYPE_CHECKING:
     from hpo.data import TrainingData
@@ -43,7 +44,7 @@ def check_mutable(objective: "Objective", data: "TrainingData", spec: "StudySpec
     """A one-line :class:`SetupError` when a ``mutable`` parameter is not in the search space
     or changes the shapes of the state PBT copies. One random configuration is built, then
     again with each mutable parameter perturbed (two small builds per parameter); a space
-    that cannot be built here is left to its trials, as :func:`hpo.trial._runner.check_metric`
+    that cannot be built here is left to its trials, as :func:`hpo.trial._checks.check_metric`
     does."""
     import optuna
 
@@ -68,19 +69,48 @@ def check_mutable(objective: "Objective", data: "TrainingData", spec: "StudySpec
         return
     rng = random.Random(spec.seed)
     for name in mutable:
-        changed = dict(params)
-        for _ in range(4):  # at a bound, x1.2 or a neighbouring choice may not move it
-            changed[name] = perturb(params[name], distributions[name], rng, 0.0)
-            if changed[name] != params[name]:
-                break
-        try:
-            shapes = _state_shapes(objective, changed, data)
-        except Exception:  # noqa: BLE001 - as above
-            continue
-        if shapes != reference:
-            raise SetupError(f"scheduler_options: mutable parameter {name!r} changes the shapes of the model's "
-                             f"weights or optimizer state ({params[name]!r} -> {changed[name]!r}); PBT copies "
-                             "them between members, so only parameters that keep them can be mutable")
+        _check_perturbed(objective, data, name, params, distributions, reference, rng)
+    if options.get("explore") is not None:
+        _check_explore(objective, data, options["explore"], params, distributions, reference)
+
+
+def _check_perturbed(objective: "Objective", data: "TrainingData", name: str, params: dict[str, Any],
+                     distributions: dict[str, Any], reference: list[tuple[int, ...]], rng: random.Random) -> None:
+    """``name`` perturbed once must keep the shapes of the state PBT copies."""
+    changed = dict(params)
+    for _ in range(4):  # at a bound, x1.2 or a neighbouring choice may not move it
+        changed[name] = perturb(params[name], distributions[name], rng, 0.0)
+        if changed[name] != params[name]:
+            break
+    try:
+        shapes = _state_shapes(objective, changed, data)
+    except Exception:  # noqa: BLE001 - a space that cannot be built here is left to its trials
+        return
+    if shapes != reference:
+        raise SetupError(f"scheduler_options: mutable parameter {name!r} changes the shapes of the model's "
+                         f"weights or optimizer state ({params[name]!r} -> {changed[name]!r}); PBT copies "
+                         "them between members, so only parameters that keep them can be mutable")
+
+
+def _check_explore(objective: "Objective", data: "TrainingData", explore: str, params: dict[str, Any],
+                   distributions: dict[str, Any], reference: list[tuple[int, ...]]) -> None:
+    """The study's own explore function, tried once on a random configuration: it must return
+    parameters within the search space that keep the shapes of the state PBT copies."""
+    function = load_factory(explore, what="explore function")
+    try:
+        explored = checked_exploration(function(dict(params)), params, distributions, explore)
+    except SetupError:
+        raise
+    except Exception as error:  # noqa: BLE001 - the user's function: one line naming it
+        raise SetupError(f"scheduler_options: explore {explore!r} failed: {type(error).__name__}: {error}") from None
+    try:
+        shapes = _state_shapes(objective, explored, data)
+    except Exception:  # noqa: BLE001 - as above
+        return
+    if shapes != reference:
+        raise SetupError(f"scheduler_options: explore {explore!r} changes the shapes of the model's weights or "
+                         "optimizer state; PBT copies them between members, so it may only change parameters "
+                         "that keep them")
 
 
 def _apply(objective: "Objective", params: dict[str, Any], model: Any) -> None:
@@ -94,7 +124,7 @@ def retrain_lineage(objective: "Objective", data: "TrainingData", scheduler: "Po
     first) as the population did: each segment's parameters from its first epoch to its end,
     going on from the segment before's weights and optimizer state (a checkpoint in a scratch
     directory). ``settings_for(params, pause_at)`` is how a segment trains
-    (:func:`hpo.trial._runner.fit_settings` of the study, the winner's seed). Returns the last
+    (:func:`hpo.trial._context.fit_settings` of the study, the winner's seed). Returns the last
     segment's result."""
     from hpo.storage import TrialCheckpoint
     from hpo.trial._training import fit_and_score

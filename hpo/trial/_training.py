@@ -1,4 +1,24 @@
-"""The one place that trains and scores a Keras model."""
+"""The one place that trains and scores a Keras model: :func:`fit_and_score`.
+
+``make_model`` is called after ``clear_session()`` so every trial starts from an empty graph.
+With ``trial=None`` nothing is reported (the final training of ``hpo best``). The best epoch's
+weights are restored, so ``result.model`` is the model that scored.
+
+With a ``checkpoint`` the state is saved at every epoch boundary; when the checkpoint already
+holds epochs (a retry of an interrupted trial), training continues after them, their values
+are reported again so the pruner sees one curve, and ``resuming`` records the first epoch
+trained as the trial's ``resumed_from_epoch``. ``extra_callbacks`` (the objective module's own)
+run before hpo's, so hpo's checks see what they logged. ``fit`` (an objective module's own
+training loop) is called as ``fit(model, epochs=, initial_epoch=, callbacks=)`` instead of
+Keras' ``fit`` on hpo's pipelines; it must pass ``callbacks`` on, and a trial whose epochs never
+reach them fails saying so.
+
+``grant_epoch()`` (the study's epoch budget, :class:`hpo.driver._budget.EpochLedger`) is asked
+before each epoch; refused, training ends and the epochs so far are scored. With
+``settings.pause_at``, :class:`hpo.errors.TrialPaused` ends training at a rung (the checkpoint
+holds the epoch). ``after_restore(model)`` runs once the checkpoint's state is loaded (a PBT
+segment sets its own learning rate over the one the optimizer's state held).
+"""
 
 from __future__ import annotations
 
@@ -72,82 +92,81 @@ def _build_optimizer(model: "keras.Model") -> None:
 
 
 def fit_and_score(
-    trial: "optuna.trial.BaseTrial | None",
-    make_model: Callable[[], "keras.Model"],
-    data: "TrainingData",
-    settings: FitSettings,
-    *,
-    checkpoint: TrialCheckpoint | None = None,
-    resuming: bool = False,
-    warn: Callable[[str], None] = print,
-    extra_callbacks: Sequence["keras.callbacks.Callback"] = (),
-    fit: "CustomFit | None" = None,
-    grant_epoch: Callable[[], bool] | None = None,
+    trial: "optuna.trial.BaseTrial | None", make_model: Callable[[], "keras.Model"], data: "TrainingData",
+    settings: FitSettings, *, checkpoint: TrialCheckpoint | None = None, resuming: bool = False,
+    warn: Callable[[str], None] = print, extra_callbacks: Sequence["keras.callbacks.Callback"] = (),
+    fit: "CustomFit | None" = None, grant_epoch: Callable[[], bool] | None = None,
     after_restore: Callable[["keras.Model"], None] | None = None,
 ) -> FitResult:
-    """Build a fresh model, train it with pruning and early stopping, score its best epoch.
-
-    ``make_model`` is called after ``clear_session()`` so every trial starts from an empty
-    graph. With ``trial=None`` nothing is reported (the final training of ``hpo best``).
-    The best epoch's weights are restored, so ``result.model`` is the model that scored.
-
-    With a ``checkpoint`` the state is saved at every epoch boundary; when the checkpoint
-    already holds epochs (a retry of an interrupted trial), training continues after them,
-    their values are reported again so the pruner sees one curve, and ``resuming`` records
-    the first epoch trained as the trial's ``resumed_from_epoch``. ``extra_callbacks`` (the
-    objective module's own) run before hpo's, so hpo's checks see what they logged. ``fit``
-    (an objective module's own training loop) is called as ``fit(model, epochs=,
-    initial_epoch=, callbacks=)`` instead of Keras' ``fit`` on hpo's pipelines; it must pass
-    ``callbacks`` on, and a trial whose epochs never reach them fails saying so.
-
-    ``grant_epoch()`` (the study's epoch budget, :class:`hpo.driver._budget.EpochLedger`) is
-    asked before each epoch; refused, training ends and the epochs so far are scored. With
-    ``settings.pause_at``, :class:`hpo.errors.TrialPaused` ends training at a rung (the
-    checkpoint holds the epoch). ``after_restore(model)`` runs once the checkpoint's state is
-    loaded (a PBT segment sets its own learning rate over the one the optimizer's state held).
-    """
+    """Build a fresh model, train it with pruning and early stopping, score its best epoch
+    (the arguments: see the module's docstring)."""
     import keras
 
-    keras.backend.clear_session()
-    set_random_seed(settings.seed)
-    model = make_model()
-    _build_optimizer(model)
+    model = _fresh_model(make_model, settings.seed)
     n_params = int(model.count_params())
     if trial is not None:
         trial.set_user_attr(records.N_PARAMS, n_params)
     # Optuna takes intermediate values (and prunes) in single-objective studies only.
     reporting_trial = trial if trial is not None and _single_objective(trial) else None
-
     early_stopping = keras.callbacks.EarlyStopping(monitor=settings.monitor, mode=settings.mode,
                                                    patience=settings.patience, restore_best_weights=True)
     backup = TrialBackup(settings.monitor, early_stopping, checkpoint, warn)
+    done = _restore(model, backup, warn, after_restore, reporting_trial)
+    if trial is not None and resuming:
+        trial.set_user_attr(records.RESUMED_FROM_EPOCH, done + 1)
+    state = backup.restored
+    stopped_before = state is not None and state.best_epoch > 0 and state.wait >= settings.patience
+    if done < settings.max_epochs and not stopped_before:
+        callbacks = training_callbacks(settings, early_stopping, backup, reporting_trial, extra_callbacks, grant_epoch)
+        _train_the_rest(model, data, settings, callbacks, done, fit, early_stopping, grant_epoch)
+        if fit is not None and len(backup.curve) == done:
+            raise TrialFailure(f"the objective's fit() ran no epoch through hpo's callbacks, so "
+                               f"{settings.monitor!r} was never seen: pass callbacks=callbacks to model.fit")
+    elif state is not None and state.best_weights is not None:
+        model.set_weights(state.best_weights)  # the dead trial had finished its epochs
+    return _scored(trial, backup.curve, settings, n_params, model, done)
+
+
+def _fresh_model(make_model: Callable[[], "keras.Model"], seed: int) -> "keras.Model":
+    """A model built after ``clear_session()`` (every trial starts from an empty graph), seeded."""
+    import keras
+
+    keras.backend.clear_session()
+    set_random_seed(seed)
+    model = make_model()
+    _build_optimizer(model)
+    return model
+
+
+def _restore(model: "keras.Model", backup: TrialBackup, warn: Callable[[str], None],
+             after_restore: Callable[["keras.Model"], None] | None, reporting_trial: "optuna.trial.BaseTrial | None",
+             ) -> int:
+    """Load the checkpoint's epochs into ``model``; report them again (one curve); how many."""
     done = backup.restore(model, warn)
     if after_restore is not None and done > 0:
         after_restore(model)
     if reporting_trial is not None:  # the epochs a dead process finished, again: one curve
         for step, value in enumerate(backup.curve, start=1):
             reporting_trial.report(value, step=step)
-    if trial is not None and resuming:
-        trial.set_user_attr(records.RESUMED_FROM_EPOCH, done + 1)
+    return done
 
-    state = backup.restored
-    stopped_before = state is not None and state.best_epoch > 0 and state.wait >= settings.patience
-    if done < settings.max_epochs and not stopped_before:
-        callbacks = training_callbacks(settings, early_stopping, backup, reporting_trial, extra_callbacks, grant_epoch)
-        if grant_epoch is not None:
-            grant_epoch()  # the first epoch: granted when the trial started
-        try:
-            _train(model, data, settings, callbacks, done, fit)
-        except EpochBudgetSpent:
-            if early_stopping.best_weights is not None:  # EarlyStopping's on_train_end never ran
-                model.set_weights(early_stopping.best_weights)
-        if fit is not None and len(backup.curve) == done:
-            raise TrialFailure(f"the objective's fit() ran no epoch through hpo's callbacks, so "
-                               f"{settings.monitor!r} was never seen: pass callbacks=callbacks to model.fit")
-    elif state is not None and state.best_weights is not None:
-        model.set_weights(state.best_weights)  # the dead trial had finished its epochs
 
-    curve = backup.curve
+def _train_the_rest(model: "keras.Model", data: "TrainingData", settings: FitSettings,
+                    callbacks: list["keras.callbacks.Callback"], done: int, fit: "CustomFit | None",
+                    early_stopping: "keras.callbacks.EarlyStopping", grant_epoch: Callable[[], bool] | None) -> None:
+    """Epochs ``done + 1`` on; refused an epoch by the budget, the best weights so far."""
+    if grant_epoch is not None:
+        grant_epoch()  # the first epoch: granted when the trial started
+    try:
+        _train(model, data, settings, callbacks, done, fit)
+    except EpochBudgetSpent:
+        if early_stopping.best_weights is not None:  # EarlyStopping's on_train_end never ran
+            model.set_weights(early_stopping.best_weights)
+
+
+def _scored(trial: "optuna.trial.BaseTrial | None", curve: Sequence[float], settings: FitSettings, n_params: int,
+            model: "keras.Model", done: int) -> FitResult:
+    """The best epoch's value (not the last's), recorded on the trial."""
     pick = max if settings.direction == "maximize" else min
     best = pick(range(len(curve)), key=lambda i: curve[i])
     value = float(curve[best])  # finite: FailOnNonFiniteLoss checked every epoch
@@ -166,10 +185,7 @@ def fit_for_epochs(make_model: Callable[[], "keras.Model"], data: "TrainingData"
     is the folds' mean best epoch)."""
     import keras
 
-    keras.backend.clear_session()
-    set_random_seed(settings.seed)
-    model = make_model()
-    _build_optimizer(model)
+    model = _fresh_model(make_model, settings.seed)
     callbacks: list[keras.callbacks.Callback] = [*extra_callbacks]
     if settings.learning_rate_schedule is not None:
         schedule = settings.learning_rate_schedule

@@ -83,10 +83,11 @@ def test_a_population_study_counts_segments_and_names_the_member():
     from optuna.trial import TrialState
 
     from hpo.driver._progress import ProgressPrinter
+    from hpo.driver._scheduling import scheduler_of
     from hpo.storage._queries import FinishedTrial
 
     spec = quick_spec(scheduler="pbt", pruner="none", n_trials=4, max_epochs=7, scheduler_options={"interval": 3})
-    printer = ProgressPrinter.for_study(spec, 0, print, "CPU")
+    printer = ProgressPrinter.for_study(spec, 0, print, "CPU", scheduler=scheduler_of(spec))
     trial = FinishedTrial(5, TrialState.PRUNED, None, datetime.timedelta(seconds=1), 6,
                           {"paused_at_epoch": 6, "pbt_member": 2})
     line = printer.format_line(trial)

@@ -106,3 +106,47 @@ def test_perturb_stays_in_the_distribution():
     choices = CategoricalDistribution([16, 32, 64])
     assert perturb(16, choices, random.Random(0), 0.0) in (16, 32)
     assert {perturb(32, choices, random.Random(seed), 1.0) for seed in range(30)} == {16, 32, 64}
+
+
+def _explorer(function, mutable=("learning_rate",)):
+    return PopulationScheduler(population=4, interval=2, mutable=mutable, quantile=0.25, resample_probability=0.0,
+                               max_epochs=10, direction="minimize", explore_with=function, explore_name="mine.py:f")
+
+
+SPACE = {"learning_rate": FloatDistribution(1e-4, 1e-1, log=True), "units": IntDistribution(8, 64, step=8),
+         "activation": CategoricalDistribution(["relu", "tanh"])}
+
+
+def test_the_studys_own_explore_function_runs_after_the_perturbation_of_the_mutable_ones():
+    seen = []
+
+    def explore(params):
+        seen.append(dict(params))
+        return {**params, "units": 16, "activation": "tanh"}
+
+    params = {"learning_rate": 0.01, "units": 32, "activation": "relu"}
+    explored = _explorer(explore).explore(dict(params), SPACE, random.Random(0))
+    assert seen[0]["learning_rate"] in (pytest.approx(0.008), pytest.approx(0.012)) and seen[0]["units"] == 32
+    assert explored["units"] == 16 and explored["activation"] == "tanh"
+
+
+@pytest.mark.parametrize("returned, message", [
+    ({"learning_rate": 0.5, "units": 32, "activation": "relu"}, "returned learning_rate=0.5, outside its search space"),
+    ({"learning_rate": 0.01, "units": 33, "activation": "relu"}, "returned units=33, outside its search space"),
+    ({"learning_rate": 0.01, "units": 32, "activation": "gelu"}, "returned activation='gelu', outside"),
+    ({"learning_rate": 0.01}, "must return the parameters it was given"),
+])
+def test_an_explore_function_that_leaves_the_search_space_is_one_line(returned, message):
+    from hpo.errors import SetupError
+
+    params = {"learning_rate": 0.01, "units": 32, "activation": "relu"}
+    with pytest.raises(SetupError, match="^[^\n]*$") as error:
+        _explorer(lambda p: returned, mutable=()).explore(dict(params), SPACE, random.Random(0))
+    assert message in str(error.value) and "'mine.py:f'" in str(error.value)
+
+
+def test_an_explore_function_that_raises_is_one_line_naming_it():
+    from hpo.errors import SetupError
+
+    with pytest.raises(SetupError, match=r"explore 'mine.py:f' failed: ZeroDivisionError"):
+        _explorer(lambda p: 1 / 0).explore({"learning_rate": 0.01}, SPACE, random.Random(0))

@@ -61,3 +61,13 @@ def test_the_pbt_example_script_loads_with_its_population():
     options = check_scheduler(spec.scheduler, spec.scheduler_options, pruner=spec.pruner,
                               max_epochs=spec.max_epochs, n_trials=spec.n_trials)
     assert options["population"] == 8 and options["interval"] == 3
+
+
+def test_a_scheduler_its_explore_function_and_trackers_of_ones_own_are_stored_absolute(tmp_path):
+    spec = load_study_script(write_study_script(
+        tmp_path, pruner="none", scheduler="extras.py:Mine", tracking={"extras.py:Lines": "out", "tensorboard": "tb"}))
+    assert spec.scheduler == f"{tmp_path.resolve()}/extras.py:Mine"
+    assert spec.tracking == {f"{tmp_path.resolve()}/extras.py:Lines": "out", "tensorboard": "tb"}
+    pbt = load_study_script(write_study_script(
+        tmp_path, pruner="none", scheduler="pbt", n_trials=4, scheduler_options={"explore": "extras.py:wider"}))
+    assert pbt.scheduler_options == {"explore": f"{tmp_path.resolve()}/extras.py:wider"}

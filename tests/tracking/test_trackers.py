@@ -102,3 +102,54 @@ def test_a_trial_that_failed_before_training_is_started_then_ended():
     (started, (start,)), (finished, (end,)) = recorder.calls
     assert started == "trial_started" and set(start.params) == {"x"}
     assert finished == "trial_finished" and end.state == "FAIL" and end.fail_reason == "ValueError: no such layer"
+
+
+OWN_TRACKER = '''
+from hpo.tracking import Tracker
+
+
+class Lines(Tracker):
+    name = "lines"
+
+    def __init__(self, target, study=None, prepare=False):
+        self.target, self.study, self.prepare = target, study, prepare
+
+    def where(self):
+        return f"lines to {self.target}"
+
+
+def not_a_tracker(target):
+    return object()
+'''
+
+
+def test_the_built_in_trackers_are_registered_as_the_study_spec_names_them():
+    from hpo.study._spec import TRACKING_KINDS
+    from hpo.tracking import TRACKERS
+
+    assert tuple(TRACKERS) == TRACKING_KINDS
+
+
+def test_a_tracker_of_ones_own_is_made_with_its_target_and_the_context_it_takes(monkeypatch, tmp_path):
+    monkeypatch.delenv(TENSORBOARD_ENV, raising=False)
+    monkeypatch.delenv(MLFLOW_ENV, raising=False)
+    (tmp_path / "mine.py").write_text(OWN_TRACKER)
+    spec = quick_spec(tracking={f"{tmp_path}/mine.py:Lines": "out.txt"})
+    study, said = optuna.create_study(), []
+    from hpo.tracking import check_targets
+
+    check_targets(spec)  # imports it: a broken one stops the run before it touches storage
+    trackers = open_trackers(spec, study, said.append, prepare=True)
+    (tracker,) = trackers.trackers
+    assert (tracker.target, tracker.study, tracker.prepare) == ("out.txt", study, True)
+    assert said == ["tracking: lines to out.txt"]
+    tracker.epoch_ended(0, 1, {"loss": 1.0})  # what it does not override does nothing
+
+
+def test_a_tracker_of_ones_own_that_is_no_tracker_is_one_line(tmp_path):
+    (tmp_path / "mine.py").write_text(OWN_TRACKER)
+    spec = quick_spec(tracking={f"{tmp_path}/mine.py:not_a_tracker": "x"})
+    with pytest.raises(SetupError, match="made a object, not an hpo.tracking.Tracker"):
+        open_trackers(spec, optuna.create_study(), print)
+    with pytest.raises(SetupError, match="unknown tracking 'wandb'"):
+        quick_spec(tracking={"wandb": "x"})

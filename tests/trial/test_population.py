@@ -10,8 +10,8 @@ from hpo.errors import SetupError
 from hpo.objectives import Objective, mlp
 from hpo.schedulers import make_scheduler
 from hpo.study._spec import StudySpec
+from hpo.trial._context import fit_settings
 from hpo.trial._population import check_mutable, retrain_lineage
-from hpo.trial._runner import fit_settings
 
 
 def test_mutable_parameters_must_be_in_the_space_and_keep_the_shapes_pbt_copies():
@@ -26,6 +26,24 @@ def test_mutable_parameters_must_be_in_the_space_and_keep_the_shapes_pbt_copies(
         check_mutable(Objective(mlp), data, spec(["lr"]))
     with pytest.raises(SetupError, match="mutable parameter 'units_0' changes the shapes of the model's weights"):
         check_mutable(Objective(mlp), data, spec(["units_0"]))
+
+
+def test_an_explore_function_is_tried_once_before_any_trial(tmp_path):
+    (tmp_path / "explore.py").write_text(
+        "def calmer(params):\n    return {**params, 'dropout': 0.1}\n"
+        "def wider(params):\n    return {**params, 'units_0': 2 * params['units_0']}\n"
+        "def broken(params):\n    raise KeyError('lr')\n")
+    data = load_dataset("digits")
+
+    def spec(function):
+        return StudySpec(name="s", scheduler="pbt", pruner="none", n_trials=4,
+                         scheduler_options={"mutable": [], "explore": f"{tmp_path}/explore.py:{function}"})
+
+    check_mutable(Objective(mlp), data, spec("calmer"))
+    with pytest.raises(SetupError, match="explore '.*explore.py:wider' changes the shapes of the model's weights"):
+        check_mutable(Objective(mlp), data, spec("wider"))
+    with pytest.raises(SetupError, match="explore '.*explore.py:broken' failed: KeyError"):
+        check_mutable(Objective(mlp), data, spec("broken"))
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""One trial: the runner's value, its kept model and the parameter-count check."""
+"""One trial through its phases: prepare, evaluate, finish."""
 
 import dataclasses
 import types
@@ -9,69 +9,14 @@ import optuna
 import pytest
 
 from hpo.data._sources import load_dataset
-from hpo.errors import TrialFailure
+from hpo.errors import TrialFailure, TrialPaused
 from hpo.objectives import Objective, mlp
 from hpo.storage._study_files import StudyFiles
 from hpo.study._spec import StudySpec
-from hpo.trial._runner import (
-    check_param_count,
-    drop_superseded_models,
-    fit_settings,
-    inference_ms,
-    keep_if_best,
-    make_trial_runner,
-)
+from hpo.trial._context import StudyContext
+from hpo.trial._hooks import TrialHook
+from hpo.trial._runner import TrialRunner, inference_ms
 from hpo.trial._training import FitResult
-
-
-def _result(value):
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-    return FitResult(value=value, best_epoch=1, epochs_trained=1, n_params=8, model=model)
-
-
-def test_fit_settings_follow_the_spec_and_the_params():
-    spec = StudySpec(name="s", metric="val_loss", max_epochs=7, patience=2)
-    settings = fit_settings(spec, {"batch_size": 32, "learning_rate": 0.01, "lr_schedule": "cosine"}, seed=5)
-    assert (settings.monitor, settings.mode, settings.max_epochs, settings.patience) == ("val_loss", "min", 7, 2)
-    assert settings.batch_size == 32 and settings.seed == 5
-    assert settings.learning_rate_schedule is not None and settings.learning_rate_schedule(0) == pytest.approx(0.01)
-    assert fit_settings(spec, {}, seed=0).batch_size == 64
-
-
-def test_only_a_trial_the_rule_would_choose_keeps_its_model(sqlite_url):
-    study = optuna.create_study(direction="maximize", storage=sqlite_url, study_name="k")
-    study.add_trial(optuna.trial.create_trial(value=0.8))
-    files = StudyFiles(sqlite_url, "k")
-    worse, better = study.ask(), study.ask()
-    assert not keep_if_best(worse, (0.7,), _result(0.7), files)
-    assert not files.model_path(worse.number).exists()
-    assert keep_if_best(better, (0.9,), _result(0.9), files)
-    assert files.model_path(better.number).is_file()
-    assert better.user_attrs["weight_histograms"]["n_tensors"] == 2
-
-
-def test_superseded_models_are_dropped_but_a_running_trials_stays(sqlite_url):
-    study = optuna.create_study(direction="maximize", storage=sqlite_url, study_name="k")
-    files = StudyFiles(sqlite_url, "k")
-    for value in (0.5, 0.9, 0.7):
-        study.add_trial(optuna.trial.create_trial(value=value))
-    running = study.ask()
-    files.models.mkdir(parents=True)
-    for number in (0, 1, 2, running.number):
-        files.model_path(number).write_bytes(b"model")
-    drop_superseded_models(study, files)
-    assert sorted(files.kept_models()) == [1, running.number]
-
-
-def test_a_parameter_count_formula_that_disagrees_with_keras_fails_the_trial():
-    info = types.SimpleNamespace(input_shape=(8, 8, 1), n_classes=10)
-    data = types.SimpleNamespace(info=lambda: info)
-    params = dict(mlp.DEFAULT_PARAMS)
-    check_param_count(Objective(mlp), params, data, mlp.param_count(params, (8, 8, 1), 10))
-    with pytest.raises(TrialFailure, match="formula gives .* but Keras counts 1 .*hpo.objectives.mlp"):
-        check_param_count(Objective(mlp), params, data, 1)
-    no_formula = types.SimpleNamespace(suggest=mlp.suggest, build=mlp.build)
-    check_param_count(Objective(no_formula), params, data, 1)  # nothing to check
 
 
 def test_inference_time_is_per_sample():
@@ -87,27 +32,9 @@ def test_the_runner_suggests_builds_trains_and_records_a_trial():
     data = dataclasses.replace(data, x_train=data.x_train[:200], y_train=data.y_train[:200])
     spec = StudySpec(name="r", max_epochs=2, also_minimize="n_params")
     trial = optuna.trial.FixedTrial(dict(mlp.DEFAULT_PARAMS, units_0=16))
-    accuracy, size = make_trial_runner(Objective(mlp), data, spec)(trial)
+    accuracy, size = TrialRunner(StudyContext(spec, Objective(mlp), data))(trial)
     assert 0.0 <= accuracy <= 1.0 and size == (64 + 1) * 16 + (16 + 1) * 10
     assert trial.user_attrs["n_params"] == size and trial.user_attrs["epochs_trained"] == 2
-
-
-def test_a_metric_the_model_does_not_log_is_found_before_any_trial():
-    from hpo.errors import MonitorMissingError
-    from hpo.trial._runner import check_metric
-
-    data = load_dataset("digits")
-    check_metric(Objective(mlp), data, StudySpec(name="s", metric="val_accuracy"))
-    check_metric(Objective(mlp), data, StudySpec(name="s", metric="loss"))
-    with pytest.raises(MonitorMissingError, match="'val_acc' is not in Keras' logs of this objective; "
-                                                  "available: accuracy, loss, val_accuracy, val_loss"):
-        check_metric(Objective(mlp), data, StudySpec(name="s", metric="val_acc"))
-    # Without defaults a random configuration is built; one that cannot be built is not judged.
-    no_defaults = types.SimpleNamespace(suggest=mlp.suggest, build=mlp.build)
-    with pytest.raises(MonitorMissingError):
-        check_metric(Objective(no_defaults), data, StudySpec(name="s", metric="val_auc"))
-    broken = types.SimpleNamespace(suggest=lambda trial: {}, build=lambda *args: 1 / 0)
-    check_metric(Objective(broken), data, StudySpec(name="s", metric="val_auc"))
 
 
 def test_a_population_segment_copies_its_parents_checkpoint_and_a_retry_its_own(sqlite_url):
@@ -157,5 +84,108 @@ def test_the_checkpoint_stays_when_a_resume_or_a_retry_goes_on_from_it(sqlite_ur
     files = StudyFiles(sqlite_url, "s")
     trial = optuna.trial.FixedTrial(dict(mlp.DEFAULT_PARAMS, units_0=8))
     with pytest.raises(type(raised)):
-        make_trial_runner(Objective(module), data, StudySpec(name="s", max_epochs=3), files)(trial)
+        TrialRunner(StudyContext(StudySpec(name="s", max_epochs=3), Objective(module), data, files))(trial)
     assert files.checkpoint(0).epochs_done() == (1 if kept else 0)
+
+
+class _Recorder(TrialHook):
+    """A hook that records the phases it is called at."""
+
+    def __init__(self, calls, name):
+        self.calls, self.name = calls, name
+
+    def prepare(self, run):
+        self.calls.append((self.name, "prepare", run.settings.seed))
+
+    def kept(self, run, model):
+        self.calls.append((self.name, "kept"))
+
+    def stopped(self, run, error):
+        self.calls.append((self.name, "stopped", type(error).__name__))
+        return error
+
+
+def _fake_training(monkeypatch, value=0.5, raises=None):
+    """fit_and_score replaced: what the runner would train, recorded; a fixed result."""
+    import hpo.trial._training as training
+
+    fitted = []
+
+    def fit_and_score(trial, make_model, data, settings, **kwargs):
+        fitted.append((trial, settings, kwargs))
+        if raises is not None:
+            raise raises
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        return FitResult(value=value, best_epoch=1, epochs_trained=1, n_params=3, model=model)
+
+    monkeypatch.setattr(training, "fit_and_score", fit_and_score)
+    return fitted
+
+
+def _context(tmp_path, **spec):
+    data = types.SimpleNamespace(batched=False, info=lambda: None)
+    objective = Objective(types.SimpleNamespace(suggest=lambda trial: {"units": trial.suggest_int("units", 1, 4)},
+                                                build=lambda params, info: None))
+    files = StudyFiles(f"sqlite:///{tmp_path / 'x.db'}", "s")
+    return StudyContext(StudySpec(name="s", **spec), objective, data, files)
+
+
+def test_the_phases_run_in_order_and_each_hook_in_its_order(monkeypatch, tmp_path):
+    fitted = _fake_training(monkeypatch)
+    runner = TrialRunner(_context(tmp_path, seed=7))
+    calls = []
+    runner.hooks = (*runner.hooks, _Recorder(calls, "a"), _Recorder(calls, "b"))
+    trial = optuna.trial.FixedTrial({"units": 2}, number=3)
+    assert runner(trial) == 0.5
+    # seed + number; a FixedTrial has no study to compare with, so its model is kept
+    assert calls == [("a", "prepare", 10), ("b", "prepare", 10), ("a", "kept"), ("b", "kept")]
+    (reported, settings, kwargs), = fitted
+    assert reported is trial and settings.seed == 10 and kwargs["checkpoint"] is not None and not kwargs["resuming"]
+    assert not StudyFiles(f"sqlite:///{tmp_path / 'x.db'}", "s").checkpoint(3).exists()  # removed at the end
+
+
+def test_a_hook_says_what_an_error_means_and_the_checkpoint_follows_the_one_rule(monkeypatch, tmp_path):
+    from hpo.trial._hooks import SchedulerPause
+
+    _fake_training(monkeypatch, raises=TrialPaused(3))
+    context = _context(tmp_path)
+    scheduler = types.SimpleNamespace(first_attrs=lambda number: {"bracket": 0}, pause_epochs=lambda attrs: frozenset({3}))
+    runner = TrialRunner(dataclasses.replace(context, scheduler=scheduler))
+    assert isinstance(runner.hooks[0], SchedulerPause)
+    calls = []
+    runner.hooks = (*runner.hooks, _Recorder(calls, "last"))
+    context.files.checkpoint(0).save(epochs_done=3, curve=[0.1] * 3, best_epoch=1, wait=0,
+                                     model_weights=[np.zeros(1)], optimizer_variables=[], best_weights=None)
+    trial = optuna.trial.FixedTrial({"units": 2})
+    with pytest.raises(optuna.TrialPruned, match="paused after epoch 3"):
+        runner(trial)
+    assert trial.user_attrs["paused_at_epoch"] == 3 and trial.user_attrs["bracket"] == 0
+    assert calls[-1] == ("last", "stopped", "TrialPruned")  # later hooks see what the earlier ones made of it
+    assert context.files.checkpoint(0).epochs_done() == 3  # a continuation goes on from it
+
+
+def test_a_failed_trial_loses_its_checkpoint_and_raises_its_own_error(monkeypatch, tmp_path):
+    _fake_training(monkeypatch, raises=ValueError("a bug"))
+    context = _context(tmp_path)
+    context.files.checkpoint(0).save(epochs_done=1, curve=[0.1], best_epoch=1, wait=0,
+                                     model_weights=[np.zeros(1)], optimizer_variables=[], best_weights=None)
+    with pytest.raises(ValueError, match="a bug"):
+        TrialRunner(context)(optuna.trial.FixedTrial({"units": 2}))
+    assert not context.files.checkpoint(0).exists()
+
+
+def test_a_hook_that_plans_the_evaluations_takes_over_fit_and_score(monkeypatch, tmp_path):
+    from hpo.trial._context import Scored
+
+    fitted = _fake_training(monkeypatch)
+
+    class TwoEvaluations(TrialHook):
+        def evaluate(self, run, fit_one):
+            values = [fit_one(None, index == 0, run.grant).value for index in range(2)]
+            return Scored((sum(values) / 2,), None)
+
+    runner = TrialRunner(_context(tmp_path))
+    runner.hooks = (TwoEvaluations(), *runner.hooks)
+    trial = optuna.trial.FixedTrial({"units": 1})
+    assert runner(trial) == 0.5
+    assert [reported for reported, _, _ in fitted] == [trial, None]  # only the first evaluation reports
