@@ -33,8 +33,8 @@ study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2, n_trials=5)
 
 WITH_HPO = """
 import sys, time
-from hpo.driver import optimize as driver
-from hpo.study._spec import StudySpec
+import hpo.driver as driver
+from hpo import StudySpec
 time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
 spec = StudySpec(name="race", metric="loss", n_trials=int(sys.argv[3]), sampler="random")
 driver.run(spec, storage_url=sys.argv[1], objective=lambda t: t.suggest_float("x", -1, 1) ** 2,

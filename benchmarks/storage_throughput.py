@@ -53,7 +53,7 @@ if kind == "journal":
     time.sleep(max(0.0, start_at - time.time()))
     study.optimize(objective, callbacks=[MaxTrialsCallback(budget, states=None)])
 else:
-    from hpo.driver import optimize as driver
+    import hpo.driver as driver
     from hpo.study._spec import StudySpec
     spec = StudySpec(name="bench", metric="loss", n_trials=budget, sampler="random")
     time.sleep(max(0.0, start_at - time.time()))

@@ -65,7 +65,7 @@ def test_parent_death_signals_arriving_while_the_stop_flag_is_set_do_not_hang_or
     # thread keeps setting the flag.
     script = textwrap.dedent("""
         import os, threading, time
-        from hpo import interrupts
+        from hpo import _interrupts as interrupts
 
         done = threading.Event()
 

@@ -62,7 +62,7 @@ def test_a_slot_is_held_until_released_and_refused_once_the_budget_is_met(sqlite
 
 _CONCURRENT_WORKER = """
 import sys, time
-from hpo.driver import optimize as driver
+from hpo.driver import _optimize as driver
 from hpo.study._spec import StudySpec
 
 time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # start together
