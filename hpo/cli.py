@@ -81,13 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("--json", action="store_true", help="machine-readable output")
 
     show = commands.add_parser("show", help="best trial, parameters and counts of one study")
-    show.add_argument("name")
+    show.add_argument("name", help="study name (see `hpo ls`)")
     _add_storage(show)
     show.add_argument("--json", action="store_true", help="machine-readable output")
 
     simulate = commands.add_parser(
         "simulate", help="replay a study's complete trials under other pruners: epochs saved, best trial pruned")
-    simulate.add_argument("name")
+    simulate.add_argument("name", help="study name (see `hpo ls`)")
     _add_storage(simulate)
     simulate.add_argument("--pruners", default=None,
                           help="comma-separated pruner names (default: median,percentile,patient,"
@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     best = commands.add_parser(
         "best", help="retrain the best configuration, score it once on the test set, save it"
     )
-    best.add_argument("name")
+    best.add_argument("name", help="study name (see `hpo ls`)")
     _add_storage(best)
     best.add_argument("--out", metavar="PATH", type=Path,
                       help="where to save the .keras model (default hpo-runs/models/NAME/best.keras)")
@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser(
         "report", help="write one self-contained HTML report of a study (plots, trial table)")
-    report.add_argument("name")
+    report.add_argument("name", help="study name (see `hpo ls`)")
     _add_storage(report)
     report.add_argument("--out", metavar="DIR", type=Path,
                         help="directory for report.html (default hpo-runs/reports/NAME)")

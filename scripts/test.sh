@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up (Python packages with the test extra, and Chromium for the browser tests),
-# checks the types (mypy) and lints (ruff; settings of both in pyproject.toml), then runs the
-# whole test suite in two pytest-xdist workers. Extra arguments go to pytest:
+# checks the types (mypy) and lints (ruff; settings of both in pyproject.toml), builds the docs
+# (Sphinx, warnings as errors), then runs the whole test suite in two pytest-xdist workers. Extra arguments go to pytest:
 # `./scripts/test.sh -m "not slow"` is the fast lane (no training, no process started).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,8 @@ bash scripts/postgres.sh install || true
 bash scripts/mariadb.sh install || true
 .venv/bin/python -m mypy
 .venv/bin/ruff check
+# The documentation site, every warning an error (scripts/docs.sh does the same on its own).
+TF_CPP_MIN_LOG_LEVEL=3 .venv/bin/python -m sphinx -E -W --keep-going -q -b html docs build/docs
 # Two pytest-xdist workers: most slow tests wait on processes they started (hpo, its workers,
 # PostgreSQL, Chromium), so a second test runs meanwhile; each worker is pinned to its own core
 # (tests/conftest.py). The whole suite on 2 cores: 729 s serial, 475-614 s with -n 2 unpinned

@@ -56,17 +56,17 @@ class StudySpec:
         name: study name in storage; letters, digits, ``_``, ``-``, ``.``.
         objective: a built-in objective (``"mlp"``), a dotted module path, or a ``.py`` file
             (relative to the study script) defining ``suggest(trial)`` and
-            ``build(params, input_shape, n_classes)``.
+            ``build(params, info)`` (:class:`hpo.ObjectiveModule`).
         dataset: a built-in dataset name (``"digits"``, ``"mnist"``, ``"cifar10"``), or the
             user's loader as ``"package.module:load"`` / ``"file.py:load"`` (see :mod:`hpo.data`).
         metric: the Keras log key that is monitored (``val_accuracy``, ``val_loss``, ...).
             It drives the study direction, early stopping, pruning and the trial's value.
         direction: ``"maximize"`` or ``"minimize"``; when omitted (or empty), looked up from
-            ``metric``'s name in :mod:`hpo.study._metrics` (``val_mae``: minimize, ``val_auc``:
-            maximize); a metric not in that table needs it.
-        sampler: a name from :data:`hpo.search._strategies.SAMPLER_NAMES`, or the user's own
+            ``metric``'s name in a table (:func:`hpo.study.direction_of`; ``val_mae``: minimize,
+            ``val_auc``: maximize); a metric not in that table needs it.
+        sampler: a name from :data:`hpo.search.SAMPLER_NAMES`, or the user's own
             ``BaseSampler`` as ``"package.module:Name"`` / ``"file.py:Name"``.
-        pruner: a name from :data:`hpo.search._strategies.PRUNER_NAMES`, or the user's own
+        pruner: a name from :data:`hpo.search.PRUNER_NAMES`, or the user's own
             ``BasePruner`` as ``"package.module:Name"`` / ``"file.py:Name"`` (called with
             ``pruner_options``).
         n_trials: the budget: how many *finished* (complete or pruned) trials the study should
@@ -94,6 +94,7 @@ class StudySpec:
             the same values to the last bit (slower); without it they agree to float rounding.
         warm_start: the name of an earlier study in the same storage whose best
             ``warm_start_trials`` trials are enqueued first in a new study.
+        warm_start_trials: how many of the earlier study's best trials ``warm_start`` enqueues.
         also_minimize: a second objective minimised together with ``metric``: ``"n_params"``
             (parameter count) or ``"inference_ms"`` (milliseconds per sample on the validation
             set). The study then has a Pareto front instead of one best trial; Optuna does not
@@ -108,30 +109,36 @@ class StudySpec:
             ``fit_weight``).
         scheduler: ``"none"`` (Optuna's pruners stop trials), ``"asha"`` or ``"hyperband"``
             (trials pause at rungs and the best continue from their checkpoints), ``"pbt"``
-            (population-based training); see :mod:`hpo.schedulers`. Needs ``pruner="none"``.
+            (population-based training), or the user's own :class:`hpo.schedulers.Scheduler`
+            as ``"package.module:Name"`` / ``"file.py:Name"``; see :mod:`hpo.schedulers`.
+            Needs ``pruner="none"``.
         scheduler_options: ``asha``/``hyperband``: ``reduction_factor`` (default 3) and
             ``min_epochs`` (the first rung, default 1). ``pbt``: ``population`` (the members:
             n_trials, which it must equal), ``interval`` (epochs per segment, default 2),
             ``mutable`` (parameters perturbed on exploit, default ``["learning_rate"]``),
-            ``quantile`` (default 0.25), ``resample_probability`` (default 0.25).
+            ``quantile`` (default 0.25), ``resample_probability`` (default 0.25), ``explore``
+            (the user's function ``explore(params) -> params``, run after the perturbation, as
+            ``"package.module:name"`` / ``"file.py:name"``). The user's own scheduler: its
+            keyword arguments.
         cv: k-fold cross-validation of in-memory data (1: the one validation split): each trial
             trains ``cv`` models, its value is the mean of the folds' best-epoch values (see
-            :mod:`hpo.trial._evaluations` for how pruning and retries see the folds).
+            the docs' "Picking on small data" for how pruning and retries see the folds).
         repeats: trainings per fold with other seeds; the value is the mean over all of them.
         confirm_top: when the budget is met, the leading configurations are re-checked, each
             with ``max(cv, 5)`` more folds (a fresh fold assignment) × ``repeats`` seeds, and the
             pick is the best mean over all of a re-checked configuration's evaluations.
         fit_options: Keras ``fit`` arguments hpo passes on: ``class_weight`` (a dict or
-            ``"balanced"``), ``shuffle``, ``steps_per_epoch`` (see :mod:`hpo.study._fit_options`).
+            ``"balanced"``), ``shuffle``, ``steps_per_epoch``.
         storage: storage URL; ``--storage`` and ``HPO_STORAGE`` take precedence.
         artifacts: where epoch checkpoints and kept models are also stored, so a retry on any
-            host continues from the last finished epoch (:mod:`hpo.storage._artifacts`): a directory or
+            host continues from the last finished epoch: a directory or
             ``s3://bucket/prefix``; ``--artifacts`` and ``HPO_ARTIFACTS`` take precedence.
         tracking: where trials are also written as they train: ``{"tensorboard": DIR}`` (a
             TensorBoard run per configuration, with the HParams plugin's data) and/or
             ``{"mlflow": URI}`` (an MLflow run per trial, nested in one per study; the kept model
-            as an MLflow model); ``--tensorboard``/``HPO_TENSORBOARD`` and ``--mlflow``/
-            ``HPO_MLFLOW`` take precedence (:mod:`hpo.tracking`).
+            as an MLflow model), and the user's own :class:`hpo.tracking.Tracker` as
+            ``{"package.module:Name": target}``; ``--tensorboard``/``HPO_TENSORBOARD`` and
+            ``--mlflow``/``HPO_MLFLOW`` take precedence (:mod:`hpo.tracking`).
         heartbeat_interval: seconds between a running trial's heartbeats (Optuna's
             ``RDBStorage`` heartbeat; default 10).
         grace_period: seconds without a heartbeat after which a running trial counts as dead,
