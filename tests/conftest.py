@@ -107,21 +107,30 @@ def write_study_script(directory: Path, name: str = "tiny", **settings) -> Path:
     return path
 
 
-GATED_MLP = '''"""The built-in MLP with a gate for kill tests: while the file HPO_TEST_GATE names exists, a
+GATED_MLP = '''"""The built-in MLP (IMPORT_BASE below) with a gate for kill tests: while the file HPO_TEST_GATE names exists, a
 trial that went on from a checkpoint (a retry, a continuation, a PBT segment) waits at the end
 of its second epoch of its own, before hpo saves and reports that epoch, so a test can kill it
 there however loaded the machine is. With HPO_TEST_GATE_AT=N every trial waits at the end of
-epoch N + 1 instead, with N epochs saved and reported."""
+epoch N + 1 instead, with N epochs saved and reported; with HPO_TEST_GATE_AFTER=K too, only
+the trials of a process after its first K do."""
+import itertools
 import os
 import time
 
 import keras
 
-from hpo.objectives.mlp import DEFAULT_PARAMS, build, param_count, suggest  # noqa: F401
+IMPORT_BASE
+
+
+TRIALS = itertools.count()  # the trials this process trained (one callbacks() call each)
 
 
 class Gate(keras.callbacks.Callback):
     first = None
+
+    def __init__(self):
+        super().__init__()
+        self.open = next(TRIALS) < int(os.environ.get("HPO_TEST_GATE_AFTER", "0"))
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.first is None:
@@ -130,7 +139,7 @@ class Gate(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         gate, deadline = os.environ.get("HPO_TEST_GATE", ""), time.monotonic() + 300
         at = os.environ.get("HPO_TEST_GATE_AT")
-        if (epoch == int(at)) if at else (self.first and epoch == self.first + 1):
+        if not self.open and ((epoch == int(at)) if at else (self.first and epoch == self.first + 1)):
             while gate and os.path.exists(gate) and time.monotonic() < deadline:
                 time.sleep(0.05)
 
@@ -140,11 +149,22 @@ def callbacks(params):
 '''
 
 
-def write_gated_objective(directory: Path) -> tuple[Path, Path]:
-    """(objective module, gate file) of :data:`GATED_MLP`: the gate is closed (the file exists)
-    until the test removes it; pass the gate's path to hpo as ``HPO_TEST_GATE``."""
+MLP_IMPORT = "from hpo.objectives.mlp import DEFAULT_PARAMS, build, param_count, suggest  # noqa: F401"
+# Another objective module's suggest and build, by its path, gated the same way.
+FILE_IMPORT = """import importlib.util
+
+_spec = importlib.util.spec_from_file_location("gated_base", {path!r})
+_base = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_base)
+suggest, build = _base.suggest, _base.build"""
+
+
+def write_gated_objective(directory: Path, base: Path | None = None) -> tuple[Path, Path]:
+    """(objective module, gate file) of :data:`GATED_MLP` (or of the objective module ``base``
+    with the same gate): the gate is closed (the file exists) until the test removes it; pass
+    the gate's path to hpo as ``HPO_TEST_GATE``."""
     module, gate = directory / "gated_mlp.py", directory / "gate"
-    module.write_text(GATED_MLP)
+    module.write_text(GATED_MLP.replace("IMPORT_BASE", FILE_IMPORT.format(path=str(base)) if base else MLP_IMPORT))
     gate.touch()
     return module, gate
 

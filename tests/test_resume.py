@@ -8,7 +8,7 @@ import time
 import optuna
 import pytest
 
-from tests.conftest import REPO, hpo_command, running_trial_and_worker, write_study_script
+from tests.conftest import REPO, hpo_command, running_trial_and_worker, write_gated_objective, write_study_script
 
 pytestmark = pytest.mark.slow
 
@@ -59,18 +59,25 @@ def _checkpoint_dirs(home):
     return list((home / "studies").glob("*/checkpoints/trial-*"))
 
 
-# On torch too (its epochs take three times TensorFlow's here, so half as many still leave a
-# window of seconds for the kill): its checkpoints hold the same weights and optimizer state.
-@pytest.mark.parametrize("backend, epochs", [("tensorflow", TRIAL_EPOCHS), ("torch", TRIAL_EPOCHS // 2)])
+# The trials of the killed run after its first two wait at a gate with 3 epochs saved and
+# reported (tests/conftest.py's gated MLP), so the kill lands mid-trial however loaded the
+# machine is, and the trials need only a few epochs. On torch too: its checkpoints hold the same
+# weights and optimizer state.
+GATED_EPOCHS = 6
+
+
+@pytest.mark.parametrize("backend, epochs", [("tensorflow", GATED_EPOCHS), ("torch", GATED_EPOCHS)])
 def test_a_study_killed_mid_trial_retries_the_trial_from_its_last_epoch(tmp_path, backend, epochs):
-    script, env, url = _setup(tmp_path, "killed", max_epochs=epochs, backend=backend)
-    process = _start(script, env)
+    objective, gate = write_gated_objective(tmp_path)
+    script, env, url = _setup(tmp_path, "killed", max_epochs=epochs, backend=backend, objective=str(objective))
+    process = _start(script, {**env, "HPO_TEST_GATE": str(gate), "HPO_TEST_GATE_AT": "3", "HPO_TEST_GATE_AFTER": "2"})
     _wait_until_mid_trial(process, url, "killed", finished_at_least=2, epochs_at_least=3)
     _, worker = running_trial_and_worker(url, "killed", tmp_path / "hpo-runs", epochs=3)
     # Everything dies at once, as in a power loss: the worker training the trial, then hpo.
     os.kill(worker, signal.SIGKILL)
     process.kill()
     process.communicate()
+    gate.unlink()
 
     before = _trials(url, "killed")
     finished_before = {t.number: t.value for t in before if t.state.name == "COMPLETE"}
@@ -161,21 +168,20 @@ def test_a_second_ctrl_c_stops_at_once_and_loses_nothing_finished(tmp_path):
 
 def test_a_users_data_study_with_two_workers_killed_mid_trial_resumes_to_the_exact_budget(tmp_path):
     # The diabetes example's own data and model modules (regression, val_mae), two workers.
+    # Each worker's trials after its first wait at the gate with 3 epochs saved and reported
+    # (tests/conftest.py's gate around the diabetes model), so the kill lands mid-trial.
+    objective, gate = write_gated_objective(tmp_path, REPO / "studies" / "models" / "diabetes_mlp.py")
     script, env, url = _setup(
-        tmp_path, "own_killed", max_epochs=90, n_trials=3, workers=2, recycle_after=0,
-        objective=str(REPO / "studies" / "models" / "diabetes_mlp.py"),
-        dataset=str(REPO / "studies" / "data" / "diabetes.py"), metric="val_mae")
-    process = _start(script, env)
-    _wait_until_mid_trial(process, url, "own_killed", finished_at_least=1, epochs_at_least=1)
-    # One poll names the trial and its worker, and the kill follows at once: a trial seen
-    # running by an earlier poll may have ended since (diabetes epochs take milliseconds).
-    deadline, victim, worker = time.monotonic() + 120, None, None
-    while worker is None and time.monotonic() < deadline:
-        victim, worker = running_trial_and_worker(url, "own_killed", tmp_path / "hpo-runs", epochs=3)
+        tmp_path, "own_killed", max_epochs=GATED_EPOCHS, n_trials=3, workers=2, recycle_after=0,
+        objective=str(objective), dataset=str(REPO / "studies" / "data" / "diabetes.py"), metric="val_mae")
+    process = _start(script, {**env, "HPO_TEST_GATE": str(gate), "HPO_TEST_GATE_AT": "3", "HPO_TEST_GATE_AFTER": "1"})
+    _wait_until_mid_trial(process, url, "own_killed", finished_at_least=1, epochs_at_least=3)
+    victim, worker = running_trial_and_worker(url, "own_killed", tmp_path / "hpo-runs", epochs=3)
     assert worker is not None, "no trial reached its third epoch"
     os.kill(worker, signal.SIGKILL)
     process.kill()  # the driver dies too; the other worker notices its parent is gone
     process.communicate()
+    gate.unlink()
 
     before = _trials(url, "own_killed")
     finished_before = {t.number: t.value for t in before if t.state.name == "COMPLETE"}
