@@ -19,7 +19,8 @@ TF_CPP_MIN_LOG_LEVEL=3 .venv/bin/python -m sphinx -E -W --keep-going -q -b html 
 # Two pytest-xdist workers: most slow tests wait on processes they started (hpo, its workers,
 # PostgreSQL, Chromium), so a second test runs meanwhile; each worker is pinned to its own core
 # (tests/conftest.py). The whole suite on 2 cores: 729 s serial, 475-614 s with -n 2 unpinned
-# (2026-12-02), 443 s pinned (2026-12-03). `-n 0` after test.sh runs it serially.
+# (2026-12-02), 443 s pinned (2026-12-03); 767 tests: 664 s with -n 2, 694 s with -n 4 (2026-12-08: the
+# processes the tests start keep both cores busy, so more workers do not help). `-n 0` runs it serially.
 # worksteal: xdist's default hands each worker a quarter of its share of the tests up front, in
 # order, so one worker could hold most of the minute-long ones while the other ran out of work
 # (1005 s with 624 tests, against 642 s stealing; 2026-12-04). conftest.py runs the slow tests first.
