@@ -107,8 +107,8 @@ def write_study_script(directory: Path, name: str = "tiny", **settings) -> Path:
     return path
 
 
-GATED_MLP = '''"""The built-in MLP (IMPORT_BASE below) with a gate for kill tests: while the file HPO_TEST_GATE names exists, a
-trial that went on from a checkpoint (a retry, a continuation, a PBT segment) waits at the end
+GATED_MLP = '''"""The built-in MLP (or another objective's) with a gate for kill tests: while the file
+HPO_TEST_GATE names exists, a trial that went on from a checkpoint (a retry, a continuation, a PBT segment) waits at the end
 of its second epoch of its own, before hpo saves and reports that epoch, so a test can kill it
 there however loaded the machine is. With HPO_TEST_GATE_AT=N every trial waits at the end of
 epoch N + 1 instead, with N epochs saved and reported; with HPO_TEST_GATE_AFTER=K too, only
