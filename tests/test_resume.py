@@ -175,7 +175,9 @@ def test_a_users_data_study_with_two_workers_killed_mid_trial_resumes_to_the_exa
         tmp_path, "own_killed", max_epochs=GATED_EPOCHS, n_trials=3, workers=2, recycle_after=0,
         objective=str(objective), dataset=str(REPO / "studies" / "data" / "diabetes.py"), metric="val_mae")
     process = _start(script, {**env, "HPO_TEST_GATE": str(gate), "HPO_TEST_GATE_AT": "3", "HPO_TEST_GATE_AFTER": "1"})
-    _wait_until_mid_trial(process, url, "own_killed", finished_at_least=1, epochs_at_least=3)
+    # Once both workers' first trials finished, the one running is the gated third (an ungated
+    # one seen at epoch 3 may end before the kill lands, its checkpoint gone with it).
+    _wait_until_mid_trial(process, url, "own_killed", finished_at_least=2, epochs_at_least=3)
     victim, worker = running_trial_and_worker(url, "own_killed", tmp_path / "hpo-runs", epochs=3)
     assert worker is not None, "no trial reached its third epoch"
     os.kill(worker, signal.SIGKILL)
